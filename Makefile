@@ -1,0 +1,56 @@
+# One entry point for people and CI alike (.ci/run calls `make test`).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONTRACT_CHECK := ../shared/tools/check-contract
+
+.PHONY: install demo serve migrate test lint typecheck contract schema unit clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## First run: a fresh SQLite database with demo tenants and usage, served on :8000.
+demo: install
+	$(BIN)/tallyboard demo
+
+serve: install
+	$(BIN)/tallyboard migrate
+	$(BIN)/tallyboard serve
+
+migrate: install
+	$(BIN)/tallyboard migrate
+
+## The whole suite: lint, types, the GraphQL contract, every pytest test.
+test: install lint typecheck contract
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy src tests bench
+
+contract: install
+	@if [ -x $(CONTRACT_CHECK) ] || [ -f $(CONTRACT_CHECK) ]; then \
+		$(BIN)/python $(CONTRACT_CHECK) schema.graphql; \
+	else \
+		echo "contract: $(CONTRACT_CHECK) not found; tests/api/test_schema_export.py still checks schema.graphql is current"; \
+	fi
+
+## Regenerate schema.graphql from the schema the server actually serves.
+schema: install
+	$(BIN)/tallyboard schema > schema.graphql
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

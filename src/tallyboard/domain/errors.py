@@ -1,0 +1,133 @@
+"""The one error tree of Tallyboard.
+
+Every failure a user can cause is a subclass of :class:`TallyboardError` carrying a
+stable ``code``. The edges map codes once each: GraphQL error codes in
+``tallyboard.api.graphql.errors`` and HTTP statuses in ``tallyboard.api.http.errors``.
+Anything that is *not* a ``TallyboardError`` is a bug and is reported to clients as
+an opaque ``INTERNAL_SERVER_ERROR`` (logged with its correlation id).
+
+    TallyboardError
+    ├── ClientError                (the caller can fix it)
+    │   ├── BadRequestError        BAD_REQUEST
+    │   │   └── PayloadTooLargeError
+    │   ├── InvalidInputError      INVALID_INPUT (carries every Problem at once)
+    │   ├── UnauthorizedError      UNAUTHORIZED
+    │   ├── PermissionDeniedError  PERMISSION_DENIED
+    │   ├── QueryTooComplexError   QUERY_TOO_COMPLEX
+    │   └── RateLimitedError       RATE_LIMITED (carries retry_after)
+    └── ServiceError               (ours to fix or wait out)
+        ├── NotMigratedError
+        └── OverloadedError        (carries retry_after)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "BadRequestError",
+    "ClientError",
+    "InvalidInputError",
+    "NotMigratedError",
+    "OverloadedError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Problem",
+    "QueryTooComplexError",
+    "RateLimitedError",
+    "ServiceError",
+    "TallyboardError",
+    "UnauthorizedError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where (a dotted/indexed path) and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class TallyboardError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ClientError(TallyboardError):
+    """The request was wrong; retrying the same request will fail the same way."""
+
+
+class ServiceError(TallyboardError):
+    """Tallyboard cannot serve the request right now; the request itself was fine."""
+
+
+class BadRequestError(ClientError):
+    code = "BAD_REQUEST"
+
+
+class PayloadTooLargeError(BadRequestError):
+    pass
+
+
+class InvalidInputError(ClientError):
+    code = "INVALID_INPUT"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(p) for p in self.problems) or "invalid input")
+
+
+class UnauthorizedError(ClientError):
+    """Missing, malformed, unknown, expired, revoked or wrong-kind credential.
+
+    All of these deliberately share one message so a caller cannot probe which
+    tokens exist or why one stopped working.
+    """
+
+    code = "UNAUTHORIZED"
+    MESSAGE = "Missing or invalid credential"
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
+class PermissionDeniedError(ClientError):
+    """The caller may not do this here. Unknown organizations answer the same way."""
+
+    code = "PERMISSION_DENIED"
+    MESSAGE = "You do not have permission to perform this action on this organization"
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
+class QueryTooComplexError(ClientError):
+    code = "QUERY_TOO_COMPLEX"
+
+
+class RateLimitedError(ClientError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotMigratedError(ServiceError):
+    code = "NOT_MIGRATED"
+
+
+class OverloadedError(ServiceError):
+    code = "OVERLOADED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
