@@ -1,0 +1,1 @@
+"""Everything that speaks SQL. Dialect differences live in ``dialect.py`` only."""

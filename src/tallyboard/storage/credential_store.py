@@ -1,0 +1,142 @@
+"""Credential lookups and inserts. Only hashes ever reach this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from tallyboard.storage import tables as t
+
+__all__ = [
+    "AccessTokenRow",
+    "IngestKeyRow",
+    "PersonalTokenRow",
+    "ServiceAccountRow",
+    "find_access_token",
+    "find_admin_token",
+    "find_ingest_key",
+    "find_personal_token",
+    "find_service_account_by_client_id",
+    "insert_access_token",
+    "insert_admin_token",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenRow:
+    expires_at: int
+    revoked_at: int | None
+    service_account_pk: int
+    service_account_name: str
+    org_pk: int
+    account_revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalTokenRow:
+    pk: int
+    name: str
+    billing_org_pk: int
+    expires_at: int | None
+    revoked_at: int | None
+    user_pk: int
+    user_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestKeyRow:
+    pk: int
+    name: str
+    org_pk: int | None
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccountRow:
+    pk: int
+    org_pk: int
+    name: str
+    client_secret_hash: str
+    token_lifetime_seconds: int
+    revoked_at: int | None
+
+
+def find_access_token(conn: Connection, token_hash: str) -> AccessTokenRow | None:
+    at, sa = t.access_tokens, t.service_accounts
+    row = conn.execute(
+        select(at.c.expires_at, at.c.revoked_at, sa.c.pk, sa.c.name, sa.c.org_pk, sa.c.revoked_at)
+        .join_from(at, sa, sa.c.pk == at.c.service_account_pk)
+        .where(at.c.token_hash == token_hash)
+    ).first()
+    return AccessTokenRow(*row) if row else None
+
+
+def find_personal_token(conn: Connection, token_hash: str) -> PersonalTokenRow | None:
+    pt, u = t.personal_tokens, t.users
+    row = conn.execute(
+        select(
+            pt.c.pk,
+            pt.c.name,
+            pt.c.billing_org_pk,
+            pt.c.expires_at,
+            pt.c.revoked_at,
+            u.c.pk,
+            u.c.name,
+        )
+        .join_from(pt, u, u.c.pk == pt.c.user_pk)
+        .where(pt.c.token_hash == token_hash)
+    ).first()
+    return PersonalTokenRow(*row) if row else None
+
+
+def find_admin_token(conn: Connection, token_hash: str) -> int | None:
+    """The token's pk if it exists and is not revoked."""
+    at = t.admin_tokens
+    row = conn.execute(
+        select(at.c.pk).where(at.c.token_hash == token_hash, at.c.revoked_at.is_(None))
+    ).first()
+    return int(row[0]) if row else None
+
+
+def find_ingest_key(conn: Connection, key_hash: str) -> IngestKeyRow | None:
+    ik = t.ingest_keys
+    row = conn.execute(
+        select(ik.c.pk, ik.c.name, ik.c.org_pk, ik.c.revoked_at).where(ik.c.key_hash == key_hash)
+    ).first()
+    return IngestKeyRow(*row) if row else None
+
+
+def find_service_account_by_client_id(conn: Connection, client_id: str) -> ServiceAccountRow | None:
+    sa = t.service_accounts
+    row = conn.execute(
+        select(
+            sa.c.pk,
+            sa.c.org_pk,
+            sa.c.name,
+            sa.c.client_secret_hash,
+            sa.c.token_lifetime_seconds,
+            sa.c.revoked_at,
+        ).where(sa.c.client_id == client_id)
+    ).first()
+    return ServiceAccountRow(*row) if row else None
+
+
+def insert_access_token(
+    conn: Connection, service_account_pk: int, token_hash: str, created_at: int, expires_at: int
+) -> None:
+    conn.execute(
+        insert(t.access_tokens).values(
+            token_hash=token_hash,
+            service_account_pk=service_account_pk,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+    )
+
+
+def insert_admin_token(conn: Connection, token_hash: str, label: str, created_at: int) -> None:
+    conn.execute(
+        insert(t.admin_tokens).values(token_hash=token_hash, label=label, created_at=created_at)
+    )

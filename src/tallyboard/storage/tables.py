@@ -1,0 +1,332 @@
+"""The relational schema (SQLAlchemy Core), the single source for migrations.
+
+Layout notes:
+- Organizations have an internal integer ``pk``; every tenant-owned row carries
+  ``org_pk`` as the first column of its key, so every lookup is scoped by tenant.
+- Rollups are per organization, per day *and* per month, per dimension: every
+  reporting period is whole months, so totals and top lists read at most
+  (months x distinct values) rows and daily series read at most (days) rows, whatever
+  the call volume (decision 0003).
+- Text columns that take part in ordering use byte order ("C" collation on
+  PostgreSQL, SQLite's default BINARY) so ties break identically on both engines.
+- Days are stored as ``YYYY-MM-DD`` and months as ``YYYY-MM`` text: the exact form the
+  API prints, and order-preserving.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeEngine
+
+__all__ = ["metadata"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _key_text(length: int | None = None) -> TypeEngine[str]:
+    """Text compared byte-wise on both engines (see module docstring)."""
+    base = String(length) if length else Text()
+    variant = String(length, collation="C") if length else Text(collation="C")
+    return base.with_variant(variant, "postgresql")
+
+
+def _org_fk() -> ForeignKey:
+    return ForeignKey("organizations.pk", ondelete="CASCADE")
+
+
+# ---------------------------------------------------------------- tenancy
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", _key_text(64), nullable=False, unique=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+organization_settings = Table(
+    "organization_settings",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("effective_from", String(7), primary_key=True),
+    # JSON object of only the fields this entry sets (null = explicitly unset).
+    Column("changes", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("email", _key_text(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+custom_roles = Table(
+    "custom_roles",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("name", _key_text(120), primary_key=True),
+    # JSON array of permission names.
+    Column("permissions", Text, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True),
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    # A built-in role name or the name of one of the organization's custom roles.
+    Column("role", Text, nullable=False),
+    Index(None, "org_pk"),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("org_pk", Integer, _org_fk(), nullable=False),
+    Column("name", _key_text(20), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("role", Text, nullable=False),
+    Column("token_lifetime_seconds", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("client_secret_hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Revoking an account invalidates its client secret and every token it minted.
+    Column("revoked_at", BigInteger, nullable=True),
+    UniqueConstraint("org_pk", "name"),
+)
+
+# ---------------------------------------------------------------- credentials
+# Only SHA-256 hashes of secrets are stored. "Active" = revoked_at IS NULL.
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "service_account_pk",
+        Integer,
+        ForeignKey("service_accounts.pk", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+personal_tokens = Table(
+    "personal_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("name", _key_text(120), nullable=False),
+    Column("billing_org_pk", Integer, _org_fk(), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index(
+        "uq_personal_tokens_active_name",
+        "user_pk",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+)
+
+ingest_keys = Table(
+    "ingest_keys",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", _key_text(120), nullable=False),
+    # NULL: instance-wide key; otherwise the only organization it may send for.
+    Column("org_pk", Integer, _org_fk(), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index(
+        "uq_ingest_keys_active_name",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+)
+
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# ---------------------------------------------------------------- catalog
+# ``name_at``: epoch ms of the fact that set the name, so an older event never
+# overwrites a newer name (admin apply uses the time it was applied).
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("agent_id", _key_text(128), primary_key=True),
+    Column("name", Text, nullable=True),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    Column("name_at", BigInteger, nullable=False, server_default="0"),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("project_id", _key_text(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("icon", Text, nullable=True),
+    Column("color", Text, nullable=True),
+    Column("name_at", BigInteger, nullable=False, server_default="0"),
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("flow_id", _key_text(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("project_id", _key_text(128), nullable=True),
+    # ENABLED / DISABLED; flows first seen in events are ENABLED.
+    Column("status", String(16), nullable=False, server_default="ENABLED"),
+    Column("name_at", BigInteger, nullable=False, server_default="0"),
+)
+
+# ---------------------------------------------------------------- raw events
+
+events = Table(
+    "events",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("source", _key_text(128), primary_key=True),
+    Column("event_id", _key_text(128), primary_key=True),
+    Column("type", SmallInteger, nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    # First 16 bytes of SHA-256 over the normalized event: tells a replay (same
+    # hash, a duplicate) from a reused id (different hash, a CONFLICT).
+    Column("payload_hash", LargeBinary(16), nullable=False),
+    # The normalized event as JSON, kept for audit and for rebuilding rollups.
+    Column("payload", LargeBinary, nullable=False),
+    Column("received_at_ms", BigInteger, nullable=False),
+    Index(None, "time_ms"),
+)
+
+metering_flushes = Table(
+    "metering_flushes",
+    metadata,
+    # One row per applied self-metering flush: a retried flush whose commit outcome
+    # was unknown finds its id here and is not applied twice.
+    Column("flush_id", String(36), primary_key=True),
+    Column("applied_at_ms", BigInteger, nullable=False, index=True),
+)
+
+# ---------------------------------------------------------------- rollups
+
+
+def _api_calls(name: str, bucket: str, width: int) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("org_pk", Integer, _org_fk(), primary_key=True),
+        Column(bucket, String(width), primary_key=True),
+        # tallyboard.domain.usage.ApiDimension: 0 total, 1 operation name, 2 token.
+        Column("dimension", SmallInteger, primary_key=True),
+        Column("value", _key_text(), primary_key=True),
+        Column("calls", BigInteger, nullable=False),
+        sqlite_with_rowid=False,
+    )
+
+
+api_calls_daily = _api_calls("api_calls_daily", "day", 10)
+api_calls_monthly = _api_calls("api_calls_monthly", "month", 7)
+
+
+def _flow_usage(name: str, bucket: str, width: int) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("org_pk", Integer, _org_fk(), primary_key=True),
+        Column(bucket, String(width), primary_key=True),
+        Column("flow_id", _key_text(128), primary_key=True),
+        Column("tasks", BigInteger, nullable=False),
+        Column("runs", BigInteger, nullable=False),
+        Column("last_run_at", BigInteger, nullable=False),
+        sqlite_with_rowid=False,
+    )
+
+
+flow_usage_daily = _flow_usage("flow_usage_daily", "day", 10)
+flow_usage_monthly = _flow_usage("flow_usage_monthly", "month", 7)
+
+task_usage_daily = Table(
+    "task_usage_daily",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("tasks", BigInteger, nullable=False),
+    Column("runs", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
+def _ai_credits(name: str, bucket: str, width: int) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("org_pk", Integer, _org_fk(), primary_key=True),
+        Column(bucket, String(width), primary_key=True),
+        # tallyboard.domain.usage.AiResource: 1 AI automation, 2 assistant.
+        Column("resource", SmallInteger, primary_key=True),
+        # The agent for AI automation; "" for assistants (never listed individually).
+        Column("agent_id", _key_text(128), primary_key=True),
+        Column("credits", BigInteger, nullable=False),  # micro-credits
+        sqlite_with_rowid=False,
+    )
+
+
+ai_credits_daily = _ai_credits("ai_credits_daily", "day", 10)
+ai_credits_monthly = _ai_credits("ai_credits_monthly", "month", 7)

@@ -1,0 +1,132 @@
+"""Reads of organizations, memberships, roles and settings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, select
+from sqlalchemy.engine import Connection
+
+from tallyboard.domain.organization import SETTINGS_FIELDS, OrgRef, SettingsEntry
+from tallyboard.domain.periods import Month
+from tallyboard.storage import tables as t
+
+__all__ = [
+    "RoleGrant",
+    "grants_of_service_account",
+    "grants_of_user",
+    "org_by_id",
+    "orgs_by_pk",
+    "orgs_by_uuid",
+    "settings_entries",
+]
+
+_ORG_COLUMNS = (
+    t.organizations.c.pk,
+    t.organizations.c.id,
+    t.organizations.c.uuid,
+    t.organizations.c.name,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    """A principal's role in one organization, with a custom role's permissions."""
+
+    org: OrgRef
+    role: str
+    custom_permissions: tuple[str, ...] | None
+
+
+def orgs_by_uuid(conn: Connection, uuids: Collection[str]) -> dict[str, OrgRef]:
+    if not uuids:
+        return {}
+    rows = conn.execute(select(*_ORG_COLUMNS).where(t.organizations.c.uuid.in_(list(uuids))))
+    return {row.uuid: OrgRef(*row) for row in rows}
+
+
+def orgs_by_pk(conn: Connection, pks: Collection[int]) -> dict[int, OrgRef]:
+    if not pks:
+        return {}
+    rows = conn.execute(select(*_ORG_COLUMNS).where(t.organizations.c.pk.in_(list(pks))))
+    return {row.pk: OrgRef(*row) for row in rows}
+
+
+def org_by_id(conn: Connection, org_id: str) -> OrgRef | None:
+    row = conn.execute(select(*_ORG_COLUMNS).where(t.organizations.c.id == org_id)).first()
+    return OrgRef(*row) if row else None
+
+
+def _grants(conn: Connection, query: Select[Any]) -> list[RoleGrant]:
+    grants = []
+    for pk, org_id, uuid, name, role, permissions in conn.execute(query):
+        custom = tuple(orjson.loads(permissions)) if permissions is not None else None
+        grants.append(RoleGrant(OrgRef(pk, org_id, uuid, name), role, custom))
+    return grants
+
+
+def grants_of_user(
+    conn: Connection,
+    user_pk: int,
+    *,
+    org_uuids: Collection[str] | None = None,
+    org_id: str | None = None,
+) -> list[RoleGrant]:
+    m, o, cr = t.memberships, t.organizations, t.custom_roles
+    query = (
+        select(*_ORG_COLUMNS, m.c.role, cr.c.permissions)
+        .join_from(m, o, o.c.pk == m.c.org_pk)
+        .outerjoin(cr, (cr.c.org_pk == m.c.org_pk) & (cr.c.name == m.c.role))
+        .where(m.c.user_pk == user_pk)
+    )
+    if org_uuids is not None:
+        query = query.where(o.c.uuid.in_(list(org_uuids)))
+    if org_id is not None:
+        query = query.where(o.c.id == org_id)
+    return _grants(conn, query)
+
+
+def grants_of_service_account(
+    conn: Connection,
+    account_pk: int,
+    *,
+    org_uuids: Collection[str] | None = None,
+    org_id: str | None = None,
+) -> list[RoleGrant]:
+    sa, o, cr = t.service_accounts, t.organizations, t.custom_roles
+    query = (
+        select(*_ORG_COLUMNS, sa.c.role, cr.c.permissions)
+        .join_from(sa, o, o.c.pk == sa.c.org_pk)
+        .outerjoin(cr, (cr.c.org_pk == sa.c.org_pk) & (cr.c.name == sa.c.role))
+        .where(sa.c.pk == account_pk)
+    )
+    if org_uuids is not None:
+        query = query.where(o.c.uuid.in_(list(org_uuids)))
+    if org_id is not None:
+        query = query.where(o.c.id == org_id)
+    return _grants(conn, query)
+
+
+def settings_entries(conn: Connection, org_pks: Iterable[int]) -> dict[int, list[SettingsEntry]]:
+    """Every settings entry of the given organizations, oldest first."""
+    wanted = list(org_pks)
+    result: dict[int, list[SettingsEntry]] = defaultdict(list)
+    if not wanted:
+        return result
+    s = t.organization_settings
+    rows = conn.execute(
+        select(s.c.org_pk, s.c.effective_from, s.c.changes)
+        .where(s.c.org_pk.in_(wanted))
+        .order_by(s.c.org_pk, s.c.effective_from)
+    )
+    for org_pk, effective_from, changes in rows:
+        decoded = orjson.loads(changes)
+        unknown = set(decoded) - set(SETTINGS_FIELDS.values())
+        if unknown:
+            raise ValueError(f"unknown settings fields stored for organization {org_pk}: {unknown}")
+        result[org_pk].append(SettingsEntry(Month.parse(effective_from), decoded))
+    return result
