@@ -1,0 +1,28 @@
+"""The authenticated caller of the GraphQL API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["Principal", "PrincipalKind"]
+
+
+class PrincipalKind(StrEnum):
+    SERVICE_ACCOUNT = "service_account"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    pk: int
+    """Service-account pk or user pk, depending on ``kind``."""
+    billing_org_pk: int
+    """Organization that API calls made with this credential are attributed to."""
+    token_label: str
+    """How this credential appears in the ``token`` dimension."""
+    credential_key: str
+    """Stable per-credential key (a hash prefix) for rate limiting and logs."""
+    deprecated_credential: bool = False
+    """True for personal access tokens: responses carry a deprecation warning."""

@@ -1,0 +1,1 @@
+"""The declarative tenancy document: validate it completely, apply it atomically."""

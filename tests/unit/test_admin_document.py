@@ -1,0 +1,89 @@
+"""The tenancy document validates itself and reports every problem with its path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tallyboard.admin.document import parse_document, parse_lifetime
+from tallyboard.domain.errors import InvalidInputError
+
+
+def problems_of(raw: Any) -> dict[str, str]:
+    with pytest.raises(InvalidInputError) as caught:
+        parse_document(raw)
+    return {p.path: p.reason for p in caught.value.problems}
+
+
+def test_reports_every_structural_problem_at_once_with_paths() -> None:
+    problems = problems_of(
+        {
+            "organizations": [
+                {
+                    "id": "1",
+                    "nmae": "typo",
+                    "settings": [{"effectiveFrom": "2026-13", "allowances": {"apiCalls": -5}}],
+                }
+            ],
+            "serviceAccounts": [
+                {"organization": "1", "name": "x" * 21, "role": "admin", "tokenLifetime": "1m"}
+            ],
+            "users": [{"email": "not-an-email", "name": "N"}],
+        }
+    )
+    assert "unknown key" in problems["organizations[0].nmae"]
+    assert problems["organizations[0].name"] == "is required"
+    assert "YYYY-MM" in problems["organizations[0].settings[0].effectiveFrom"]
+    assert (
+        "greater than or equal to 0" in problems["organizations[0].settings[0].allowances.apiCalls"]
+    )
+    assert "20 characters" in problems["serviceAccounts[0].name"]
+    assert "5 minutes and 30 days" in problems["serviceAccounts[0].tokenLifetime"]
+    assert "e-mail" in problems["users[0].email"]
+
+
+def test_a_document_must_be_a_mapping() -> None:
+    assert "mapping" in problems_of(["not", "a", "mapping"])[""]
+
+
+def test_settings_changes_keep_only_given_fields_and_explicit_nulls() -> None:
+    document = parse_document(
+        {
+            "organizations": [
+                {
+                    "id": 300123,
+                    "name": "Acme",
+                    "settings": [
+                        {
+                            "effectiveFrom": "2026-09",
+                            "allowances": {"apiCalls": 10, "aiCredits": None},
+                            "freeAiCredits": 0.5,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    org = document.organizations[0]
+    assert org.id == "300123"
+    assert org.settings is not None
+    assert org.settings[0].changes() == {
+        "api_calls": 10,
+        "ai_credits": None,
+        "free_ai_credits": 500_000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30d", 2_592_000), ("5m", 300), ("1h30m", 5_400), ("300", 300), (3600, 3600)],
+)
+def test_lifetimes_accept_readable_durations(text: str | int, seconds: int) -> None:
+    assert parse_lifetime(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["4m", "31d", "soon", "", True, "10x"])
+def test_lifetimes_outside_five_minutes_to_thirty_days_are_refused(text: object) -> None:
+    with pytest.raises(ValueError, match=r"duration|between"):
+        parse_lifetime(text)
