@@ -1,0 +1,43 @@
+"""What the edge hands to resolvers and endpoints: the services and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyboard.access.authenticator import Authenticator
+from tallyboard.access.oauth import OAuthService
+from tallyboard.access.policy import Policy
+from tallyboard.access.principal import Principal
+from tallyboard.admin.applier import Applier
+from tallyboard.domain.clock import Clock
+from tallyboard.metering.accumulator import Accumulator
+from tallyboard.observability.metrics import Metrics
+from tallyboard.storage.database import Database
+
+__all__ = ["RequestContext", "Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the edge may call, wired once by ``tallyboard.app.create_app``."""
+
+    database: Database
+    clock: Clock
+    metrics: Metrics
+    policy: Policy
+    authenticator: Authenticator
+    oauth: OAuthService
+    applier: Applier
+    accumulator: Accumulator
+    max_org_uuids: int
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Per-request context of GraphQL resolvers."""
+
+    services: Services
+    principal: Principal
+    correlation_id: str
+    warnings: list[dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""The GraphQL endpoint: schema, document cache and limits, resolvers, error codes."""

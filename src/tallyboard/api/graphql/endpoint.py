@@ -1,0 +1,243 @@
+"""``POST /graphql`` (and GraphiQL on ``GET``).
+
+The journey of a request (docs/architecture.md):
+
+1. read the body, refusing oversize ones (413) -- on the event loop;
+2. one hop to a worker thread, where everything blocking happens: JSON decoding and
+   request shape (400), authentication (401), rate limiting (429), the cached
+   document (parse/validate/limits: 400), the UUID budget (400), then execution;
+3. back on the event loop, a billable request bumps the metering accumulator
+   (spec §3: executed, authenticated, not every root field denied, no server error).
+
+Request-level refusals answer with ``{"errors": [...]}`` and the status of their code;
+executed requests answer 200 with ``data`` and field ``errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from ariadne.explorer import ExplorerGraphiQL
+from graphql import GraphQLSchema, execute_sync
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from tallyboard.access.principal import Principal
+from tallyboard.access.rate_limit import RateLimiter
+from tallyboard.api.context import RequestContext, Services
+from tallyboard.api.graphql import errors as codes
+from tallyboard.api.graphql.document_cache import DocumentCache
+from tallyboard.api.http.body import read_body
+from tallyboard.domain.errors import PayloadTooLargeError, RateLimitedError, UnauthorizedError
+from tallyboard.domain.rollup import ApiCallKey
+from tallyboard.domain.usage import NOT_SPECIFIED
+from tallyboard.observability.logging import correlation_id
+
+__all__ = ["GraphQLEndpoint"]
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    codes.UNAUTHORIZED: 401,
+    codes.PARSE_FAILED: 400,
+    codes.VALIDATION_FAILED: 400,
+    codes.QUERY_TOO_COMPLEX: 400,
+    codes.BAD_REQUEST: 400,
+    codes.INVALID_INPUT: 400,
+    codes.RATE_LIMITED: 429,
+    codes.INTERNAL: 500,
+}
+_DEPRECATION = {
+    "code": "DEPRECATED_CREDENTIAL",
+    "message": (
+        "Personal access tokens are deprecated: use a service account and "
+        "POST /oauth/token (client credentials) instead."
+    ),
+}
+
+
+@dataclass(slots=True)
+class _Outcome:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    meter: ApiCallKey | None = None
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        services: Services,
+        schema: GraphQLSchema,
+        documents: DocumentCache,
+        max_body_bytes: int,
+        max_org_uuids: int,
+        rate_limiter: RateLimiter | None,
+    ) -> None:
+        self._services = services
+        self._schema = schema
+        self._documents = documents
+        self._max_body = max_body_bytes
+        self._max_uuids = max_org_uuids
+        self._rate_limiter = rate_limiter
+        self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            return HTMLResponse(self._graphiql)
+        cid = correlation_id.get() or "-"
+        try:
+            body = await read_body(request, self._max_body)
+        except PayloadTooLargeError as exc:
+            outcome = _refusal(codes.BAD_REQUEST, exc.message, cid, status=413)
+        else:
+            outcome = await anyio.to_thread.run_sync(
+                self._process, body, request.headers.get("authorization"), cid
+            )
+        if outcome.meter is not None:
+            self._services.accumulator.record(outcome.meter)
+        return Response(
+            orjson.dumps(outcome.payload),
+            status_code=outcome.status,
+            headers=outcome.headers,
+            media_type="application/json",
+        )
+
+    # ------------------------------------------------------------ worker thread
+
+    def _process(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
+        try:
+            return self._process_unguarded(body, authorization, cid)
+        except Exception:
+            log.exception("GraphQL request failed")
+            return _refusal(codes.INTERNAL, codes.INTERNAL_MESSAGE, cid)
+
+    def _process_unguarded(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
+        if isinstance(payload, list):
+            return _refusal(
+                codes.BAD_REQUEST,
+                "Batched requests (a JSON array) are not supported: send one operation per request",
+                cid,
+            )
+        if not isinstance(payload, dict):
+            return _refusal(codes.BAD_REQUEST, "The request body must be a JSON object", cid)
+        query = payload.get("query")
+        variables = payload.get("variables")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            return _refusal(codes.BAD_REQUEST, "The request has no query", cid)
+        if variables is not None and not isinstance(variables, dict):
+            return _refusal(codes.BAD_REQUEST, "variables must be a JSON object", cid)
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _refusal(codes.BAD_REQUEST, "operationName must be a string", cid)
+        variables = variables or {}
+
+        try:
+            principal = self._services.authenticator.principal(authorization)
+        except UnauthorizedError as exc:
+            outcome = _refusal(codes.UNAUTHORIZED, exc.message, cid)
+            outcome.headers["WWW-Authenticate"] = "Bearer"
+            return outcome
+        warnings = [_DEPRECATION] if principal.deprecated_credential else []
+        outcome = self._execute(principal, query, variables, operation_name or None, cid)
+        if warnings:
+            outcome.payload.setdefault("extensions", {})["warnings"] = warnings
+        return outcome
+
+    def _execute(
+        self,
+        principal: Principal,
+        query: str,
+        variables: dict[str, Any],
+        operation_name: str | None,
+        cid: str,
+    ) -> _Outcome:
+        if self._rate_limiter is not None:
+            try:
+                self._rate_limiter.check(principal.credential_key)
+            except RateLimitedError as exc:
+                outcome = _refusal(codes.RATE_LIMITED, exc.message, cid)
+                outcome.headers["Retry-After"] = str(exc.retry_after)
+                return outcome
+
+        prepared = self._documents.prepare(query)
+        if prepared.refusal is not None:
+            self._services.metrics.graphql_rejected.labels(prepared.refusal.code).inc()
+            entries = []
+            for message, locations in prepared.refusal.messages:
+                entry = codes.error_entry(message, prepared.refusal.code, cid)
+                if locations:
+                    entry["locations"] = locations
+                entries.append(entry)
+            return _Outcome(_STATUS[prepared.refusal.code], {"errors": entries})
+        operation = prepared.operation(operation_name)
+        if operation is None:
+            message = (
+                f"The document has no operation named {operation_name!r}"
+                if operation_name
+                else "The document has several operations: choose one with operationName"
+            )
+            return _refusal(codes.BAD_REQUEST, message, cid)
+        uuids = operation.uuid_count(variables, self._max_uuids)
+        if uuids > self._max_uuids:
+            return _refusal(
+                codes.QUERY_TOO_COMPLEX,
+                f"The document asks for {uuids} organization UUIDs across its fields; "
+                f"at most {self._max_uuids} are allowed per document",
+                cid,
+            )
+
+        context = RequestContext(self._services, principal, cid)
+        assert prepared.document is not None
+        result = execute_sync(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            hide_suggestions=True,
+        )
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # Refused before execution: variables that do not fit their types.
+            entries = [
+                codes.error_entry(e.message, codes.INVALID_INPUT, cid) for e in result.errors
+            ]
+            return _Outcome(400, {"errors": entries})
+
+        response: dict[str, Any] = {"data": result.data}
+        denied_roots: set[str] = set()
+        server_error = False
+        if result.errors:
+            formatted = []
+            for error in result.errors:
+                entry, code = codes.format_error(error, cid)
+                formatted.append(entry)
+                if code == codes.INTERNAL:
+                    server_error = True
+                elif code == codes.PERMISSION_DENIED and error.path and len(error.path) == 1:
+                    denied_roots.add(str(error.path[0]))
+            response["errors"] = formatted
+        if context.warnings:
+            response["extensions"] = {"warnings": list(context.warnings)}
+
+        billable = not server_error and not (
+            operation.root_keys and denied_roots >= operation.root_keys
+        )
+        meter = None
+        if billable:
+            day = self._services.clock.now().date()
+            name = operation_name or operation.name or NOT_SPECIFIED
+            meter = (principal.billing_org_pk, day, name, principal.token_label)
+        return _Outcome(200, response, meter=meter)
+
+
+def _refusal(code: str, message: str, cid: str, *, status: int | None = None) -> _Outcome:
+    return _Outcome(status or _STATUS[code], {"errors": [codes.error_entry(message, code, cid)]})

@@ -1,0 +1,50 @@
+"""The executable schema: the SDL in ``schema.graphql`` bound to the resolvers.
+
+Schema-first on purpose: the contract is an SDL file, and keeping ours as SDL makes
+compatibility reviewable line by line. ``tallyboard schema`` prints exactly what is
+served; ``schema.graphql`` at the repository root is that output (a test keeps it
+current, and ``make contract`` checks it against the public contract).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+
+from ariadne import QueryType, ScalarType, make_executable_schema
+from graphql import GraphQLSchema, print_schema
+
+from tallyboard.api.graphql.resolvers import tenancy
+from tallyboard.domain.periods import format_datetime
+
+__all__ = ["build_schema", "schema_sdl"]
+
+_datetime = ScalarType("DateTime")
+
+
+@_datetime.serializer
+def _serialize_datetime(value: datetime | str) -> str:
+    return value if isinstance(value, str) else format_datetime(value)
+
+
+@_datetime.value_parser
+def _parse_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _sdl() -> str:
+    return files("tallyboard.api.graphql").joinpath("schema.graphql").read_text("utf-8")
+
+
+@cache
+def build_schema() -> GraphQLSchema:
+    """Built once per process: the schema is immutable and safe to share."""
+    query = QueryType()
+    tenancy.bind(query)
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime)
+    return schema
+
+
+def schema_sdl() -> str:
+    return print_schema(build_schema()) + "\n"

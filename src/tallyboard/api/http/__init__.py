@@ -1,0 +1,1 @@
+"""Plain HTTP endpoints: OAuth, admin, ingest, health and metrics."""

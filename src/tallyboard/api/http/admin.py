@@ -1,0 +1,39 @@
+"""``POST /v1/admin/apply``: the tenancy document over HTTP (instance admin token)."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tallyboard.admin.document import parse_document
+from tallyboard.api.context import Services
+from tallyboard.api.http.body import read_body
+from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.errors import BadRequestError, TallyboardError
+
+__all__ = ["ApplyEndpoint"]
+
+_MAX_DOCUMENT = 5 * 1024 * 1024
+
+
+class ApplyEndpoint:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            await anyio.to_thread.run_sync(
+                self._services.authenticator.admin, request.headers.get("authorization")
+            )
+            body = await read_body(request, _MAX_DOCUMENT)
+            try:
+                raw = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequestError(f"The body is not valid JSON: {exc}") from None
+            document = parse_document(raw)
+            result = await anyio.to_thread.run_sync(self._services.applier.apply, document)
+        except TallyboardError as exc:
+            return error_response(exc)
+        return json_response(result.secrets(), headers={"Cache-Control": "no-store"})

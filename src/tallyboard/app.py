@@ -1,0 +1,117 @@
+"""The composition root: ``create_app(settings)`` wires every component, once.
+
+Nothing connects at import time; the database is first touched when the application
+starts (lifespan), which also refuses to start on an unmigrated database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from tallyboard.access.authenticator import Authenticator
+from tallyboard.access.oauth import OAuthService
+from tallyboard.access.policy import Policy
+from tallyboard.access.rate_limit import RateLimiter
+from tallyboard.admin.applier import Applier
+from tallyboard.api.context import Services
+from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
+from tallyboard.api.graphql.endpoint import GraphQLEndpoint
+from tallyboard.api.graphql.schema import build_schema
+from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.middleware import CorrelationMiddleware
+from tallyboard.api.http.oauth import TokenEndpoint
+from tallyboard.api.http.ops import OpsEndpoints
+from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.metering.accumulator import Accumulator
+from tallyboard.observability.metrics import Metrics
+from tallyboard.settings import Settings
+from tallyboard.storage.database import Database
+from tallyboard.storage.migrate import check_migrated
+from tallyboard.web.routes import routes as web_routes
+
+__all__ = ["create_app", "create_app_from_environment"]
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, clock: Clock) -> Services:
+    database = Database(settings.database_url)
+    metrics = Metrics()
+    return Services(
+        database=database,
+        clock=clock,
+        metrics=metrics,
+        policy=Policy(database),
+        authenticator=Authenticator(database, clock),
+        oauth=OAuthService(database, clock),
+        applier=Applier(database, clock),
+        accumulator=Accumulator(settings.metering_max_keys, metrics),
+        max_org_uuids=settings.max_org_uuids,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """The ASGI application. ``clock`` is for tests; production always uses the system's."""
+    services = build_services(settings, clock or SystemClock())
+    schema = build_schema()
+    documents = DocumentCache(
+        schema,
+        DocumentLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_org_uuids=settings.max_org_uuids,
+        ),
+        settings.document_cache_size,
+        services.metrics,
+    )
+    limiter = (
+        RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
+    )
+    graphql = GraphQLEndpoint(
+        services, schema, documents, settings.max_body_bytes, settings.max_org_uuids, limiter
+    )
+    ops = OpsEndpoints(services)
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        Route("/oauth/token", TokenEndpoint(services.oauth).handle, methods=["POST"]),
+        Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
+        *web_routes(),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(check_migrated, services.database)
+        log.info("tallyboard started", extra={"database": services.database.dialect.name})
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(services.database.dispose)
+            log.info("tallyboard stopped")
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(CorrelationMiddleware, metrics=services.metrics)],
+    )
+    app.state.services = services
+    return app
+
+
+def create_app_from_environment() -> Starlette:
+    """Factory for uvicorn workers: settings come from ``TALLYBOARD_*`` variables."""
+    from tallyboard.observability.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,1 @@
+"""The per-organization statistics cache: in-process by default, Redis when configured."""

@@ -1,0 +1,115 @@
+"""Typed settings, read once from ``TALLYBOARD_*`` environment variables or CLI options.
+
+The composition root (``tallyboard.app.create_app``) and the CLI are the only readers;
+every other module receives the values it needs as arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TALLYBOARD_", frozen=True, extra="forbid")
+
+    # ---- where things are
+    database_url: str = Field(
+        "sqlite:///tallyboard.db",
+        description="SQLAlchemy URL: sqlite:///PATH (embedded) or postgresql://USER@HOST/DB",
+    )
+    redis_url: str | None = Field(
+        None, description="redis://HOST:PORT/DB to share the statistics cache between processes"
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(8000, ge=0, le=65535, description="Port `serve` listens on")
+    workers: int = Field(1, ge=1, le=64, description="Server processes started by `serve`")
+    public_url: str | None = Field(
+        None, description="Base URL printed in links (default: http://HOST:PORT)"
+    )
+
+    # ---- logging
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Minimum level of log records"
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object per line; text: for humans"
+    )
+
+    # ---- self-metering
+    flush_interval: float = Field(
+        1.0, gt=0, le=60, description="Seconds between metering flushes (the freshness bound)"
+    )
+    metering_max_keys: int = Field(
+        100_000, ge=100, description="Distinct keys held in memory before new keys are dropped"
+    )
+    operation_name_cap: int = Field(
+        1000, ge=1, description="Distinct operation names per organization per month"
+    )
+
+    # ---- GraphQL limits
+    max_depth: int = Field(15, ge=1, description="Deepest selection allowed in a document")
+    max_aliases: int = Field(15, ge=0, description="Aliases allowed in a document")
+    max_tokens: int = Field(2000, ge=10, description="Lexical tokens allowed in a document")
+    max_org_uuids: int = Field(
+        25, ge=1, description="Organization UUIDs per document, summed over every field"
+    )
+    max_body_bytes: int = Field(1 * MiB, ge=1024, description="Largest GraphQL request body")
+    document_cache_size: int = Field(
+        1024, ge=0, description="Parsed and validated documents kept per process"
+    )
+    rate_limit: float = Field(
+        0.0, ge=0, description="Requests per second per credential (0 disables rate limiting)"
+    )
+    rate_limit_burst: int = Field(100, ge=1, description="Requests a credential may burst")
+
+    # ---- ingestion
+    ingest_max_events: int = Field(10_000, ge=1, description="Events per ingest request")
+    ingest_max_body_bytes: int = Field(5 * MiB, ge=1024, description="Largest ingest body")
+    ingest_concurrency: int = Field(
+        2, ge=1, description="Ingest batches written at the same time per process"
+    )
+    ingest_queue: int = Field(
+        16, ge=0, description="Ingest batches allowed to wait; beyond that, 429 Retry-After"
+    )
+    live_window_days: int = Field(35, ge=1, description="How old a live event may be")
+    future_skew_seconds: int = Field(300, ge=0, description="How far ahead an event may be")
+    retention_days: int = Field(
+        400, ge=1, description="Raw events (and duplicate detection) are kept this long"
+    )
+    retention_interval: float = Field(3600.0, gt=0, description="Seconds between retention sweeps")
+
+    # ---- statistics cache
+    cache_ttl: float = Field(60.0, gt=0, description="Seconds a combined per-org result lives")
+    cache_jitter: float = Field(
+        0.1, ge=0, le=0.5, description="Fraction of the TTL randomly shaved off each entry"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,1 @@
+"""The read path: authorize, plan which rollups to read, read them, fill the series."""

@@ -1,0 +1,1 @@
+"""The Usage Statistics dashboard: static files served by the same process."""

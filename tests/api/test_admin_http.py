@@ -1,0 +1,86 @@
+"""``POST /v1/admin/apply``: instance admin token, JSON body, every problem reported."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.harness import Harness
+
+
+def test_apply_needs_an_instance_admin_token(harness: Harness) -> None:
+    document = {"organizations": [{"id": "1", "name": "X"}]}
+    for header in ({}, {"Authorization": "Bearer tb_pat_nope"}):
+        response = harness.http.post("/v1/admin/apply", json=document, headers=header)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_an_invalid_document_is_422_with_every_problem_and_changes_nothing(
+    harness: Harness,
+) -> None:
+    org = str(uuid.uuid4().int % 10**9)
+    response = harness.http.post(
+        "/v1/admin/apply",
+        json={
+            "organizations": [{"id": org, "name": "Fine"}],
+            "users": [
+                {
+                    "email": "a@example.test",
+                    "name": "A",
+                    "memberships": [{"organization": "missing", "role": "admin"}],
+                },
+                {
+                    "email": "b@example.test",
+                    "name": "B",
+                    "memberships": [{"organization": org, "role": "no-such-role"}],
+                },
+            ],
+        },
+        headers={"Authorization": f"Bearer {harness.admin_token}"},
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_INPUT"
+    paths = {p["path"] for p in error["problems"]}
+    assert paths == {"users[0].memberships[0].organization", "users[1].memberships[0].role"}
+    # The valid part was not applied either: the organization does not exist.
+    secrets = harness.apply(
+        {
+            "organizations": [{"id": org, "name": "Fine"}],
+            "serviceAccounts": [
+                {"organization": org, "name": "bot", "role": "admin", "tokenLifetime": "1h"}
+            ],
+        }
+    )
+    token = harness.service_account_tokens(secrets)["bot"]
+    assert harness.graphql(token, "{ myUsageStatsOrganizations { name } }")["data"] == {
+        "myUsageStatsOrganizations": [{"name": "Fine"}]
+    }
+
+
+def test_a_body_that_is_not_json_is_a_bad_request(harness: Harness) -> None:
+    response = harness.http.post(
+        "/v1/admin/apply",
+        content=b"organizations: []",
+        headers={"Authorization": f"Bearer {harness.admin_token}"},
+    )
+    assert response.status_code == 400
+    assert "JSON" in response.json()["error"]["message"]
+
+
+def test_secrets_are_returned_once(harness: Harness) -> None:
+    org = str(uuid.uuid4().int % 10**9)
+    document = {
+        "organizations": [{"id": org, "name": "Once"}],
+        "serviceAccounts": [
+            {"organization": org, "name": "bot", "role": "admin", "tokenLifetime": "1h"}
+        ],
+        "ingestKeys": [{"name": f"key-{org}", "organization": org}],
+    }
+    first = harness.apply(document)
+    assert len(first["serviceAccounts"]) == 1 and len(first["ingestKeys"]) == 1
+    assert harness.apply(document) == {
+        "serviceAccounts": [],
+        "personalTokens": [],
+        "ingestKeys": [],
+    }
