@@ -1,0 +1,5 @@
+"""``python -m tallyboard`` is the ``tallyboard`` command."""
+
+from tallyboard.cli.main import main
+
+main()

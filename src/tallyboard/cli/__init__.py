@@ -1,0 +1,1 @@
+"""The ``tallyboard`` command line. Every command reads the same typed settings."""

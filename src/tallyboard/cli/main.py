@@ -1,0 +1,186 @@
+"""``tallyboard``: serve, migrate, administer, ingest, and print the schema."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+import uvicorn
+
+from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
+from tallyboard.admin.applier import Applier
+from tallyboard.admin.document import load_text, parse_document
+from tallyboard.api.graphql.schema import schema_sdl
+from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
+from tallyboard.cli.demo import announce, prepare_demo
+from tallyboard.domain.clock import SystemClock
+from tallyboard.domain.errors import InvalidInputError, NotMigratedError
+from tallyboard.observability.logging import configure_logging
+from tallyboard.settings import Settings
+from tallyboard.storage import credential_store
+from tallyboard.storage import migrate as migrations
+from tallyboard.storage.database import Database, redact_url
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+install_global_options(app)
+admin_app = typer.Typer(no_args_is_help=True, help="Instance administration.")
+token_app = typer.Typer(no_args_is_help=True, help="Instance admin tokens.")
+admin_app.add_typer(token_app, name="token")
+app.add_typer(admin_app, name="admin")
+
+
+def _migrated_database(settings: Settings) -> Database:
+    database = Database(settings.database_url)
+    try:
+        migrations.check_migrated(database)
+    except NotMigratedError as exc:
+        typer.echo(exc.message, err=True)
+        sys.exit(1)
+    return database
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes")] = None,
+) -> None:
+    """Run the HTTP server (GraphQL, ingest, admin, dashboard)."""
+    run_server(load_settings(ctx, host=host, port=port, workers=workers))
+
+
+def run_server(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    _migrated_database(settings).dispose()
+    export_to_environment(settings)
+    typer.echo(
+        f"Tallyboard on {settings.base_url}/ (GraphQL at {settings.base_url}/graphql)", err=True
+    )
+    uvicorn.run(
+        "tallyboard.app:create_app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Option(help="Where to create the demo database")] = Path(
+        "data/demo.db"
+    ),
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare only")] = False,
+) -> None:
+    """Create a fresh demo database (tenants, tokens, usage) and serve it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = prepare_demo(path)
+    settings = load_settings(ctx, database_url=f"sqlite:///{path.resolve()}", host=host, port=port)
+    announce(settings, token)
+    if not no_serve:
+        run_server(settings.model_copy(update={"workers": 1}))
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema (safe to run repeatedly)."""
+    settings = load_settings(ctx)
+    database = Database(settings.database_url)
+    before = migrations.current_revision(database)
+    migrations.upgrade(database)
+    after = migrations.current_revision(database)
+    where = redact_url(settings.database_url)
+    if before == after:
+        typer.echo(f"{where} is up to date (revision {after}).")
+    else:
+        typer.echo(f"Migrated {where} from {before or 'empty'} to revision {after}.")
+    database.dispose()
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL) exactly as the server serves it."""
+    sys.stdout.write(schema_sdl())
+
+
+@admin_app.command("apply")
+def admin_apply(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The tenancy document (YAML or JSON)")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the created secrets, as JSON")
+    ] = False,
+) -> None:
+    """Apply a tenancy document: all of it, or (on any problem) nothing."""
+    settings = load_settings(ctx)
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        typer.echo(f"Cannot read {file}: {exc.strerror}", err=True)
+        sys.exit(2)
+    database = _migrated_database(settings)
+    try:
+        document = parse_document(load_text(text, filename=file.name))
+        result = Applier(database, SystemClock()).apply(document)
+    except InvalidInputError as exc:
+        if as_json:
+            problems = [{"path": p.path, "reason": p.reason} for p in exc.problems]
+            sys.stdout.write(orjson.dumps({"errors": problems}).decode() + "\n")
+        else:
+            typer.echo(f"{file} was not applied ({len(exc.problems)} problems):", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    finally:
+        database.dispose()
+    if as_json:
+        sys.stdout.write(orjson.dumps(result.secrets(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    typer.echo(result.summary())
+    secrets = result.secrets()
+    if any(secrets.values()):
+        typer.echo("\nNew secrets (shown once; store them now):")
+        for account in secrets["serviceAccounts"]:
+            typer.echo(
+                f"  service account {account['organization']}/{account['name']}: "
+                f"client_id={account['clientId']} client_secret={account['clientSecret']}"
+            )
+        for token in secrets["personalTokens"]:
+            typer.echo(f"  personal token {token['user']}/{token['name']}: {token['token']}")
+        for key in secrets["ingestKeys"]:
+            typer.echo(f"  ingest key {key['name']}: {key['key']}")
+
+
+@token_app.command("create")
+def admin_token_create(
+    ctx: typer.Context,
+    label: Annotated[str, typer.Option(help="A note on who or what uses the token")] = "",
+) -> None:
+    """Mint an instance admin token and print it (it is shown only this once)."""
+    settings = load_settings(ctx)
+    database = _migrated_database(settings)
+    token = new_secret(CredentialKind.ADMIN_TOKEN)
+    with database.write() as conn:
+        now = int(SystemClock().now().timestamp())
+        credential_store.insert_admin_token(conn, hash_secret(token), label, now)
+    database.dispose()
+    sys.stdout.write(token + "\n")
+
+
+def main() -> None:
+    app()

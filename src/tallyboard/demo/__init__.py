@@ -1,0 +1,1 @@
+"""A realistic demo: tenants, credentials and (with ingestion) months of usage."""

@@ -1,0 +1,101 @@
+"""The command line as an operator uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TALLYBOARD = [sys.executable, "-m", "tallyboard"]
+
+pytestmark = pytest.mark.sqlite
+
+
+def run(args: list[str], db: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TALLYBOARD_DATABASE_URL": f"sqlite:///{db}",
+        "TALLYBOARD_LOG_FORMAT": "text",
+    }
+    result = subprocess.run(
+        [*TALLYBOARD, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+DOCUMENT = """
+organizations:
+  - id: "300123"
+    name: Acme Corp
+    settings:
+      - effectiveFrom: 2026-09
+        allowances: {apiCalls: 100000}
+serviceAccounts:
+  - {organization: "300123", name: HR Integration Bot, role: admin, tokenLifetime: 30d}
+ingestKeys:
+  - {name: gateway-eu, organization: "300123"}
+"""
+
+
+def test_migrate_apply_twice_and_mint_an_admin_token(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    document = tmp_path / "doc.yaml"
+    document.write_text(DOCUMENT)
+    refused = run(["admin", "apply", str(document)], db, check=False)
+    assert refused.returncode == 1
+    assert "tallyboard migrate" in refused.stderr
+    assert "Migrated" in run(["migrate"], db).stdout
+    assert "up to date" in run(["migrate"], db).stdout
+
+    first = json.loads(run(["admin", "apply", str(document), "--json"], db).stdout)
+    assert [a["name"] for a in first["serviceAccounts"]] == ["HR Integration Bot"]
+    assert first["serviceAccounts"][0]["clientSecret"].startswith("tb_cs_")
+    assert first["ingestKeys"][0]["key"].startswith("tb_ing_")
+    second = json.loads(run(["admin", "apply", str(document), "--json"], db).stdout)
+    assert second == {"serviceAccounts": [], "personalTokens": [], "ingestKeys": []}
+    assert "No changes" in run(["admin", "apply", str(document)], db).stdout
+
+    token = run(["admin", "token", "create", "--label", "ops"], db).stdout.strip()
+    assert token.startswith("tb_adm_")
+
+
+def test_an_invalid_document_lists_every_problem_and_exits_non_zero(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    run(["migrate"], db)
+    document = tmp_path / "bad.yaml"
+    document.write_text(
+        "organizations:\n  - {id: '1'}\nserviceAccounts:\n"
+        "  - {organization: '2', name: bot, role: admin, tokenLifetime: 1m}\n"
+    )
+    result = run(["admin", "apply", str(document), "--json"], db, check=False)
+    assert result.returncode == 1
+    paths = {p["path"] for p in json.loads(result.stdout)["errors"]}
+    assert paths == {"organizations[0].name", "serviceAccounts[0].tokenLifetime"}
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = run(["serve", "--port", "0"], tmp_path / "empty.db", check=False)
+    assert result.returncode == 1
+    assert "tallyboard migrate" in result.stderr
+
+
+def test_schema_prints_the_served_sdl() -> None:
+    result = subprocess.run(
+        [*TALLYBOARD, "schema"], capture_output=True, text=True, timeout=60, check=True
+    )
+    root = Path(__file__).resolve().parents[2]
+    assert result.stdout == (root / "schema.graphql").read_text()
+
+
+def test_bad_configuration_names_the_setting(tmp_path: Path) -> None:
+    result = run(["--port", "99999", "migrate"], tmp_path / "x.db", check=False)
+    assert result.returncode == 2
+    assert "port" in result.stderr
+    assert "Traceback" not in result.stderr
