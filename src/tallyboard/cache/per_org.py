@@ -54,12 +54,13 @@ class Codec(Generic[T]):
 
 
 class _Flight:
-    __slots__ = ("done", "error", "value")
+    __slots__ = ("done", "error", "followers", "value")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.followers = 0
 
 
 class PerOrgCache:
@@ -94,6 +95,12 @@ class PerOrgCache:
     def key(self, kind: str, org: OrgRef, window: PeriodWindow) -> str:
         months = f"{window.first_month}..{window.last_month}"
         return f"{self._prefix}:{kind}:{org.uuid}:{window.period}:{months}"
+
+    def waiting(self, key: str) -> int:
+        """Requests waiting for the in-flight computation of ``key`` (0 when none)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            return 0 if flight is None else flight.followers
 
     def ttl_for_new_entry(self) -> float:
         return self._ttl * (1.0 - self._jitter * self._random())
@@ -176,6 +183,7 @@ class PerOrgCache:
                     self._flights[keys[org.pk]] = _Flight()
                     leading.append(org)
                 else:
+                    flight.followers += 1
                     following.append((org, flight))
         result: dict[int, T] = {}
         if leading:

@@ -11,7 +11,7 @@ organization's order.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,8 @@ __all__ = [
     "CombinedAiCredits",
     "OrgAiCredits",
     "TopAgent",
+    "combined_top_agents",
+    "org_top_agents",
 ]
 
 TOP_AGENTS = 10
@@ -142,8 +144,23 @@ class CombinedAiCredits:
         return sum(limits) if limits else None
 
 
-def _top(agents: Sequence[AgentUsage]) -> tuple[AgentUsage, ...]:
+def org_top_agents(agents: Iterable[AgentUsage]) -> tuple[AgentUsage, ...]:
+    """One organization's top agents: credits descending, ties by agent id."""
     return tuple(heapq.nsmallest(TOP_AGENTS, agents, key=lambda a: (-a.micro, a.agent_id)))
+
+
+def combined_top_agents(
+    rows: Iterable[tuple[OrgRef, Iterable[AgentUsage]]],
+) -> tuple[TopAgent, ...]:
+    """The top agents across organizations: credits descending, then agent id, then
+    organization UUID. Fed each organization's own top list, this equals the top of
+    all agents (see the module docstring)."""
+    candidates = [TopAgent(org, agent) for org, agents in rows for agent in agents]
+    return tuple(
+        heapq.nsmallest(
+            TOP_AGENTS, candidates, key=lambda t: (-t.agent.micro, t.agent.agent_id, t.org.uuid)
+        )
+    )
 
 
 class AiCreditStats:
@@ -185,7 +202,7 @@ class AiCreditStats:
                 automation_enabled=settings.ai_automation_enabled,
                 assistants_enabled=settings.assistants_enabled,
                 free_allotment=settings.free_ai_credits,
-                top_agents=_top(agents_by_org[pk]),
+                top_agents=org_top_agents(agents_by_org[pk]),
             )
         return result
 
@@ -206,12 +223,5 @@ class AiCreditStats:
         orgs = scope.organizations
         figures = self._cache.get_many(CACHE_KIND, orgs, window, compute, _CODEC) if orgs else {}
         rows = tuple((org, figures[org.pk]) for org in orgs)
-        candidates = [TopAgent(org, agent) for org, credits in rows for agent in credits.top_agents]
-        top = heapq.nsmallest(
-            TOP_AGENTS,
-            candidates,
-            key=lambda t: (-t.agent.micro, t.agent.agent_id, t.org.uuid),
-        )
-        return CombinedAiCredits(
-            window=window, rows=rows, partial=scope.partial, top_agents=tuple(top)
-        )
+        top = combined_top_agents((org, credits.top_agents) for org, credits in rows)
+        return CombinedAiCredits(window=window, rows=rows, partial=scope.partial, top_agents=top)
