@@ -78,6 +78,8 @@ class CursorCodec:
             data, mac = _unb64(data_text), _unb64(mac_text)
         except (binascii.Error, ValueError):
             return None
+        if _b64(data) != data_text or _b64(mac) != mac_text:
+            return None  # non-canonical base64 (e.g. edited padding bits): not our text
         if not hmac.compare_digest(mac, self._mac(data)):
             return None
         try:
