@@ -147,7 +147,14 @@ def test_status_filter_accepts_any_case_and_rejects_other_values() -> None:
 
 @pytest.mark.parametrize(
     ("search", "expected"),
-    [("SYNC", {"f1", "f3"}), ("sal", {"f2"}), ("x", set()), ("", {"f1", "f2", "f3"})],
+    [
+        ("SYNC", {"f1", "f3"}),
+        (" sal ", {"f2"}),
+        ("x", set()),
+        ("", {"f1", "f2", "f3"}),
+        ("  ", {"f1", "f2", "f3"}),
+        ("c c", {"f1"}),
+    ],
 )
 def test_search_matches_flow_or_project_name(search: str, expected: set[str]) -> None:
     rows = [

@@ -127,7 +127,7 @@ class FlowFilter:
                 problems.append(
                     Problem("status", f"must be ENABLED or DISABLED (any case), got {status!r}")
                 )
-        folded = search.casefold() if search else None
+        folded = search.strip().casefold() if search and search.strip() else None
         return cls(wanted, folded), problems
 
     def matches(self, row: FlowRow) -> bool:
