@@ -7,7 +7,8 @@ starts (lifespan), which also refuses to start on an unmigrated database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -28,10 +29,18 @@ from tallyboard.api.http.admin import ApplyEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
+from tallyboard.cache.backend import CacheBackend
+from tallyboard.cache.memory import MemoryCache
+from tallyboard.cache.per_org import PerOrgCache
+from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
+from tallyboard.stats.ai_credits import AiCreditStats
+from tallyboard.stats.allowances import Allowances
+from tallyboard.stats.cursor import CursorCodec
+from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.storage.database import Database
 from tallyboard.storage.migrate import check_migrated
 from tallyboard.web.routes import routes as web_routes
@@ -41,9 +50,32 @@ __all__ = ["create_app", "create_app_from_environment"]
 log = logging.getLogger(__name__)
 
 
+def _timer(clock: Clock) -> Callable[[], float]:
+    """What cache expiry is measured with: the monotonic clock in production, or the
+    clock a test injected (so tests move time instead of sleeping)."""
+    if isinstance(clock, SystemClock):
+        return time.monotonic
+    return lambda: clock.now().timestamp()
+
+
+def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
+    """Redis when ``redis_url`` is set (shared by every process), else in-process."""
+    if settings.redis_url:
+        return RedisCache(settings.redis_url)
+    return MemoryCache(now=_timer(clock))
+
+
 def build_services(settings: Settings, clock: Clock) -> Services:
     database = Database(settings.database_url)
     metrics = Metrics()
+    allowances = Allowances(database)
+    stats_cache = PerOrgCache(
+        build_cache_backend(settings, clock),
+        metrics,
+        ttl=settings.cache_ttl,
+        jitter=settings.cache_jitter,
+        prefix=settings.cache_prefix,
+    )
     return Services(
         database=database,
         clock=clock,
@@ -54,6 +86,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         applier=Applier(database, clock),
         accumulator=Accumulator(settings.metering_max_keys, metrics),
         max_org_uuids=settings.max_org_uuids,
+        stats_cache=stats_cache,
+        integrations=IntegrationStats(
+            database, allowances, CursorCodec.from_database(database), metrics
+        ),
+        ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
     )
 
 
@@ -96,6 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(services.stats_cache.backend.close)
             await anyio.to_thread.run_sync(services.database.dispose)
             log.info("tallyboard stopped")
 

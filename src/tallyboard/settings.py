@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     cache_jitter: float = Field(
         0.1, ge=0, le=0.5, description="Fraction of the TTL randomly shaved off each entry"
     )
+    cache_prefix: str = Field(
+        "tallyboard",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="First part of every cache key (lets installations share one Redis)",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -10,9 +10,12 @@ from tallyboard.access.oauth import OAuthService
 from tallyboard.access.policy import Policy
 from tallyboard.access.principal import Principal
 from tallyboard.admin.applier import Applier
+from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.domain.clock import Clock
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
+from tallyboard.stats.ai_credits import AiCreditStats
+from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.storage.database import Database
 
 __all__ = ["RequestContext", "Services"]
@@ -31,6 +34,9 @@ class Services:
     applier: Applier
     accumulator: Accumulator
     max_org_uuids: int
+    stats_cache: PerOrgCache
+    integrations: IntegrationStats
+    ai_credits: AiCreditStats
 
 
 @dataclass(slots=True)

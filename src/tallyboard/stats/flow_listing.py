@@ -1,0 +1,172 @@
+"""Filtering, ordering and keyset pagination of an organization's flows (pure).
+
+Pages are cut by position, not by offset: a cursor remembers the sort value and the
+id of the last flow shown, and the next page starts strictly after that position.
+Rows that did not change between two requests are therefore never repeated or
+skipped, however many flows gained usage (and moved) in between. Ties are always
+broken by flow id ascending, which makes the order total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tallyboard.domain.errors import Problem
+
+__all__ = [
+    "STATUSES",
+    "FlowFilter",
+    "FlowPage",
+    "FlowRow",
+    "FlowSort",
+    "Position",
+    "Project",
+    "SortField",
+    "paginate",
+]
+
+STATUSES = ("ENABLED", "DISABLED")
+
+
+class SortField(StrEnum):
+    NAME = "name"
+    USAGE = "usage"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    name: str
+    icon: str | None
+    color: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    id: str
+    name: str
+    status: str
+    project: Project | None
+    tasks: int
+    runs: int
+    last_run_at: int | None
+    """Epoch seconds of the latest run in the period."""
+
+
+SortValue = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSort:
+    field: SortField
+    descending: bool
+
+    @classmethod
+    def parse(cls, by: str | None, order: str | None) -> FlowSort:
+        """Never fails: an unknown field means the default, usage descending."""
+        try:
+            field = SortField((by or "").strip().lower())
+        except ValueError:
+            return cls(SortField.USAGE, descending=True)
+        return cls(field, descending=(order or "").strip().lower() != "asc")
+
+    def value(self, row: FlowRow) -> SortValue:
+        if self.field is SortField.USAGE:
+            return row.tasks
+        if self.field is SortField.NAME:
+            return row.name.casefold()
+        return row.status
+
+    def ordered(self, rows: Iterable[FlowRow]) -> list[FlowRow]:
+        # Two stable sorts: by id, then by value (reversed when descending). Equal
+        # values keep the id order either way, so ties are always id ascending.
+        result = sorted(rows, key=lambda r: r.id)
+        result.sort(key=self.value, reverse=self.descending)
+        return result
+
+    def is_after(self, row: FlowRow, position: Position) -> bool:
+        """Whether ``row`` comes strictly after ``position`` in this order."""
+        order = _compare(self.value(row), position.value)
+        if order == 0:
+            return row.id > position.flow_id
+        return order < 0 if self.descending else order > 0
+
+
+def _compare(a: SortValue, b: SortValue) -> int:
+    if isinstance(a, int) and isinstance(b, int):
+        return (a > b) - (a < b)
+    if isinstance(a, str) and isinstance(b, str):
+        return (a > b) - (a < b)
+    raise TypeError(f"cannot compare sort values {a!r} and {b!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: the last row's sort value and id."""
+
+    value: SortValue
+    flow_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowFilter:
+    status: str | None
+    """ENABLED / DISABLED, or None for every status."""
+    search: str | None
+    """Case-folded substring of the flow or project name, or None."""
+
+    @classmethod
+    def parse(cls, status: str | None, search: str | None) -> tuple[FlowFilter, list[Problem]]:
+        problems = []
+        wanted = None
+        if status is not None and status.strip():
+            wanted = status.strip().upper()
+            if wanted not in STATUSES:
+                problems.append(
+                    Problem("status", f"must be ENABLED or DISABLED (any case), got {status!r}")
+                )
+        folded = search.strip().casefold() if search and search.strip() else None
+        return cls(wanted, folded), problems
+
+    def matches(self, row: FlowRow) -> bool:
+        if self.status is not None and row.status != self.status:
+            return False
+        if self.search is None:
+            return True
+        if self.search in row.name.casefold():
+            return True
+        return row.project is not None and self.search in row.project.name.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPage:
+    rows: tuple[FlowRow, ...]
+    has_next: bool
+    has_previous: bool
+    total_flows: int
+    total_tasks: int
+
+
+def paginate(
+    rows: Sequence[FlowRow],
+    flow_filter: FlowFilter,
+    sort: FlowSort,
+    first: int,
+    after: Position | None,
+) -> FlowPage:
+    matching = [row for row in rows if flow_filter.matches(row)]
+    ordered = sort.ordered(matching)
+    start = 0
+    if after is not None:
+        while start < len(ordered) and not sort.is_after(ordered[start], after):
+            start += 1
+    page = ordered[start : start + first]
+    return FlowPage(
+        rows=tuple(page),
+        has_next=start + first < len(ordered),
+        has_previous=start > 0,
+        total_flows=len(matching),
+        total_tasks=sum(row.tasks for row in matching),
+    )
