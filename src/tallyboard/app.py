@@ -30,10 +30,14 @@ from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.domain.clock import Clock, SystemClock
 from tallyboard.metering.accumulator import Accumulator
+from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
+from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.storage.database import Database
+from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
+from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
 __all__ = ["create_app", "create_app_from_environment"]
@@ -54,12 +58,26 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         applier=Applier(database, clock),
         accumulator=Accumulator(settings.metering_max_keys, metrics),
         max_org_uuids=settings.max_org_uuids,
+        api_usage=ApiUsageService(database, clock, metrics),
+    )
+
+
+def build_flusher(settings: Settings, services: Services) -> Flusher:
+    """Self-metering: drains the accumulator into the rollups every ``flush_interval``."""
+    writer = RollupWriter(services.database.dialect, settings.operation_name_cap)
+    return Flusher(
+        services.accumulator,
+        FlushStore(services.database, writer),
+        services.metrics,
+        services.clock,
+        interval=settings.flush_interval,
     )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
     services = build_services(settings, clock or SystemClock())
+    flusher = build_flusher(settings, services)
     schema = build_schema()
     documents = DocumentCache(
         schema,
@@ -92,10 +110,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
+        await flusher.start()
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
         try:
             yield
         finally:
+            # After uvicorn has answered the in-flight requests: nothing records any more.
+            await flusher.stop()
             await anyio.to_thread.run_sync(services.database.dispose)
             log.info("tallyboard stopped")
 
@@ -105,6 +126,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         middleware=[Middleware(CorrelationMiddleware, metrics=services.metrics)],
     )
     app.state.services = services
+    app.state.flusher = flusher
     return app
 
 

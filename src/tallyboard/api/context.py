@@ -13,6 +13,7 @@ from tallyboard.admin.applier import Applier
 from tallyboard.domain.clock import Clock
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
+from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.storage.database import Database
 
 __all__ = ["RequestContext", "Services"]
@@ -31,6 +32,7 @@ class Services:
     applier: Applier
     accumulator: Accumulator
     max_org_uuids: int
+    api_usage: ApiUsageService
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from importlib.resources import files
 from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
 
-from tallyboard.api.graphql.resolvers import tenancy
+from tallyboard.api.graphql.resolvers import api_usage, tenancy
 from tallyboard.domain.periods import format_datetime
 
 __all__ = ["build_schema", "schema_sdl"]
@@ -42,7 +42,8 @@ def build_schema() -> GraphQLSchema:
     """Built once per process: the schema is immutable and safe to share."""
     query = QueryType()
     tenancy.bind(query)
-    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime)
+    api_usage_types = api_usage.bind(query)
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, *api_usage_types)
     return schema
 
 
