@@ -453,7 +453,7 @@ def expected_single(world: World, org: str, window: Window) -> dict[str, Any]:
 def expected_combined(
     world: World, keys: list[str], window: Window, partial: bool
 ) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     pairs: dict[str, list[tuple[int, str, str, str]]] = {"operation": [], "token": []}
     for key in keys:
         org, calls = world.orgs[key], calls_of(world, key, window)
@@ -477,9 +477,15 @@ def expected_combined(
             for m, v, u, n in ranked
         ]
 
-    counters = top(
-        [(r["usage"], "Counter", r["organizationUuid"], r["organizationName"]) for r in rows]
-    )
+    counters = [
+        {
+            "dimension": "Counter",
+            "metric": r["usage"],
+            "organizationUuid": r["organizationUuid"],
+            "organizationName": r["organizationName"],
+        }
+        for r in sorted(rows, key=lambda r: (-r["usage"], r["organizationUuid"]))
+    ]  # one per organization, not capped at 10
     return {
         "total": {"usage": sum(r["usage"] for r in rows), "limit": sum(limits) if limits else None},
         "byOrganization": rows,

@@ -43,6 +43,9 @@ __all__ = ["FlushOutcome", "FlushSink", "Flusher", "PendingBatch", "backoff_dela
 
 log = logging.getLogger(__name__)
 
+_SHUTDOWN_RETRY_BASE = 0.05
+_SHUTDOWN_RETRY_CAP = 1.0
+
 
 class FlushSink(Protocol):
     """Where batches go (``storage.flush_store.FlushStore``); blocking, called in a thread."""
@@ -154,7 +157,8 @@ class Flusher:
             except TimeoutError:
                 break
             if outcome is FlushOutcome.FAILED:
-                pause = backoff_delay(self._failures, self._interval, self._max_backoff)
+                # Short pauses: a blip during a deploy should not cost the batch.
+                pause = backoff_delay(self._failures, _SHUTDOWN_RETRY_BASE, _SHUTDOWN_RETRY_CAP)
                 await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         self._report_unflushed()
         self._loop = None
