@@ -35,14 +35,18 @@ from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
 from tallyboard.metering.accumulator import Accumulator
+from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.stats.ai_credits import AiCreditStats
 from tallyboard.stats.allowances import Allowances
+from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.storage.database import Database
+from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
+from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
 __all__ = ["create_app", "create_app_from_environment"]
@@ -91,12 +95,26 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             database, allowances, CursorCodec.from_database(database), metrics
         ),
         ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
+        api_usage=ApiUsageService(database, clock, metrics, stats_cache),
+    )
+
+
+def build_flusher(settings: Settings, services: Services) -> Flusher:
+    """Self-metering: drains the accumulator into the rollups every ``flush_interval``."""
+    writer = RollupWriter(services.database.dialect, settings.operation_name_cap)
+    return Flusher(
+        services.accumulator,
+        FlushStore(services.database, writer),
+        services.metrics,
+        services.clock,
+        interval=settings.flush_interval,
     )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
     services = build_services(settings, clock or SystemClock())
+    flusher = build_flusher(settings, services)
     schema = build_schema()
     documents = DocumentCache(
         schema,
@@ -129,10 +147,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
+        await flusher.start()
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
         try:
             yield
         finally:
+            # After uvicorn has answered the in-flight requests: nothing records any more.
+            await flusher.stop()
             await anyio.to_thread.run_sync(services.stats_cache.backend.close)
             await anyio.to_thread.run_sync(services.database.dispose)
             log.info("tallyboard stopped")
@@ -143,6 +164,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         middleware=[Middleware(CorrelationMiddleware, metrics=services.metrics)],
     )
     app.state.services = services
+    app.state.flusher = flusher
     return app
 
 

@@ -48,6 +48,12 @@ class _Api:
 
     http: Any  # httpx.Client (live server) or TestClient (an httpx2 client): same API
     admin_token: str
+    app: Starlette
+
+    def flush(self) -> str:
+        """Write every call metered so far to the rollups and wait for it (no waiting for
+        the flush interval); returns the flush outcome."""
+        return str(self.app.state.flusher.flush_now())
 
     def apply(self, document: Mapping[str, Any], *, expect: int = 200) -> dict[str, Any]:
         response = self.http.post(

@@ -15,6 +15,7 @@ from tallyboard.domain.clock import Clock
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditStats
+from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.storage.database import Database
 
@@ -37,6 +38,7 @@ class Services:
     stats_cache: PerOrgCache
     integrations: IntegrationStats
     ai_credits: AiCreditStats
+    api_usage: ApiUsageService
 
 
 @dataclass(slots=True)

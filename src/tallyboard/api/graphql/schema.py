@@ -15,7 +15,7 @@ from importlib.resources import files
 from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
 
-from tallyboard.api.graphql.resolvers import ai_credits, integrations, tenancy
+from tallyboard.api.graphql.resolvers import ai_credits, api_usage, integrations, tenancy
 from tallyboard.domain.periods import format_datetime
 
 __all__ = ["build_schema", "schema_sdl"]
@@ -44,7 +44,8 @@ def build_schema() -> GraphQLSchema:
     tenancy.bind(query)
     integrations.bind(query)
     ai_credits.bind(query)
-    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime)
+    api_usage_types = api_usage.bind(query)
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, *api_usage_types)
     return schema
 
 

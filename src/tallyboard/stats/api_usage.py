@@ -1,0 +1,248 @@
+"""API-call statistics: totals, top lists, daily series and the combined view.
+
+Authorization has already happened (``stats/scope.py`` or the policy) when these
+methods are called: they take organizations, never principals or UUIDs.
+
+The combined query is built from one :class:`OrgApiUsage` per organization, computed by
+:meth:`ApiUsageService.for_organization` -- the unit a per-organization cache can hold
+and share across different combinations of organizations. It carries each
+organization's top 10 per dimension, which is enough for the cross-organization top
+10: a pair outside its organization's top 10 has ten pairs of that same organization
+ranked before it, so it cannot be in the global top 10 either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from tallyboard.cache.per_org import Codec, PerOrgCache
+from tallyboard.domain.clock import Clock
+from tallyboard.domain.organization import OrgRef
+from tallyboard.domain.periods import Period, PeriodWindow, resolve_period
+from tallyboard.domain.ranking import TOP_LIMIT, top
+from tallyboard.domain.usage import COUNTER, ApiDimension
+from tallyboard.observability.metrics import Metrics
+from tallyboard.stats.allowances import OrgAllowances
+from tallyboard.stats.scope import CombinedScope
+from tallyboard.storage import api_usage_reader as reader
+from tallyboard.storage import tenancy_store
+from tallyboard.storage.database import Database
+
+CACHE_KIND = "api_usage"
+
+__all__ = [
+    "ALLOWANCE_FIELD",
+    "CACHE_KIND",
+    "ApiUsageService",
+    "ApiUsageSummary",
+    "CombinedApiUsage",
+    "DailyItem",
+    "MetricItem",
+    "OrgApiUsage",
+    "TopItem",
+    "sum_limits",
+]
+
+ALLOWANCE_FIELD = "api_calls"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricItem:
+    dimension: str
+    metric: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyItem:
+    day: date
+    metric: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsageSummary:
+    """``apiUsageStats``: a top list, or one ``Counter`` item with the total."""
+
+    items: tuple[MetricItem, ...]
+    limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgApiUsage:
+    """One organization's API usage over one period window."""
+
+    organization: OrgRef
+    total: int
+    limit: int | None
+    top_operations: tuple[MetricItem, ...]
+    top_tokens: tuple[MetricItem, ...]
+
+    def top(self, dimension: ApiDimension) -> tuple[MetricItem, ...]:
+        if dimension is ApiDimension.OPERATION_NAME:
+            return self.top_operations
+        if dimension is ApiDimension.TOKEN:
+            return self.top_tokens
+        raise ValueError(f"no top list for dimension {dimension!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, for caches shared between processes."""
+        org = self.organization
+        return {
+            "organization": {"pk": org.pk, "id": org.id, "uuid": org.uuid, "name": org.name},
+            "total": self.total,
+            "limit": self.limit,
+            "top_operations": [[i.dimension, i.metric] for i in self.top_operations],
+            "top_tokens": [[i.dimension, i.metric] for i in self.top_tokens],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OrgApiUsage:
+        return cls(
+            organization=OrgRef(**data["organization"]),
+            total=int(data["total"]),
+            limit=None if data["limit"] is None else int(data["limit"]),
+            top_operations=tuple(MetricItem(str(d), int(m)) for d, m in data["top_operations"]),
+            top_tokens=tuple(MetricItem(str(d), int(m)) for d, m in data["top_tokens"]),
+        )
+
+
+_CODEC: Codec[OrgApiUsage] = Codec(dump=OrgApiUsage.to_dict, load=OrgApiUsage.from_dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TopItem:
+    organization: OrgRef
+    dimension: str
+    metric: int
+
+
+def sum_limits(limits: Iterable[int | None]) -> int | None:
+    """Sum of limits counting null as 0; null when every limit is null (or there are none)."""
+    present = [limit for limit in limits if limit is not None]
+    return sum(present) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class CombinedApiUsage:
+    """``apiUsageStatsCombined``: rows in the order of the input list."""
+
+    organizations: tuple[OrgApiUsage, ...]
+    partial: bool
+
+    @property
+    def usage(self) -> int:
+        return sum(o.total for o in self.organizations)
+
+    @property
+    def limit(self) -> int | None:
+        return sum_limits(o.limit for o in self.organizations)
+
+    def top_items(self, dimension: ApiDimension | None) -> list[TopItem]:
+        """Top 10 (organization, value) pairs; without a dimension, one Counter per org."""
+        if dimension is None:
+            counters = [TopItem(o.organization, COUNTER, o.total) for o in self.organizations]
+            return top(
+                counters,
+                len(counters),
+                metric=lambda i: i.metric,
+                labels=lambda i: (i.organization.uuid,),
+            )
+        pairs = [
+            TopItem(o.organization, item.dimension, item.metric)
+            for o in self.organizations
+            for item in o.top(dimension)
+        ]
+        return top(
+            pairs,
+            TOP_LIMIT,
+            metric=lambda i: i.metric,
+            labels=lambda i: (i.dimension, i.organization.uuid),
+        )
+
+
+class ApiUsageService:
+    def __init__(
+        self, database: Database, clock: Clock, metrics: Metrics, cache: PerOrgCache
+    ) -> None:
+        self._db = database
+        self._clock = clock
+        self._metrics = metrics
+        self._cache = cache
+
+    def window(self, period: Period) -> PeriodWindow:
+        """``period`` resolved against the service's clock."""
+        return resolve_period(period, self._clock.now())
+
+    def summary(
+        self, org: OrgRef, window: PeriodWindow, dimension: ApiDimension | None
+    ) -> ApiUsageSummary:
+        self._metrics.stats_queries.labels("apiUsageStats").inc()
+        months = _months(window)
+        with self._db.read() as conn:
+            if dimension is None or dimension is ApiDimension.TOTAL:
+                total = reader.totals(conn, [org.pk], months)[org.pk]
+                items: tuple[MetricItem, ...] = (MetricItem(COUNTER, total),)
+            else:
+                rows = reader.top_values(conn, org.pk, months, dimension, TOP_LIMIT)
+                items = tuple(MetricItem(value, calls) for value, calls in rows)
+            limit = _limit(conn, org, window)
+        return ApiUsageSummary(items, limit)
+
+    def daily(self, org: OrgRef, window: PeriodWindow) -> list[DailyItem]:
+        """One item per day from the period's first day up to today, newest first."""
+        self._metrics.stats_queries.labels("apiUsageStatsDaily").inc()
+        days = window.days_to_date()
+        if not days:
+            return []
+        with self._db.read() as conn:
+            counted = reader.daily_totals(conn, org.pk, days[0].isoformat(), days[-1].isoformat())
+        return [DailyItem(day, counted.get(day.isoformat(), 0)) for day in reversed(days)]
+
+    def for_organization(self, org: OrgRef, window: PeriodWindow) -> OrgApiUsage:
+        """Everything the combined query needs from one organization."""
+        self._metrics.stats_queries.labels("apiUsageStatsCombined").inc()
+        months = _months(window)
+        with self._db.read() as conn:
+            total = reader.totals(conn, [org.pk], months)[org.pk]
+            operations = reader.top_values(
+                conn, org.pk, months, ApiDimension.OPERATION_NAME, TOP_LIMIT
+            )
+            tokens = reader.top_values(conn, org.pk, months, ApiDimension.TOKEN, TOP_LIMIT)
+            limit = _limit(conn, org, window)
+        return OrgApiUsage(
+            organization=org,
+            total=total,
+            limit=limit,
+            top_operations=tuple(MetricItem(v, c) for v, c in operations),
+            top_tokens=tuple(MetricItem(v, c) for v, c in tokens),
+        )
+
+    def combined(self, scope: CombinedScope, window: PeriodWindow) -> CombinedApiUsage:
+        """``apiUsageStatsCombined`` over an already-authorized scope.
+
+        Each organization's figures come from the per-organization cache (decision
+        0007); the organization itself (its name may have changed) is always the one
+        the authorization step just read.
+        """
+        orgs = scope.organizations
+
+        def compute(missing: Sequence[OrgRef]) -> dict[int, OrgApiUsage]:
+            return {org.pk: self.for_organization(org, window) for org in missing}
+
+        figures = self._cache.get_many(CACHE_KIND, orgs, window, compute, _CODEC) if orgs else {}
+        results = tuple(replace(figures[org.pk], organization=org) for org in orgs)
+        return CombinedApiUsage(results, scope.partial)
+
+
+def _months(window: PeriodWindow) -> Sequence[str]:
+    return [str(month) for month in window.months]
+
+
+def _limit(conn: Connection, org: OrgRef, window: PeriodWindow) -> int | None:
+    """The period's allowance, read in the same snapshot as the usage."""
+    entries = tenancy_store.settings_entries(conn, [org.pk]).get(org.pk, [])
+    return OrgAllowances(entries).limit(window, ALLOWANCE_FIELD)

@@ -1,0 +1,84 @@
+"""``apiUsageStatsCombined`` shares the per-organization cache (spec §4, decision 0007)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.cache_world import Tenancy, tenancy
+from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.usage import api_call, record_events
+
+QUERY = """
+query Combined($orgs: [ID!]!) {
+  apiUsageStatsCombined(organizationUuids: $orgs, period: current_month) {
+    total { usage limit }
+    byOrganization { organizationUuid usage }
+    topItems(dimension: operation_name) { dimension metric organizationUuid }
+    partial
+  }
+}"""
+
+
+def computed(h: Harness) -> float:
+    value = h.services.metrics.registry.get_sample_value(
+        "tallyboard_stats_queries_total", {"query": "apiUsageStatsCombined"}
+    )
+    return float(value or 0.0)
+
+
+def usage(h: Harness, token: str, orgs: list[str]) -> list[int]:
+    answer = h.graphql(token, QUERY, {"orgs": orgs})
+    assert "errors" not in answer, answer
+    return [row["usage"] for row in answer["data"]["apiUsageStatsCombined"]["byOrganization"]]
+
+
+@pytest.fixture
+def setup(any_harness: Harness) -> tuple[Harness, Tenancy, str]:
+    t = tenancy()
+    token = any_harness.personal_tokens(any_harness.apply(t.document))[f"{t.email}/t"]
+    events = [
+        api_call(t.orgs[key]["uuid"], DEFAULT_NOW, operation_name="Op", count=calls)
+        for key, calls in (("A", 3), ("B", 5), ("C", 7))
+    ]
+    assert record_events(any_harness, events)["accepted"] == 3
+    return any_harness, t, token
+
+
+def test_per_org_results_are_reused_within_the_ttl_and_across_combinations(
+    setup: tuple[Harness, Tenancy, str],
+) -> None:
+    h, t, token = setup
+    a, b, c = (t.orgs[k]["uuid"] for k in "ABC")
+    assert usage(h, token, [a, b]) == [3, 5]
+    assert computed(h) == 2
+    assert usage(h, token, [b, a]) == [5, 3]
+    assert computed(h) == 2  # both organizations came from the cache
+    assert usage(h, token, [c, a]) == [7, 3]
+    assert computed(h) == 3  # only C was new
+
+
+def test_new_usage_appears_once_the_entry_expires(setup: tuple[Harness, Tenancy, str]) -> None:
+    h, t, token = setup
+    a = t.orgs["A"]["uuid"]
+    assert usage(h, token, [a]) == [3]
+    record_events(h, [api_call(a, DEFAULT_NOW, operation_name="Op", count=10)])
+    assert usage(h, token, [a]) == [3]  # cached: the combined query may lag by up to 60 s
+    h.clock.set(DEFAULT_NOW + timedelta(seconds=61))
+    assert usage(h, token, [a]) == [13]
+
+
+def test_a_removed_permission_is_honoured_despite_the_cache(
+    setup: tuple[Harness, Tenancy, str],
+) -> None:
+    h, t, token = setup
+    a, b = t.orgs["A"]["uuid"], t.orgs["B"]["uuid"]
+    assert usage(h, token, [a, b]) == [3, 5]
+    h.apply(t.with_role("B", "member"))
+    answer: dict[str, Any] = h.graphql(token, QUERY, {"orgs": [a, b]})
+    result = answer["data"]["apiUsageStatsCombined"]
+    assert [row["organizationUuid"] for row in result["byOrganization"]] == [a]
+    assert result["partial"] is True
+    assert result["total"]["usage"] == 3

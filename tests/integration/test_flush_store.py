@@ -1,0 +1,91 @@
+"""The flush transaction on both engines: one commit per flush id, and pruning."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tallyboard.domain.rollup import RollupDeltas
+from tallyboard.domain.usage import ApiDimension
+from tallyboard.storage import tables as t
+from tallyboard.storage.database import Database
+from tallyboard.storage.flush_store import FlushStore
+from tallyboard.storage.rollup_writer import RollupWriter
+from tests.integration.test_rollup_writer import monthly, new_org
+
+
+def deltas(org: int, calls: int) -> RollupDeltas:
+    batch = RollupDeltas()
+    batch.add_api_calls((org, date(2026, 11, 21), "GetCards", "bot"), calls)
+    return batch
+
+
+def test_a_flush_id_is_applied_once_however_often_it_is_retried(database_url: str) -> None:
+    database = Database(database_url)
+    org = new_org(database)
+    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    flush_id = str(uuid.uuid4())
+    assert store.apply(flush_id, deltas(org, 3), applied_at_ms=1_000)
+    # The retry of an attempt whose COMMIT outcome the caller never learned.
+    assert not store.apply(flush_id, deltas(org, 3), applied_at_ms=2_000)
+    assert store.is_applied(flush_id)
+    assert store.apply(str(uuid.uuid4()), deltas(org, 2), applied_at_ms=3_000)
+    assert monthly(database, org, ApiDimension.TOTAL) == {"": 5}
+    database.dispose()
+
+
+def test_concurrent_attempts_with_one_id_commit_once(database_url: str) -> None:
+    database = Database(database_url)
+    org = new_org(database)
+    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    flush_id = str(uuid.uuid4())
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def attempt() -> None:
+        barrier.wait()
+        results.append(store.apply(flush_id, deltas(org, 7), applied_at_ms=1_000))
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [False, False, False, True]
+    assert monthly(database, org, ApiDimension.TOTAL) == {"": 7}
+    database.dispose()
+
+
+def test_a_failed_transaction_leaves_neither_the_id_nor_the_deltas(database_url: str) -> None:
+    database = Database(database_url)
+    org = new_org(database)
+    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    flush_id = str(uuid.uuid4())
+    broken = deltas(org, 1)
+    broken.add_api_calls((10**9, date(2026, 11, 21), "X", "bot"), 1)  # no such organization
+    with pytest.raises(IntegrityError):  # the foreign key refuses the unknown organization
+        store.apply(flush_id, broken, applied_at_ms=1_000)
+    assert not store.is_applied(flush_id)
+    assert monthly(database, org, ApiDimension.TOTAL) == {}
+    assert store.apply(flush_id, deltas(org, 1), applied_at_ms=1_000)  # the retry counts
+    assert monthly(database, org, ApiDimension.TOTAL) == {"": 1}
+    database.dispose()
+
+
+def test_prune_forgets_only_old_flush_ids(database_url: str) -> None:
+    database = Database(database_url)
+    org = new_org(database)
+    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    store.apply(old, deltas(org, 1), applied_at_ms=1_000)
+    store.apply(recent, deltas(org, 1), applied_at_ms=5_000)
+    assert store.prune(applied_before_ms=5_000) == 1
+    assert not store.is_applied(old) and store.is_applied(recent)
+    with database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(t.metering_flushes)).scalar_one() == 1
+    database.dispose()
