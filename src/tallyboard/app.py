@@ -6,6 +6,8 @@ starts (lifespan), which also refuses to start on an unmigrated database.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,15 +27,21 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.retention import RetentionSweeper
+from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.storage.database import Database
+from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.migrate import check_migrated
+from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
 __all__ = ["create_app", "create_app_from_environment"]
@@ -44,6 +52,8 @@ log = logging.getLogger(__name__)
 def build_services(settings: Settings, clock: Clock) -> Services:
     database = Database(settings.database_url)
     metrics = Metrics()
+    events = EventStore(database)
+    ingest_writer = RollupWriter(database.dialect, settings.operation_name_cap)
     return Services(
         database=database,
         clock=clock,
@@ -53,6 +63,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         oauth=OAuthService(database, clock),
         applier=Applier(database, clock),
         accumulator=Accumulator(settings.metering_max_keys, metrics),
+        ingest=IngestService(database, events, ingest_writer, clock, metrics, settings),
+        ingest_backpressure=Backpressure(
+            settings.ingest_concurrency, settings.ingest_queue, metrics
+        ),
+        retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
         max_org_uuids=settings.max_org_uuids,
     )
 
@@ -79,10 +94,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         services, schema, documents, settings.max_body_bytes, settings.max_org_uuids, limiter
     )
     ops = OpsEndpoints(services)
+    events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/oauth/token", TokenEndpoint(services.oauth).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/events", events.ingest, methods=["POST"]),
+        Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
@@ -93,9 +111,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
+        retention = asyncio.create_task(services.retention.run(settings.retention_interval))
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             await anyio.to_thread.run_sync(services.database.dispose)
             log.info("tallyboard stopped")
 

@@ -11,6 +11,9 @@ from tallyboard.access.policy import Policy
 from tallyboard.access.principal import Principal
 from tallyboard.admin.applier import Applier
 from tallyboard.domain.clock import Clock
+from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.retention import RetentionSweeper
+from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage.database import Database
@@ -30,6 +33,9 @@ class Services:
     oauth: OAuthService
     applier: Applier
     accumulator: Accumulator
+    ingest: IngestService
+    ingest_backpressure: Backpressure
+    retention: RetentionSweeper
     max_org_uuids: int
 
 
