@@ -15,13 +15,11 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 __all__ = ["InsertOutcome", "PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
 
 Key = tuple[Any, ...]
-
-_SQLITE_KEYS_PER_QUERY = 500
-"""Keys per ``IN (VALUES ...)`` lookup: well under SQLite's bound-variable limit."""
 
 
 class InsertOutcome:
@@ -144,32 +142,40 @@ class SqliteDialect(StorageDialect):
         rows: Sequence[tuple[Any, ...]],
         fetch_columns: Sequence[str],
     ) -> InsertOutcome:
-        # The write transaction began IMMEDIATE, so no other writer can insert between
-        # the lookup and the insert: look up first, then insert only what is absent
-        # with one plain executemany (no per-row outcome needed from the driver).
-        existing: dict[Key, tuple[Any, ...]] = {}
+        # The common case is a batch of new events: one plain executemany inside a
+        # savepoint. Only if a key is already stored does the savepoint roll back and
+        # each key get looked up by primary key (row-value IN lists are not indexed by
+        # SQLite). The transaction began IMMEDIATE, so no other writer can insert
+        # between the lookups and the insert.
         if not rows:
-            return InsertOutcome(set(), existing)
+            return InsertOutcome(set(), {})
+        insert = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(insert, list(rows))
+            return InsertOutcome({row[:key_length] for row in rows}, {})
+        except IntegrityError:
+            pass
         keys = columns[:key_length]
-        key_list = ", ".join(keys)
-        row_marks = "(" + ", ".join("?" for _ in keys) + ")"
-        selected = ", ".join([*keys, *fetch_columns])
-        for start in range(0, len(rows), _SQLITE_KEYS_PER_QUERY):
-            chunk = rows[start : start + _SQLITE_KEYS_PER_QUERY]
-            sql = (
-                f"SELECT {selected} FROM {table.name} WHERE ({key_list}) IN "
-                f"(VALUES {', '.join(row_marks for _ in chunk)})"
-            )
-            params = tuple(value for row in chunk for value in row[:key_length])
-            for found in conn.exec_driver_sql(sql, params):
-                existing[tuple(found[:key_length])] = tuple(found[key_length:])
-        fresh = [row for row in rows if row[:key_length] not in existing] if existing else rows
+        lookup = (
+            f"SELECT {', '.join(fetch_columns)} FROM {table.name} "
+            f"WHERE {' AND '.join(f'{c} = ?' for c in keys)}"
+        )
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        existing: dict[Key, tuple[Any, ...]] = {}
+        try:
+            for row in rows:
+                found = cursor.execute(lookup, row[:key_length]).fetchone()
+                if found is not None:
+                    existing[row[:key_length]] = tuple(found)
+        finally:
+            cursor.close()
+        fresh = [row for row in rows if row[:key_length] not in existing]
         if fresh:
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})"
-            )
-            conn.exec_driver_sql(sql, list(fresh))
+            conn.exec_driver_sql(insert, fresh)
         return InsertOutcome({row[:key_length] for row in fresh}, existing)
 
     def upsert_newer(
@@ -251,21 +257,35 @@ class PostgresDialect(StorageDialect):
         rows: Sequence[tuple[Any, ...]],
         fetch_columns: Sequence[str],
     ) -> InsertOutcome:
-        # ON CONFLICT DO NOTHING waits for a concurrent transaction holding the same
-        # key and then skips the row; RETURNING says which rows this statement
+        # Rows are COPYed (binary) into a per-connection temporary staging table,
+        # then moved with one INSERT ... ON CONFLICT DO NOTHING RETURNING, in key
+        # order. ON CONFLICT DO NOTHING waits for a concurrent transaction holding the
+        # same key and then skips the row; RETURNING says which rows this statement
         # inserted. Everything else is stored (committed) and is read back below.
+        # Call it at most once per transaction (the staging table empties at commit).
         if not rows:
             return InsertOutcome(set(), {})
         keys = list(columns[:key_length])
         key_list = ", ".join(keys)
-        arrays = tuple(list(values) for values in zip(*rows, strict=True))
-        casts = ", ".join(f"%s::{_pg_array_type(table, c)}" for c in columns)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"SELECT * FROM unnest({casts}) "
-            f"ON CONFLICT ({key_list}) DO NOTHING RETURNING {key_list}"
-        )
-        inserted = {tuple(row) for row in conn.exec_driver_sql(sql, arrays)}
+        column_list = ", ".join(columns)
+        staging = f"staging_{table.name}"
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            # Always (cheap): a creation rolled back with its transaction is undone.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([_pg_array_type(table, c)[:-2] for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table.name} ({column_list}) "
+                f"SELECT {column_list} FROM {staging} ORDER BY {key_list} "
+                f"ON CONFLICT ({key_list}) DO NOTHING RETURNING {key_list}"
+            )
+            inserted = {tuple(row) for row in cursor.fetchall()}
         existing: dict[Key, tuple[Any, ...]] = {}
         if len(inserted) < len(rows):
             missing = [row[:key_length] for row in rows if row[:key_length] not in inserted]
