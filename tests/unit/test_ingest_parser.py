@@ -17,10 +17,10 @@ def test_a_json_array_and_ndjson_give_the_same_events() -> None:
     assert parse_events(b"", ndjson=True, max_events=10) == []
 
 
-def test_an_ndjson_line_that_is_not_json_is_one_event_naming_its_line() -> None:
+def test_an_ndjson_line_that_is_not_json_is_one_invalid_event() -> None:
     events = parse_events(b'{"a": 1}\n\n{oops\n3', ndjson=True, max_events=10)
     assert events[0] == {"a": 1} and events[2] == 3
-    assert isinstance(events[1], NotJson) and events[1].reason.startswith("line 3: not valid JSON")
+    assert isinstance(events[1], NotJson) and events[1].reason.startswith("event: not valid JSON")
 
 
 @pytest.mark.parametrize(

@@ -148,8 +148,8 @@ def _report(console: Console, path: Path, tally: _Tally, failure: str | None) ->
         )
 
 
-def ingest_file(path: Path, url: str, key: str, batch_size: int) -> None:
-    with IngestClient(url, key, batch_size=batch_size) as client:
+def ingest_file(path: Path, url: str, key: str, batch_size: int, max_attempts: int = 10) -> None:
+    with IngestClient(url, key, batch_size=batch_size, max_attempts=max_attempts) as client:
         _run(path, batch_size, "ingest", client.send_batch)
 
 
@@ -170,7 +170,7 @@ def backfill_file(settings: Settings, database: Database, path: Path, batch_size
             try:
                 raw.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                raw.append(NotJson(f"not valid JSON ({exc})"))
+                raw.append(NotJson(f"event: not valid JSON ({exc})"))
         return service.ingest_events(raw, bound_org_pk=None, backfill=True).as_json()
 
     _run(path, batch_size, "backfill", send)

@@ -199,13 +199,16 @@ def ingest(
         typer.Option(envvar="TALLYBOARD_INGEST_KEY", help="Ingest key (tb_ing_...)"),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request")] = 1000,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Attempts per batch (429, 5xx, timeouts) before giving up")
+    ] = 10,
 ) -> None:
     """Send events to a running server (POST /v1/events), retrying until acknowledged."""
     settings = load_settings(ctx)
     if not key:
         typer.echo("An ingest key is required: --key or TALLYBOARD_INGEST_KEY.", err=True)
         sys.exit(2)
-    ingest_file(file, url or settings.base_url, key, batch_size)
+    ingest_file(file, url or settings.base_url, key, batch_size, max_attempts)
 
 
 @app.command()

@@ -56,18 +56,18 @@ def parse_events(body: bytes, *, ndjson: bool, max_events: int) -> list[object]:
 
 
 def _parse_ndjson(body: bytes, max_events: int) -> list[object]:
-    lines = [(number, line) for number, line in enumerate(body.split(b"\n"), 1) if line.strip()]
+    lines = [line for line in body.split(b"\n") if line.strip()]
     if len(lines) > max_events:
         raise _too_many(len(lines), max_events)
     events: list[object] = []
     failures = 0
     loads = orjson.loads
-    for number, line in lines:
+    for line in lines:
         try:
             events.append(loads(line))
         except orjson.JSONDecodeError as exc:
             failures += 1
-            events.append(NotJson(f"line {number}: not valid JSON ({exc})"))
+            events.append(NotJson(f"event: not valid JSON ({exc})"))
     if events and failures == len(events):
         raise BadRequestError(
             "The body is not NDJSON: no line is a JSON value "
