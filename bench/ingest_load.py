@@ -87,6 +87,23 @@ def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     return result.stdout
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _batch_seconds(port: int) -> float:
+    """Total time the server spent inside the ingest service (its own histogram)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    for line in text.splitlines():
+        if line.startswith("tallyboard_ingest_batch_seconds_sum"):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def _wait_ready(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -206,9 +223,12 @@ def main() -> None:
                 ]
             )
             time.sleep(1)
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         results = _send_all(port, key, run_bodies, args.connections)
         elapsed = time.perf_counter() - started
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
+        batch_seconds = _batch_seconds(port)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -221,7 +241,10 @@ def main() -> None:
     print(
         f"{engine}: {accepted} events in {len(run_bodies)} batches of {args.batch} "
         f"over {args.connections} connections in {elapsed:.2f} s = "
-        f"{accepted / elapsed:,.0f} events/s (duplicates+rejected: {problems})"
+        f"{accepted / elapsed:,.0f} events/s (duplicates+rejected: {problems}); "
+        f"server CPU {server_cpu / elapsed:.0%} of one core, "
+        f"{server_cpu / max(accepted, 1) * 1e6:.1f} CPU-us/event; "
+        f"service time {batch_seconds * 1e6 / max(accepted, 1):.1f} us/event"
     )
     if accepted != args.events or problems:
         sys.exit("not every event was accepted exactly once")

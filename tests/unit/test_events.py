@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tallyboard.domain.catalog import catalog_facts
+from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.events import (
     ApiCall,
     CreditUse,
@@ -253,3 +254,18 @@ def test_task_runs_keep_their_flow_project_and_name() -> None:
     assert isinstance(event.usage, TaskRun)
     assert event.usage.project is not None and event.usage.project.icon == "cart"
     assert str(uuid.UUID(event.organization)) == ORG
+
+
+@given(st.floats(min_value=0, max_value=10**9, allow_nan=False) | st.decimals(0, 10**6, places=6))
+def test_credits_are_exact_whatever_path_they_take(value: Any) -> None:
+    number = float(value)
+    try:
+        expected: int | str = parse_credits(number)
+    except ValueError as exc:
+        expected = str(exc)
+    outcome = EventValidator().validate(ai_credit(ORG, NOW, credits=number), 0)
+    if isinstance(outcome, Event):
+        assert isinstance(outcome.usage, CreditUse)
+        assert outcome.usage.micro_credits == expected
+    else:
+        assert outcome.message == f"data.credits: {expected}"

@@ -45,7 +45,12 @@ def _rank(fact: tuple[object, ...]) -> tuple[object, ...]:
 
 def _keep_highest(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
     current = facts.get(key)
-    if current is None or _rank(fact) > _rank(current):
+    if current is None:
+        facts[key] = fact
+    elif fact[0] != current[0]:  # different times: the newer wins (the usual case)
+        if fact[0] > current[0]:
+            facts[key] = fact
+    elif _rank(fact) > _rank(current):
         facts[key] = fact
 
 

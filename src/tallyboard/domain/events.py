@@ -471,6 +471,13 @@ def _credit_use(data: dict[str, Any], problems: _Problems) -> CreditUse | None:
 def _credits(value: object, problems: _Problems) -> int | None:
     if type(value) is int and 0 <= value <= MAX_QUANTITY:
         return value * MICRO  # the common whole-credit case, without Decimal
+    if type(value) is float and 0.0 <= value < MAX_QUANTITY:
+        # repr() is the shortest text that round-trips, i.e. the number the producer
+        # wrote; in plain notation with at most 6 decimals it converts exactly.
+        text = repr(value)
+        whole, dot, fraction = text.partition(".")
+        if dot and len(fraction) <= 6 and "e" not in fraction:
+            return int(whole) * MICRO + int(fraction.ljust(6, "0"))
     if value is None:
         _add(problems, "data.credits", "is required")
         return None
