@@ -149,10 +149,6 @@ class Event:
         """The dedupe key: unique per (organization, source, id) across the horizon."""
         return (self.org_pk, self.source, self.id)
 
-    @property
-    def day(self) -> date:
-        return date.fromordinal(_EPOCH_ORDINAL + self.time_ms // _DAY_MS)
-
 
 @dataclass(frozen=True, slots=True)
 class NotJson:
