@@ -6,6 +6,8 @@ starts (lifespan), which also refuses to start on an unmigrated database.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +28,7 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
@@ -34,6 +37,9 @@ from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.retention import RetentionSweeper
+from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.metrics import Metrics
@@ -44,6 +50,7 @@ from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.storage.database import Database
+from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
@@ -69,8 +76,11 @@ def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
     return MemoryCache(now=_timer(clock))
 
 
-def build_services(settings: Settings, clock: Clock) -> Services:
-    database = Database(settings.database_url)
+def build_services(
+    settings: Settings, clock: Clock, database: Database, writer: RollupWriter
+) -> Services:
+    """Every service, sharing one rollup writer (and its cache of admitted operation
+    names) between ingestion and the metering flusher."""
     metrics = Metrics()
     allowances = Allowances(database)
     stats_cache = PerOrgCache(
@@ -80,6 +90,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         jitter=settings.cache_jitter,
         prefix=settings.cache_prefix,
     )
+    events = EventStore(database)
     return Services(
         database=database,
         clock=clock,
@@ -89,6 +100,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         oauth=OAuthService(database, clock),
         applier=Applier(database, clock),
         accumulator=Accumulator(settings.metering_max_keys, metrics),
+        ingest=IngestService(database, events, writer, clock, metrics, settings),
+        ingest_backpressure=Backpressure(
+            settings.ingest_concurrency, settings.ingest_queue, metrics
+        ),
+        retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
         max_org_uuids=settings.max_org_uuids,
         stats_cache=stats_cache,
         integrations=IntegrationStats(
@@ -99,9 +115,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     )
 
 
-def build_flusher(settings: Settings, services: Services) -> Flusher:
+def build_flusher(settings: Settings, services: Services, writer: RollupWriter) -> Flusher:
     """Self-metering: drains the accumulator into the rollups every ``flush_interval``."""
-    writer = RollupWriter(services.database.dialect, settings.operation_name_cap)
     return Flusher(
         services.accumulator,
         FlushStore(services.database, writer),
@@ -113,8 +128,10 @@ def build_flusher(settings: Settings, services: Services) -> Flusher:
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    services = build_services(settings, clock or SystemClock())
-    flusher = build_flusher(settings, services)
+    database = Database(settings.database_url)
+    writer = RollupWriter(database.dialect, settings.operation_name_cap)
+    services = build_services(settings, clock or SystemClock(), database, writer)
+    flusher = build_flusher(settings, services, writer)
     schema = build_schema()
     documents = DocumentCache(
         schema,
@@ -134,10 +151,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         services, schema, documents, settings.max_body_bytes, settings.max_org_uuids, limiter
     )
     ops = OpsEndpoints(services)
+    events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/oauth/token", TokenEndpoint(services.oauth).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/events", events.ingest, methods=["POST"]),
+        Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
@@ -149,9 +169,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await anyio.to_thread.run_sync(check_migrated, services.database)
         await flusher.start()
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
+        retention = asyncio.create_task(services.retention.run(settings.retention_interval))
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             # After uvicorn has answered the in-flight requests: nothing records any more.
             await flusher.stop()
             await anyio.to_thread.run_sync(services.stats_cache.backend.close)

@@ -1,15 +1,9 @@
-"""Seed usage the way production receives it: events in the spec §5 wire format.
+"""Seed usage the way production receives it: events in the spec §5 wire format,
+posted to ``POST /v1/events`` with an ingest key.
 
-Every black-box test seeds usage through :func:`record_events` and nothing else, with
-valid spec-format events (``id``, ``source``, ``type``, ``time``, ``organization``,
-``data``), so that the body of this one function is the only thing that changes when
-the ingest endpoint lands.
-
-INTERIM: ``POST /v1/events`` is being built on another branch. Until it is merged this
-function validates the events the way the endpoint will (shape, live window,
-organization) and folds them straight into the target's database through the real
-``RollupWriter`` (plus the catalog names events carry). At merge time its body becomes
-a POST of ``events`` to ``/v1/events`` with an ingest key, returning the response.
+Black-box tests seed usage through :func:`record_events` only, so what they observe
+went through the real ingestion path: validation, the live window against the app's
+clock, dedupe, the rollups and the catalog.
 """
 
 from __future__ import annotations
@@ -17,18 +11,8 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import and_, insert, select, update
-from sqlalchemy.engine import Connection
-
-from tallyboard.domain.credits import parse_credits
-from tallyboard.domain.rollup import RollupDeltas
-from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType, is_billable_status
-from tallyboard.storage import tables as t
-from tallyboard.storage import tenancy_store
-from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = [
     "ai_credit",
@@ -37,8 +21,8 @@ __all__ = [
     "record_events",
 ]
 
-# Events already recorded per target, for the exactly-once rule (same key = duplicate).
-_SEEN: weakref.WeakKeyDictionary[Any, set[tuple[str, str, str]]] = weakref.WeakKeyDictionary()
+# One instance-wide ingest key per target (Harness or LiveServer), created on first use.
+_KEYS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def _time(moment: datetime) -> str:
@@ -121,178 +105,23 @@ def api_call(
 # ------------------------------------------------------------------ the seam
 
 
+def _ingest_key(target: Any) -> str:
+    key = _KEYS.get(target)
+    if key is None:
+        secrets = target.apply({"ingestKeys": [{"name": f"tests-{uuid.uuid4().hex[:12]}"}]})
+        key = str(secrets["ingestKeys"][0]["key"])
+        _KEYS[target] = key
+    return key
+
+
 def record_events(target: Any, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Ingest ``events`` into ``target`` (a Harness or LiveServer); returns the spec's
-    ingest response ``{"accepted", "duplicates", "rejected"}``.
-
-    INTERIM body (see the module docstring): validated here, then folded into the
-    target's database with the real rollup writer.
-    """
-    events = list(events)
-    services = target.services
-    database = services.database
-    now = target.clock.now()
-    settings = target.settings
-    oldest = now - timedelta(days=settings.live_window_days)
-    newest = now + timedelta(seconds=settings.future_skew_seconds)
-    seen = _SEEN.setdefault(target, set())
-
-    with database.read() as conn:
-        orgs = tenancy_store.orgs_by_uuid(conn, {str(e.get("organization")) for e in events})
-
-    deltas = RollupDeltas()
-    names: list[tuple[str, int, int, Mapping[str, Any]]] = []
-    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
-    for index, event in enumerate(events):
-        try:
-            org, at, kind, data = _validate(event, orgs, oldest, newest)
-        except _Rejected as rejection:
-            result["rejected"].append(
-                {
-                    "index": index,
-                    "id": event.get("id"),
-                    "code": rejection.code,
-                    "message": rejection.message,
-                }
-            )
-            continue
-        key = (org.uuid, str(event["source"]), str(event["id"]))
-        if key in seen:
-            result["duplicates"] += 1
-            continue
-        seen.add(key)
-        result["accepted"] += 1
-        day, epoch = at.date(), int(at.timestamp())
-        if kind is EventType.API_CALL:
-            if is_billable_status(int(data.get("status", 200))):
-                operation = data.get("operationName") or NOT_SPECIFIED
-                deltas.add_api_calls(
-                    (org.pk, day, operation, str(data["tokenName"])), int(data.get("count", 1))
-                )
-        elif kind is EventType.INTEGRATION_TASK:
-            deltas.add_flow_run((org.pk, day, str(data["flowId"])), int(data["tasks"]), epoch)
-            names.append(("flow", org.pk, int(at.timestamp() * 1000), data))
-        else:
-            resource = (
-                AiResource.AI_AUTOMATION
-                if data["resource"] == "ai_automation"
-                else AiResource.ASSISTANT
-            )
-            agent = str(data["agentId"]) if resource is AiResource.AI_AUTOMATION else ""
-            deltas.add_credits((org.pk, day, resource, agent), parse_credits(data["credits"]))
-            if agent:
-                names.append(("agent", org.pk, int(at.timestamp() * 1000), data))
-
-    writer = RollupWriter(database.dialect, settings.operation_name_cap)
-    with database.write() as conn:
-        writer.apply(conn, deltas)
-        for what, org_pk, at_ms, data in names:
-            if what == "flow":
-                _catalog_flow(conn, org_pk, at_ms, data)
-            else:
-                _catalog_agent(conn, org_pk, at_ms, data)
+    """POST ``events`` to ``target``'s ``/v1/events`` (a Harness or LiveServer) and
+    return the spec's response ``{"accepted", "duplicates", "rejected"}``."""
+    response = target.http.post(
+        "/v1/events",
+        json=[dict(e) for e in events],
+        headers={"Authorization": f"Bearer {_ingest_key(target)}"},
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
     return result
-
-
-class _Rejected(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def _validate(
-    event: Mapping[str, Any],
-    orgs: Mapping[str, Any],
-    oldest: datetime,
-    newest: datetime,
-) -> tuple[Any, datetime, EventType, Mapping[str, Any]]:
-    for field in ("id", "source", "type", "time", "organization", "data"):
-        if field not in event:
-            raise _Rejected("INVALID_EVENT", f"{field} is missing")
-    if not isinstance(event["id"], str) or not 1 <= len(event["id"]) <= 128:
-        raise _Rejected("INVALID_EVENT", "id must be 1-128 characters")
-    try:
-        kind = EventType(event["type"])
-        at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _Rejected("INVALID_EVENT", str(exc)) from None
-    if at.tzinfo is None:
-        raise _Rejected("INVALID_EVENT", "time must carry a timezone")
-    if not oldest <= at <= newest:
-        raise _Rejected("OUT_OF_WINDOW", "time is outside the live window")
-    org = orgs.get(str(event["organization"]))
-    if org is None:
-        raise _Rejected("UNKNOWN_ORGANIZATION", "unknown organization")
-    data = event["data"]
-    if not isinstance(data, Mapping):
-        raise _Rejected("INVALID_EVENT", "data must be an object")
-    if kind is EventType.INTEGRATION_TASK:
-        if not isinstance(data.get("flowId"), str) or not data["flowId"]:
-            raise _Rejected("INVALID_EVENT", "data.flowId is required")
-        if not isinstance(data.get("tasks"), int) or data["tasks"] < 0:
-            raise _Rejected("INVALID_EVENT", "data.tasks must be an integer >= 0")
-    elif kind is EventType.AI_CREDIT:
-        if data.get("resource") not in ("ai_automation", "assistant"):
-            raise _Rejected("INVALID_EVENT", "data.resource must be ai_automation or assistant")
-        if data["resource"] == "ai_automation" and not data.get("agentId"):
-            raise _Rejected("INVALID_EVENT", "data.agentId is required for ai_automation")
-        try:
-            parse_credits(data.get("credits"))
-        except ValueError as exc:
-            raise _Rejected("INVALID_EVENT", f"data.credits {exc}") from None
-    elif not isinstance(data.get("tokenName"), str):
-        raise _Rejected("INVALID_EVENT", "data.tokenName is required")
-    return org, at.astimezone(UTC), kind, data
-
-
-def _upsert_named(
-    conn: Connection,
-    table: Any,
-    key_column: str,
-    org_pk: int,
-    key: str,
-    at_ms: int,
-    values: dict[str, Any],
-) -> None:
-    """Insert the catalog row, or update it unless a newer fact already named it."""
-    row = conn.execute(
-        select(table.c.name_at).where(and_(table.c.org_pk == org_pk, table.c[key_column] == key))
-    ).first()
-    if row is None:
-        conn.execute(
-            insert(table).values(org_pk=org_pk, **{key_column: key}, name_at=at_ms, **values)
-        )
-    elif row.name_at <= at_ms:
-        conn.execute(
-            update(table)
-            .where(and_(table.c.org_pk == org_pk, table.c[key_column] == key))
-            .values(name_at=at_ms, **values)
-        )
-
-
-def _catalog_flow(conn: Connection, org_pk: int, at_ms: int, data: Mapping[str, Any]) -> None:
-    project = data.get("project")
-    if isinstance(project, Mapping) and project.get("id"):
-        values = {"name": project.get("name") or project["id"]}
-        values.update({k: project[k] for k in ("icon", "color") if k in project})
-        _upsert_named(conn, t.projects, "project_id", org_pk, str(project["id"]), at_ms, values)
-    flow_values: dict[str, Any] = {}
-    if data.get("flowName"):
-        flow_values["name"] = data["flowName"]
-    if isinstance(project, Mapping) and project.get("id"):
-        flow_values["project_id"] = str(project["id"])
-    if flow_values:
-        exists = conn.execute(
-            select(t.flows.c.flow_id).where(
-                and_(t.flows.c.org_pk == org_pk, t.flows.c.flow_id == data["flowId"])
-            )
-        ).first()
-        if exists is None and "name" not in flow_values:
-            flow_values["name"] = data["flowId"]
-        _upsert_named(conn, t.flows, "flow_id", org_pk, str(data["flowId"]), at_ms, flow_values)
-
-
-def _catalog_agent(conn: Connection, org_pk: int, at_ms: int, data: Mapping[str, Any]) -> None:
-    if data.get("agentName"):
-        values = {"name": data["agentName"]}
-        _upsert_named(conn, t.agents, "agent_id", org_pk, str(data["agentId"]), at_ms, values)

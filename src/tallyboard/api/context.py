@@ -12,6 +12,9 @@ from tallyboard.access.principal import Principal
 from tallyboard.admin.applier import Applier
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.domain.clock import Clock
+from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.retention import RetentionSweeper
+from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditStats
@@ -34,6 +37,9 @@ class Services:
     oauth: OAuthService
     applier: Applier
     accumulator: Accumulator
+    ingest: IngestService
+    ingest_backpressure: Backpressure
+    retention: RetentionSweeper
     max_org_uuids: int
     stats_cache: PerOrgCache
     integrations: IntegrationStats

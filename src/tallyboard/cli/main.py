@@ -16,6 +16,7 @@ from tallyboard.admin.document import load_text, parse_document
 from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
+from tallyboard.cli.ingest import backfill_file, ingest_file
 from tallyboard.domain.clock import SystemClock
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError
 from tallyboard.observability.logging import configure_logging
@@ -180,6 +181,51 @@ def admin_token_create(
         credential_store.insert_admin_token(conn, hash_secret(token), label, now)
     database.dispose()
     sys.stdout.write(token + "\n")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="NDJSON file: one event per line")],
+    url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TALLYBOARD_INGEST_URL",
+            help="Server to send to (default: http://HOST:PORT from the settings)",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="TALLYBOARD_INGEST_KEY", help="Ingest key (tb_ing_...)"),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request")] = 1000,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Attempts per batch (429, 5xx, timeouts) before giving up")
+    ] = 10,
+) -> None:
+    """Send events to a running server (POST /v1/events), retrying until acknowledged."""
+    settings = load_settings(ctx)
+    if not key:
+        typer.echo("An ingest key is required: --key or TALLYBOARD_INGEST_KEY.", err=True)
+        sys.exit(2)
+    ingest_file(file, url or settings.base_url, key, batch_size, max_attempts)
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="NDJSON file: one event per line")],
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Events per transaction")
+    ] = 1000,
+) -> None:
+    """Import events of any time inside the retention horizon, directly into the database."""
+    settings = load_settings(ctx)
+    database = _migrated_database(settings)
+    try:
+        backfill_file(settings, database, file, batch_size)
+    finally:
+        database.dispose()
 
 
 def main() -> None:

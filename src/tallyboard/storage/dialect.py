@@ -1,9 +1,10 @@
 """The only place where SQLite and PostgreSQL are told apart.
 
 Everything here is a small, measured primitive the write paths need in bulk:
-additive upserts, advisory locks and the engine's connection settings. Upserts take
-rows already folded and sorted by key: sorted keys make concurrent writers lock rows
-in the same order (no deadlocks), and folded keys never hit the same row twice in one
+additive upserts, insert-if-absent with the outcome per row, newest-wins upserts,
+advisory locks and the engine's connection settings. Bulk primitives take rows
+already folded and sorted by key: sorted keys make concurrent writers lock rows in the
+same order (no deadlocks), and folded keys never hit the same row twice in one
 statement (PostgreSQL refuses that).
 """
 
@@ -12,10 +13,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, SmallInteger, Table
+from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-__all__ = ["PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
+__all__ = ["InsertOutcome", "PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
+
+Key = tuple[Any, ...]
+
+
+class InsertOutcome:
+    """What :meth:`StorageDialect.insert_absent` did with each row."""
+
+    __slots__ = ("existing", "inserted")
+
+    def __init__(self, inserted: set[Key], existing: dict[Key, tuple[Any, ...]]) -> None:
+        self.inserted = inserted
+        """Keys of the rows this statement inserted."""
+        self.existing = existing
+        """Key -> fetched columns of each row that was already stored."""
 
 
 class StorageDialect:
@@ -36,9 +52,59 @@ class StorageDialect:
         """
         raise NotImplementedError
 
+    def insert_absent(
+        self,
+        conn: Connection,
+        table: Table,
+        key_length: int,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        fetch_columns: Sequence[str],
+    ) -> InsertOutcome:
+        """Insert the rows whose key (the first ``key_length`` columns) is not stored yet.
+
+        Keys must be unique within ``rows`` and the key must be the table's primary
+        key. Rows already stored are left alone and their ``fetch_columns`` returned,
+        so the caller can tell a replay from a conflicting reuse of the key.
+        """
+        raise NotImplementedError
+
+    def upsert_newer(
+        self,
+        conn: Connection,
+        table: Table,
+        key_columns: Sequence[str],
+        value_columns: Sequence[str],
+        rank_columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Insert rows, or overwrite ``value_columns`` where the new row ranks higher.
+
+        Rows hold the key columns then the value columns; a stored row is replaced
+        only when the new ``rank_columns`` (a subset of the value columns, nulls as
+        "") compare greater, so the outcome does not depend on arrival order.
+        """
+        raise NotImplementedError
+
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         """Serialize writers on (key1, key2) until the transaction ends."""
         raise NotImplementedError
+
+
+def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
+    numeric = {c for c in rank_columns if _pg_array_type(table, c) != "text[]"}
+
+    def side(prefix: str) -> str:
+        return (
+            "("
+            + ", ".join(
+                f"{prefix}.{c}" if c in numeric else f"coalesce({prefix}.{c}, '')"
+                for c in rank_columns
+            )
+            + ")"
+        )
+
+    return f"{side('excluded')} > {side(table.name)}"
 
 
 class SqliteDialect(StorageDialect):
@@ -67,11 +133,83 @@ class SqliteDialect(StorageDialect):
         )
         conn.exec_driver_sql(sql, list(rows))
 
+    def insert_absent(
+        self,
+        conn: Connection,
+        table: Table,
+        key_length: int,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        fetch_columns: Sequence[str],
+    ) -> InsertOutcome:
+        # The common case is a batch of new events: one plain executemany inside a
+        # savepoint. Only if a key is already stored does the savepoint roll back and
+        # each key get looked up by primary key (row-value IN lists are not indexed by
+        # SQLite). The transaction began IMMEDIATE, so no other writer can insert
+        # between the lookups and the insert.
+        if not rows:
+            return InsertOutcome(set(), {})
+        insert = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(insert, list(rows))
+            return InsertOutcome({row[:key_length] for row in rows}, {})
+        except IntegrityError:
+            pass
+        keys = columns[:key_length]
+        lookup = (
+            f"SELECT {', '.join(fetch_columns)} FROM {table.name} "
+            f"WHERE {' AND '.join(f'{c} = ?' for c in keys)}"
+        )
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        existing: dict[Key, tuple[Any, ...]] = {}
+        try:
+            for row in rows:
+                found = cursor.execute(lookup, row[:key_length]).fetchone()
+                if found is not None:
+                    existing[row[:key_length]] = tuple(found)
+        finally:
+            cursor.close()
+        fresh = [row for row in rows if row[:key_length] not in existing]
+        if fresh:
+            conn.exec_driver_sql(insert, fresh)
+        return InsertOutcome({row[:key_length] for row in fresh}, existing)
+
+    def upsert_newer(
+        self,
+        conn: Connection,
+        table: Table,
+        key_columns: Sequence[str],
+        value_columns: Sequence[str],
+        rank_columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        if not rows:
+            return
+        columns = [*key_columns, *value_columns]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in value_columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
+            f"WHERE {_rank_condition(table, rank_columns)}"
+        )
+        conn.exec_driver_sql(sql, list(rows))
+
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         return None
 
 
-_PG_ARRAY_TYPES = {Integer: "int4[]", BigInteger: "int8[]", SmallInteger: "int2[]"}
+# Most specific first: BigInteger and SmallInteger are subclasses of Integer.
+_PG_ARRAY_TYPES = {
+    BigInteger: "int8[]",
+    SmallInteger: "int2[]",
+    Integer: "int4[]",
+    LargeBinary: "bytea[]",
+}
 
 
 def _pg_array_type(table: Table, column: str) -> str:
@@ -109,6 +247,81 @@ class PostgresDialect(StorageDialect):
             f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(updates)}"
         )
         conn.exec_driver_sql(sql, tuple(arrays))
+
+    def insert_absent(
+        self,
+        conn: Connection,
+        table: Table,
+        key_length: int,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        fetch_columns: Sequence[str],
+    ) -> InsertOutcome:
+        # Rows are COPYed (binary) into a per-connection temporary staging table,
+        # then moved with one INSERT ... ON CONFLICT DO NOTHING RETURNING, in key
+        # order. ON CONFLICT DO NOTHING waits for a concurrent transaction holding the
+        # same key and then skips the row; RETURNING says which rows this statement
+        # inserted. Everything else is stored (committed) and is read back below.
+        # Call it at most once per transaction (the staging table empties at commit).
+        if not rows:
+            return InsertOutcome(set(), {})
+        keys = list(columns[:key_length])
+        key_list = ", ".join(keys)
+        column_list = ", ".join(columns)
+        staging = f"staging_{table.name}"
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            # Always (cheap): a creation rolled back with its transaction is undone.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([_pg_array_type(table, c)[:-2] for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table.name} ({column_list}) "
+                f"SELECT {column_list} FROM {staging} ORDER BY {key_list} "
+                f"ON CONFLICT ({key_list}) DO NOTHING RETURNING {key_list}"
+            )
+            inserted = {tuple(row) for row in cursor.fetchall()}
+        existing: dict[Key, tuple[Any, ...]] = {}
+        if len(inserted) < len(rows):
+            missing = [row[:key_length] for row in rows if row[:key_length] not in inserted]
+            key_arrays = tuple(list(values) for values in zip(*missing, strict=True))
+            key_casts = ", ".join(f"%s::{_pg_array_type(table, c)}" for c in keys)
+            selected = ", ".join(f"{table.name}.{c}" for c in [*keys, *fetch_columns])
+            sql = (
+                f"SELECT {selected} FROM {table.name} "
+                f"JOIN unnest({key_casts}) AS wanted ({key_list}) USING ({key_list})"
+            )
+            for found in conn.exec_driver_sql(sql, key_arrays):
+                existing[tuple(found[:key_length])] = tuple(found[key_length:])
+        return InsertOutcome(inserted, existing)
+
+    def upsert_newer(
+        self,
+        conn: Connection,
+        table: Table,
+        key_columns: Sequence[str],
+        value_columns: Sequence[str],
+        rank_columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        if not rows:
+            return
+        columns = [*key_columns, *value_columns]
+        arrays = tuple(list(values) for values in zip(*rows, strict=True))
+        casts = ", ".join(f"%s::{_pg_array_type(table, c)}" for c in columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in value_columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({casts}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
+            f"WHERE {_rank_condition(table, rank_columns)}"
+        )
+        conn.exec_driver_sql(sql, arrays)
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (key1, key2))

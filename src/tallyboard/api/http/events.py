@@ -1,0 +1,61 @@
+"""``POST /v1/events`` (ingest key) and ``POST /v1/admin/backfill`` (instance admin token).
+
+Translation only: authenticate, take a place under backpressure (429 beyond it),
+read the body within its byte limit (413), then hand it to the ingest service in one
+worker-thread hop. The response is sent after the service has committed.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tallyboard.api.context import Services
+from tallyboard.api.http.body import read_body
+from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.errors import BadRequestError, TallyboardError
+from tallyboard.ingest.parser import is_ndjson
+
+__all__ = ["EventsEndpoint"]
+
+
+class EventsEndpoint:
+    def __init__(self, services: Services, max_body_bytes: int) -> None:
+        self._services = services
+        self._max_body_bytes = max_body_bytes
+
+    async def ingest(self, request: Request) -> Response:
+        try:
+            key = await anyio.to_thread.run_sync(
+                self._services.authenticator.ingest_key, request.headers.get("authorization")
+            )
+            return await self._ingest(request, key.org_pk, backfill=False)
+        except TallyboardError as exc:
+            return error_response(exc)
+
+    async def backfill(self, request: Request) -> Response:
+        try:
+            await anyio.to_thread.run_sync(
+                self._services.authenticator.admin, request.headers.get("authorization")
+            )
+            return await self._ingest(request, None, backfill=True)
+        except TallyboardError as exc:
+            return error_response(exc)
+
+    async def _ingest(self, request: Request, bound_org_pk: int | None, backfill: bool) -> Response:
+        gate = self._services.ingest_backpressure
+        async with gate.admitted():
+            body = await read_body(request, self._max_body_bytes)
+            ndjson = is_ndjson(request.headers.get("content-type"))
+            async with gate.writing():
+                try:
+                    result = await anyio.to_thread.run_sync(
+                        lambda: self._services.ingest.ingest(
+                            body, ndjson=ndjson, bound_org_pk=bound_org_pk, backfill=backfill
+                        )
+                    )
+                except BadRequestError:
+                    self._services.metrics.ingest_batches.labels("invalid").inc()
+                    raise
+        return json_response(result.as_json(), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,218 @@
+"""Ingesting a batch of events: validate, resolve, dedupe, fold, commit -- exactly once.
+
+Every event of a request ends in exactly one of three outcomes: accepted (stored and
+counted now), duplicate (the same event was stored before: not counted again) or
+rejected (with a code and a message). Checks run in the order a caller can act on:
+the event's own shape (``INVALID_EVENT``), its organization (``UNKNOWN_ORGANIZATION``,
+``FORBIDDEN_ORGANIZATION``), its time (``OUT_OF_WINDOW``), then the ledger (duplicate
+or ``CONFLICT``).
+
+The raw insert, the rollup updates and the catalog updates happen in ONE write
+transaction, and the result is returned only after it commits: an acknowledged event
+is counted exactly once, and a failed request has counted nothing, so retrying it is
+always safe (decision 0006).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from tallyboard.domain.catalog import catalog_facts
+from tallyboard.domain.clock import Clock
+from tallyboard.domain.events import (
+    Event,
+    EventValidator,
+    IngestResult,
+    Rejection,
+    RejectionCode,
+    Window,
+    epoch_ms,
+    usage_deltas,
+)
+from tallyboard.ingest.parser import parse_events
+from tallyboard.observability.metrics import Metrics
+from tallyboard.storage import catalog_store, tenancy_store
+from tallyboard.storage.database import Database
+from tallyboard.storage.event_store import EventStore
+from tallyboard.storage.rollup_writer import RollupWriter
+
+__all__ = ["IngestLimits", "IngestService"]
+
+_ORG_CACHE_LIMIT = 100_000
+
+
+class IngestLimits(Protocol):
+    """The settings ingestion reads (``tallyboard.settings.Settings`` provides them)."""
+
+    @property
+    def ingest_max_events(self) -> int: ...
+    @property
+    def live_window_days(self) -> int: ...
+    @property
+    def future_skew_seconds(self) -> int: ...
+    @property
+    def retention_days(self) -> int: ...
+
+
+class IngestService:
+    def __init__(
+        self,
+        database: Database,
+        store: EventStore,
+        writer: RollupWriter,
+        clock: Clock,
+        metrics: Metrics,
+        limits: IngestLimits,
+    ) -> None:
+        self._db = database
+        self._store = store
+        self._writer = writer
+        self._clock = clock
+        self._metrics = metrics
+        self._max_events = limits.ingest_max_events
+        self._live_days = limits.live_window_days
+        self._skew = limits.future_skew_seconds
+        self._retention_days = limits.retention_days
+        # Organization UUID -> pk. Organizations are never renumbered, so hits never go
+        # stale; a miss is always re-read from the database (another process may have
+        # just created the organization), so unknown UUIDs are not cached at all.
+        self._org_pks: dict[str, int] = {}
+
+    def ingest(
+        self, body: bytes, *, ndjson: bool, bound_org_pk: int | None, backfill: bool = False
+    ) -> IngestResult:
+        """Parse and ingest one request body (413 / 400 errors store nothing)."""
+        raw = parse_events(body, ndjson=ndjson, max_events=self._max_events)
+        return self.ingest_events(raw, bound_org_pk=bound_org_pk, backfill=backfill)
+
+    def ingest_events(
+        self, raw: Sequence[object], *, bound_org_pk: int | None, backfill: bool = False
+    ) -> IngestResult:
+        """Ingest parsed events. ``bound_org_pk``: the only organization allowed, if any."""
+        started = time.perf_counter()
+        now = self._clock.now()
+        if backfill:
+            window = Window.backfill(now, self._retention_days, self._skew)
+        else:
+            window = Window.live(now, self._live_days, self._skew)
+        result = IngestResult()
+        rejected = result.rejected
+        validator = EventValidator()
+        valid: list[Event] = []
+        for index, item in enumerate(raw):
+            outcome = validator.validate(item, index)
+            if isinstance(outcome, Event):
+                valid.append(outcome)
+            else:
+                rejected.append(outcome)
+        candidates = self._admit(valid, bound_org_pk, window, rejected)
+        if candidates:
+            self._store_and_count(candidates, epoch_ms(now), result)
+        self._metrics.ingest_events.labels("accepted").inc(result.accepted)
+        self._metrics.ingest_events.labels("duplicate").inc(result.duplicates)
+        self._metrics.ingest_events.labels("rejected").inc(len(rejected))
+        self._metrics.ingest_batches.labels("committed").inc()
+        self._metrics.ingest_batch_seconds.observe(time.perf_counter() - started)
+        return result
+
+    def _admit(
+        self,
+        events: list[Event],
+        bound_org_pk: int | None,
+        window: Window,
+        rejected: list[Rejection],
+    ) -> list[Event]:
+        """Events whose organization and time are acceptable, with ``org_pk`` set."""
+        if not events:
+            return []
+        org_pks = self._resolve({event.organization for event in events})
+        admitted: list[Event] = []
+        for event in events:
+            org_pk = org_pks.get(event.organization)
+            if bound_org_pk is not None and org_pk != bound_org_pk:
+                # Unknown or someone else's: the same answer, so a bound key cannot
+                # probe which organizations exist.
+                rejected.append(
+                    Rejection(
+                        event.index,
+                        event.id,
+                        RejectionCode.FORBIDDEN_ORGANIZATION,
+                        "organization: this ingest key may only send events "
+                        "for its own organization",
+                    )
+                )
+            elif org_pk is None:
+                rejected.append(
+                    Rejection(
+                        event.index,
+                        event.id,
+                        RejectionCode.UNKNOWN_ORGANIZATION,
+                        f"organization: no organization has the UUID {event.organization}",
+                    )
+                )
+            elif (problem := window.problem(event.time_ms)) is not None:
+                rejected.append(
+                    Rejection(event.index, event.id, RejectionCode.OUT_OF_WINDOW, problem)
+                )
+            else:
+                event.org_pk = org_pk
+                admitted.append(event)
+        return admitted
+
+    def _resolve(self, uuids: Collection[str]) -> dict[str, int]:
+        known = self._org_pks
+        found = {u: known[u] for u in uuids if u in known}
+        missing = [u for u in uuids if u not in found]
+        if missing:
+            with self._db.read() as conn:
+                refs = tenancy_store.orgs_by_uuid(conn, missing)
+            if len(known) + len(refs) > _ORG_CACHE_LIMIT:
+                known.clear()
+            for uuid, ref in refs.items():
+                known[uuid] = ref.pk
+                found[uuid] = ref.pk
+        return found
+
+    def _store_and_count(
+        self, candidates: list[Event], received_at_ms: int, result: IngestResult
+    ) -> None:
+        first: dict[tuple[int, str, str], Event] = {}
+        for event in candidates:
+            first.setdefault(event.key, event)
+        with self._store.transaction() as conn:
+            outcome = self._store.insert(conn, list(first.values()), received_at_ms)
+            inserted = outcome.inserted
+            new = [event for key, event in first.items() if key in inserted]
+            if new:
+                deltas = usage_deltas(new)
+                if not deltas.is_empty():
+                    self._writer.apply(conn, deltas)
+                facts = catalog_facts(new)
+                if not facts.is_empty():
+                    catalog_store.apply_facts(conn, self._db.dialect, facts)
+        # Committed. Classify every candidate against what the ledger now holds.
+        existing = outcome.existing
+        for event in candidates:
+            key = event.key
+            original = first[key]
+            if key in inserted:
+                if event is original:
+                    result.accepted += 1
+                    continue
+                stored, where = original.digest, f"at index {original.index} of this request"
+            else:
+                stored, where = existing[key][0], "earlier"
+            if event.digest == stored:
+                result.duplicates += 1
+            else:
+                result.rejected.append(
+                    Rejection(
+                        event.index,
+                        event.id,
+                        RejectionCode.CONFLICT,
+                        f"id: event {event.id!r} from source {event.source!r} was received "
+                        f"{where} with a different payload; the first one stands",
+                    )
+                )
