@@ -62,12 +62,32 @@ def test_ingest_a_file_over_http_with_progress_and_line_numbers(
         assert rollup_snapshot(sqlite_url, org).total_tasks() == 5_000
 
     missing_key = tallyboard(["ingest", str(path), "--url", server.base_url])
-    assert missing_key.returncode == 2 and "ingest key is required" in missing_key.stderr
+    assert missing_key.returncode == 2 and "--url needs an ingest key" in missing_key.stderr
     unreachable = tallyboard(
         ["ingest", str(path), "--url", "http://127.0.0.1:9", "--key", key, "--max-attempts", "2"]
     )
     assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
     assert "gave up after 2 attempts" in unreachable.stderr
+
+
+def test_ingest_without_a_key_writes_live_events_straight_to_the_database(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    database = Database(sqlite_url)
+    document, (org,) = org_document()
+    Applier(database, SystemClock()).apply(parse_document(document))
+    database.dispose()
+    now = datetime.now(UTC)
+    live = [task_run(org, now - timedelta(days=1), tasks=3) for _ in range(40)]
+    old = task_run(org, now - timedelta(days=90), tasks=100)
+    path = tmp_path / "live.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in [*live, old]))
+    result = tallyboard(["ingest", str(path)], TALLYBOARD_DATABASE_URL=sqlite_url)
+    assert result.returncode == 1  # the 90-day-old event is outside the live window
+    report = " ".join(result.stderr.split())  # rich wraps long lines
+    assert "41 events sent, 40 accepted, 0 duplicates, 1 rejected" in report
+    assert "line 41: OUT_OF_WINDOW" in report
+    assert rollup_snapshot(sqlite_url, org).total_tasks() == 120
 
 
 def test_backfill_imports_history_directly_and_can_be_rerun(

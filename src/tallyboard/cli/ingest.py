@@ -1,12 +1,14 @@
 """``tallyboard ingest FILE`` and ``tallyboard backfill FILE``: NDJSON files of events.
 
-``ingest`` goes over HTTP to a running server with an ingest key, like any producer,
-through :mod:`tallyboard.client` (batches, retries with the same ids). ``backfill``
-goes straight to the database, like ``admin apply``: a history import is an operator's
-job on a host that can reach the database, it needs no running server, and it is not
-throttled by the live endpoint's backpressure. Both follow the same exactly-once rules,
-so either can be re-run after an interruption: what was stored comes back as
-duplicates. (``POST /v1/admin/backfill`` serves remote backfills over HTTP.)
+``ingest`` with an ingest key goes over HTTP to a running server, like any producer,
+through :mod:`tallyboard.client` (batches, retries with the same ids). Without a key it
+writes straight into the configured database, like ``admin apply`` -- the same
+service, the same live window (35 days back, 5 minutes ahead). ``backfill`` always goes
+straight to the database and accepts any time inside the retention horizon: a history
+import is an operator's job on a host that can reach the database, it needs no running
+server, and it is not throttled by the live endpoint's backpressure. All follow the same
+exactly-once rules, so any of them can be re-run after an interruption: what was stored
+comes back as duplicates. (``POST /v1/admin/backfill`` serves remote backfills.)
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.rollup_writer import RollupWriter
 
-__all__ = ["backfill_file", "ingest_file"]
+__all__ = ["direct_file", "ingest_file"]
 
 _MAX_BATCH_BYTES = 4 * 1024 * 1024
 _SHOWN_REJECTIONS = 20
@@ -153,7 +155,10 @@ def ingest_file(path: Path, url: str, key: str, batch_size: int, max_attempts: i
         _run(path, batch_size, "ingest", client.send_batch)
 
 
-def backfill_file(settings: Settings, database: Database, path: Path, batch_size: int) -> None:
+def direct_file(
+    settings: Settings, database: Database, path: Path, batch_size: int, *, backfill: bool
+) -> None:
+    """Events from ``path`` through the ingest service, straight into ``database``."""
     metrics = Metrics()
     service = IngestService(
         database,
@@ -171,6 +176,6 @@ def backfill_file(settings: Settings, database: Database, path: Path, batch_size
                 raw.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
                 raw.append(NotJson(f"event: not valid JSON ({exc})"))
-        return service.ingest_events(raw, bound_org_pk=None, backfill=True).as_json()
+        return service.ingest_events(raw, bound_org_pk=None, backfill=backfill).as_json()
 
-    _run(path, batch_size, "backfill", send)
+    _run(path, batch_size, "backfill" if backfill else "ingest", send)

@@ -16,7 +16,7 @@ from tallyboard.admin.document import load_text, parse_document
 from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
-from tallyboard.cli.ingest import backfill_file, ingest_file
+from tallyboard.cli.ingest import direct_file, ingest_file
 from tallyboard.domain.clock import SystemClock
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError
 from tallyboard.observability.logging import configure_logging
@@ -196,19 +196,30 @@ def ingest(
     ] = None,
     key: Annotated[
         str | None,
-        typer.Option(envvar="TALLYBOARD_INGEST_KEY", help="Ingest key (tb_ing_...)"),
+        typer.Option(
+            envvar="TALLYBOARD_INGEST_KEY",
+            help="Ingest key (tb_ing_...): send over HTTP; without one, write to the database",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request")] = 1000,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Attempts per batch (429, 5xx, timeouts) before giving up")
     ] = 10,
 ) -> None:
-    """Send events to a running server (POST /v1/events), retrying until acknowledged."""
+    """Ingest live events (the last 35 days): over HTTP to a running server with an
+    ingest key, retrying until acknowledged, or without one straight into the database."""
     settings = load_settings(ctx)
-    if not key:
-        typer.echo("An ingest key is required: --key or TALLYBOARD_INGEST_KEY.", err=True)
+    if key:
+        ingest_file(file, url or settings.base_url, key, batch_size, max_attempts)
+        return
+    if url:
+        typer.echo("--url needs an ingest key: --key or TALLYBOARD_INGEST_KEY.", err=True)
         sys.exit(2)
-    ingest_file(file, url or settings.base_url, key, batch_size, max_attempts)
+    database = _migrated_database(settings)
+    try:
+        direct_file(settings, database, file, batch_size, backfill=False)
+    finally:
+        database.dispose()
 
 
 @app.command()
@@ -223,7 +234,7 @@ def backfill(
     settings = load_settings(ctx)
     database = _migrated_database(settings)
     try:
-        backfill_file(settings, database, file, batch_size)
+        direct_file(settings, database, file, batch_size, backfill=True)
     finally:
         database.dispose()
 
