@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tallyboard.access.tokens import CredentialKind, new_secret
+from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
+from tallyboard.storage.credential_store import insert_admin_token, revoke_admin_token
+from tallyboard.storage.database import Database
 from tests.support.harness import Harness
 
 QUERY = "{ myUsageStatsOrganizations { id } }"
@@ -182,3 +184,58 @@ def test_revoking_a_service_account_revokes_its_tokens_and_its_secret(
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def ingest_status(harness: Harness, token: str) -> int:
+    response = harness.http.post(
+        "/v1/events", content=b"[]", headers={"Authorization": f"Bearer {token}"}
+    )
+    if response.status_code == 401:
+        assert response.json()["error"]["code"] == "UNAUTHORIZED"
+        assert response.json()["error"]["message"] == "Missing or invalid credential"
+    return int(response.status_code)
+
+
+def test_ingest_keys_expire_and_are_revoked(harness: Harness, creds: dict[str, Any]) -> None:
+    name = f"expiring-{creds['org']}"
+    secrets = harness.apply({"ingestKeys": [{"name": name, "expiresAt": "2026-11-21T11:00:00Z"}]})
+    key = secrets["ingestKeys"][0]["key"]
+    assert ingest_status(harness, key) == 200
+    harness.clock.set(harness.clock.now() + timedelta(hours=1))
+    assert ingest_status(harness, key) == 401
+    assert ingest_status(harness, creds["ingest"]) == 200
+    harness.apply({"revoke": {"ingestKeys": [{"name": f"gw-{creds['org']}"}]}})
+    assert ingest_status(harness, creds["ingest"]) == 401
+    for wrong_kind in (creds["pat"], creds["sat"], harness.admin_token):
+        assert ingest_status(harness, wrong_kind) == 401
+
+
+def admin_status(harness: Harness, token: str) -> int:
+    response = harness.http.post(
+        "/v1/admin/apply", json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    if response.status_code == 401:
+        assert response.json()["error"]["code"] == "UNAUTHORIZED"
+    return int(response.status_code)
+
+
+def test_admin_tokens_expire_and_are_revoked(harness: Harness, creds: dict[str, Any]) -> None:
+    database = Database(harness.database_url)
+    now = int(harness.clock.now().timestamp())
+    expiring, lasting = (
+        new_secret(CredentialKind.ADMIN_TOKEN),
+        new_secret(CredentialKind.ADMIN_TOKEN),
+    )
+    with database.write() as conn:
+        insert_admin_token(conn, hash_secret(expiring), "short", now, now + 60)
+        lasting_pk = insert_admin_token(conn, hash_secret(lasting), "long", now)
+    assert admin_status(harness, expiring) == admin_status(harness, lasting) == 200
+    harness.clock.set(harness.clock.now() + timedelta(seconds=60))
+    assert admin_status(harness, expiring) == 401
+    assert admin_status(harness, lasting) == 200
+    with database.write() as conn:
+        assert revoke_admin_token(conn, lasting_pk, now)
+    database.dispose()
+    assert admin_status(harness, lasting) == 401
+    for wrong_kind in (creds["pat"], creds["sat"], creds["ingest"]):
+        assert admin_status(harness, wrong_kind) == 401

@@ -63,6 +63,20 @@ def test_migrate_apply_twice_and_mint_an_admin_token(tmp_path: Path) -> None:
 
     token = run(["admin", "token", "create", "--label", "ops"], db).stdout.strip()
     assert token.startswith("tb_adm_")
+    run(["admin", "token", "create", "--label", "ci", "--expires-in", "90d"], db)
+    listed = run(["admin", "token", "list"], db).stdout.splitlines()
+    assert [line.split("\t")[3] for line in listed] == ["ops", "ci"]
+    assert listed[0].split("\t")[2] == "active"
+    assert listed[1].split("\t")[2].startswith("active until ")
+    assert token not in "\n".join(listed)
+    assert "Revoked admin token 1." in run(["admin", "token", "revoke", "1"], db).stdout
+    assert run(["admin", "token", "list"], db).stdout.split("\t")[2].startswith("revoked ")
+    again = run(["admin", "token", "revoke", "1"], db, check=False)
+    assert again.returncode == 1
+    assert "No active admin token with id 1" in again.stderr
+    bad = run(["admin", "token", "create", "--expires-in", "soon"], db, check=False)
+    assert bad.returncode == 2
+    assert "duration" in bad.stderr
 
 
 def test_an_invalid_document_lists_every_problem_and_exits_non_zero(tmp_path: Path) -> None:

@@ -94,19 +94,23 @@ class Authenticator:
             deprecated_credential=True,
         )
 
+    def _usable(self, expires_at: int | None, revoked_at: int | None) -> bool:
+        now = int(self._clock.now().timestamp())
+        return revoked_at is None and (expires_at is None or expires_at > now)
+
     def admin(self, authorization: str | None) -> int:
         """The pk of a valid instance admin token."""
         _, digest = self._expect(authorization, CredentialKind.ADMIN_TOKEN)
         with self._db.read() as conn:
-            pk = store.find_admin_token(conn, digest)
-        if pk is None:
+            row = store.find_admin_token(conn, digest)
+        if row is None or not self._usable(row.expires_at, row.revoked_at):
             raise UnauthorizedError
-        return pk
+        return row.pk
 
     def ingest_key(self, authorization: str | None) -> IngestKey:
         _, digest = self._expect(authorization, CredentialKind.INGEST_KEY)
         with self._db.read() as conn:
             row = store.find_ingest_key(conn, digest)
-        if row is None or row.revoked_at is not None:
+        if row is None or not self._usable(row.expires_at, row.revoked_at):
             raise UnauthorizedError
         return IngestKey(pk=row.pk, name=row.name, org_pk=row.org_pk)

@@ -510,11 +510,20 @@ class _Run:
     def _apply_ingest_keys(self) -> None:
         revoked = {r.name for r in self.doc.revoke.ingest_keys}
         for key in self.doc.ingest_keys:
-            if key.name in revoked or key.name in self.ingest_keys:
+            expires = int(key.expires_at.timestamp()) if key.expires_at else None
+            existing = self.ingest_keys.get(key.name)
+            if key.name in revoked:
+                continue
+            if existing is not None:
+                if existing.expires_at != expires:
+                    store.set_ingest_key_expiry(self.conn, existing.pk, expires)
+                    self.result.changes["ingest keys updated"] += 1
                 continue
             secret = new_secret(CredentialKind.INGEST_KEY)
             org_pk = self.org_pk[key.organization] if key.organization else None
-            store.insert_ingest_key(self.conn, key.name, org_pk, hash_secret(secret), self.now)
+            store.insert_ingest_key(
+                self.conn, key.name, org_pk, hash_secret(secret), self.now, expires
+            )
             self.result.ingest_keys.append({"name": key.name, "key": secret})
             self.result.changes["ingest keys created"] += 1
 

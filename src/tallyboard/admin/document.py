@@ -24,7 +24,7 @@ from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import PERMISSION_PATTERN
 
-__all__ = ["Document", "load_text", "parse_document", "parse_lifetime"]
+__all__ = ["Document", "load_text", "parse_document", "parse_duration", "parse_lifetime"]
 
 MIN_TOKEN_LIFETIME = 5 * 60
 MAX_TOKEN_LIFETIME = 30 * 24 * 3600
@@ -33,7 +33,7 @@ _LIFETIME_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def parse_lifetime(value: object) -> int:
+def parse_duration(value: object) -> int:
     """Seconds from ``30d``, ``12h``, ``1h30m``, ``300s`` or a bare number of seconds."""
     if isinstance(value, bool):
         raise ValueError("must be a duration such as 30d, 12h, 45m or 300s")
@@ -50,6 +50,14 @@ def parse_lifetime(value: object) -> int:
             seconds = sum(int(n) * _LIFETIME_UNITS[unit] for n, unit in parts)
     else:
         raise ValueError("must be a duration such as 30d, 12h, 45m or 300s")
+    if seconds <= 0:
+        raise ValueError("must be longer than zero")
+    return seconds
+
+
+def parse_lifetime(value: object) -> int:
+    """A service account's token lifetime: a duration from 5 minutes to 30 days."""
+    seconds = parse_duration(value)
     if not MIN_TOKEN_LIFETIME <= seconds <= MAX_TOKEN_LIFETIME:
         raise ValueError("must be between 5 minutes and 30 days")
     return seconds
@@ -236,6 +244,14 @@ class ServiceAccount(_Model):
 class IngestKey(_Model):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     organization: str | None = None
+    expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone, e.g. 2027-01-01T00:00:00Z")
+        return value
 
 
 class PersonalTokenRef(_Model):

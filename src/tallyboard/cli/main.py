@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,14 @@ import uvicorn
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
 from tallyboard.admin.applier import Applier
-from tallyboard.admin.document import load_text, parse_document
+from tallyboard.admin.document import load_text, parse_document, parse_duration
 from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
 from tallyboard.domain.clock import SystemClock
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError
+from tallyboard.domain.periods import format_datetime
 from tallyboard.observability.logging import configure_logging
 from tallyboard.settings import Settings
 from tallyboard.storage import credential_store
@@ -171,16 +173,70 @@ def admin_apply(
 def admin_token_create(
     ctx: typer.Context,
     label: Annotated[str, typer.Option(help="A note on who or what uses the token")] = "",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="Lifetime such as 90d, 12h or 45m (default: until revoked)"),
+    ] = None,
 ) -> None:
     """Mint an instance admin token and print it (it is shown only this once)."""
     settings = load_settings(ctx)
+    lifetime = _duration(expires_in) if expires_in else None
     database = _migrated_database(settings)
     token = new_secret(CredentialKind.ADMIN_TOKEN)
+    now = int(SystemClock().now().timestamp())
     with database.write() as conn:
-        now = int(SystemClock().now().timestamp())
-        credential_store.insert_admin_token(conn, hash_secret(token), label, now)
+        credential_store.insert_admin_token(
+            conn, hash_secret(token), label, now, now + lifetime if lifetime else None
+        )
     database.dispose()
     sys.stdout.write(token + "\n")
+
+
+@token_app.command("list")
+def admin_token_list(ctx: typer.Context) -> None:
+    """List instance admin tokens (never their secrets): id, label, state."""
+    database = _migrated_database(load_settings(ctx))
+    now = int(SystemClock().now().timestamp())
+    with database.read() as conn:
+        rows = credential_store.admin_tokens(conn)
+    database.dispose()
+    for row in rows:
+        if row.revoked_at is not None:
+            state = f"revoked {format_datetime(datetime.fromtimestamp(row.revoked_at, UTC))}"
+        elif row.expires_at is not None and row.expires_at <= now:
+            state = f"expired {format_datetime(datetime.fromtimestamp(row.expires_at, UTC))}"
+        elif row.expires_at is not None:
+            state = f"active until {format_datetime(datetime.fromtimestamp(row.expires_at, UTC))}"
+        else:
+            state = "active"
+        created = format_datetime(datetime.fromtimestamp(row.created_at, UTC))
+        typer.echo(f"{row.pk}\t{created}\t{state}\t{row.label}")
+
+
+@token_app.command("revoke")
+def admin_token_revoke(
+    ctx: typer.Context,
+    token_id: Annotated[int, typer.Argument(help="The id shown by `admin token list`")],
+) -> None:
+    """Revoke an instance admin token; it stops working at once."""
+    database = _migrated_database(load_settings(ctx))
+    with database.write() as conn:
+        revoked = credential_store.revoke_admin_token(
+            conn, token_id, int(SystemClock().now().timestamp())
+        )
+    database.dispose()
+    if not revoked:
+        typer.echo(f"No active admin token with id {token_id}.", err=True)
+        sys.exit(1)
+    typer.echo(f"Revoked admin token {token_id}.")
+
+
+def _duration(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        typer.echo(f"--expires-in {exc}", err=True)
+        sys.exit(2)
 
 
 @app.command()

@@ -55,6 +55,7 @@ class ExistingIngestKey:
     pk: int
     name: str
     org_pk: int | None
+    expires_at: int | None
 
 
 # ------------------------------------------------------------------ reads
@@ -145,7 +146,9 @@ def service_accounts(conn: Connection) -> dict[tuple[int, str], ExistingServiceA
 
 def active_ingest_keys(conn: Connection) -> dict[str, ExistingIngestKey]:
     ik = t.ingest_keys
-    rows = conn.execute(select(ik.c.pk, ik.c.name, ik.c.org_pk).where(ik.c.revoked_at.is_(None)))
+    rows = conn.execute(
+        select(ik.c.pk, ik.c.name, ik.c.org_pk, ik.c.expires_at).where(ik.c.revoked_at.is_(None))
+    )
     return {r.name: ExistingIngestKey(*r) for r in rows}
 
 
@@ -344,11 +347,23 @@ def update_service_account(conn: Connection, pk: int, **values: Any) -> None:
 
 
 def insert_ingest_key(
-    conn: Connection, name: str, org_pk: int | None, key_hash: str, now: int
+    conn: Connection,
+    name: str,
+    org_pk: int | None,
+    key_hash: str,
+    now: int,
+    expires_at: int | None,
 ) -> None:
     conn.execute(
-        insert(t.ingest_keys).values(name=name, org_pk=org_pk, key_hash=key_hash, created_at=now)
+        insert(t.ingest_keys).values(
+            name=name, org_pk=org_pk, key_hash=key_hash, created_at=now, expires_at=expires_at
+        )
     )
+
+
+def set_ingest_key_expiry(conn: Connection, pk: int, expires_at: int | None) -> None:
+    ik = t.ingest_keys
+    conn.execute(update(ik).where(ik.c.pk == pk).values(expires_at=expires_at))
 
 
 def revoke_personal_token(conn: Connection, user_pk: int, name: str, now: int) -> int:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
 
 __all__ = [
     "AccessTokenRow",
+    "AdminTokenRow",
     "IngestKeyRow",
     "PersonalTokenRow",
     "ServiceAccountRow",
+    "admin_tokens",
     "find_access_token",
     "find_admin_token",
     "find_ingest_key",
@@ -21,6 +23,7 @@ __all__ = [
     "find_service_account_by_client_id",
     "insert_access_token",
     "insert_admin_token",
+    "revoke_admin_token",
 ]
 
 
@@ -50,6 +53,16 @@ class IngestKeyRow:
     pk: int
     name: str
     org_pk: int | None
+    expires_at: int | None
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminTokenRow:
+    pk: int
+    label: str
+    created_at: int
+    expires_at: int | None
     revoked_at: int | None
 
 
@@ -91,19 +104,41 @@ def find_personal_token(conn: Connection, token_hash: str) -> PersonalTokenRow |
     return PersonalTokenRow(*row) if row else None
 
 
-def find_admin_token(conn: Connection, token_hash: str) -> int | None:
-    """The token's pk if it exists and is not revoked."""
+_ADMIN_COLUMNS = (
+    t.admin_tokens.c.pk,
+    t.admin_tokens.c.label,
+    t.admin_tokens.c.created_at,
+    t.admin_tokens.c.expires_at,
+    t.admin_tokens.c.revoked_at,
+)
+
+
+def find_admin_token(conn: Connection, token_hash: str) -> AdminTokenRow | None:
+    row = conn.execute(select(*_ADMIN_COLUMNS).where(t.admin_tokens.c.token_hash == token_hash))
+    found = row.first()
+    return AdminTokenRow(*found) if found else None
+
+
+def admin_tokens(conn: Connection) -> list[AdminTokenRow]:
+    rows = conn.execute(select(*_ADMIN_COLUMNS).order_by(t.admin_tokens.c.pk))
+    return [AdminTokenRow(*row) for row in rows]
+
+
+def revoke_admin_token(conn: Connection, pk: int, now: int) -> bool:
+    """True when an active token was revoked now."""
     at = t.admin_tokens
-    row = conn.execute(
-        select(at.c.pk).where(at.c.token_hash == token_hash, at.c.revoked_at.is_(None))
-    ).first()
-    return int(row[0]) if row else None
+    result = conn.execute(
+        update(at).where(at.c.pk == pk, at.c.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return bool(result.rowcount)
 
 
 def find_ingest_key(conn: Connection, key_hash: str) -> IngestKeyRow | None:
     ik = t.ingest_keys
     row = conn.execute(
-        select(ik.c.pk, ik.c.name, ik.c.org_pk, ik.c.revoked_at).where(ik.c.key_hash == key_hash)
+        select(ik.c.pk, ik.c.name, ik.c.org_pk, ik.c.expires_at, ik.c.revoked_at).where(
+            ik.c.key_hash == key_hash
+        )
     ).first()
     return IngestKeyRow(*row) if row else None
 
@@ -136,7 +171,16 @@ def insert_access_token(
     )
 
 
-def insert_admin_token(conn: Connection, token_hash: str, label: str, created_at: int) -> None:
-    conn.execute(
-        insert(t.admin_tokens).values(token_hash=token_hash, label=label, created_at=created_at)
+def insert_admin_token(
+    conn: Connection,
+    token_hash: str,
+    label: str,
+    created_at: int,
+    expires_at: int | None = None,
+) -> int:
+    result = conn.execute(
+        insert(t.admin_tokens)
+        .values(token_hash=token_hash, label=label, created_at=created_at, expires_at=expires_at)
+        .returning(t.admin_tokens.c.pk)
     )
+    return int(result.scalar_one())

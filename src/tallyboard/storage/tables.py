@@ -172,6 +172,7 @@ ingest_keys = Table(
     Column("org_pk", Integer, _org_fk(), nullable=True),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
     Index(
         "uq_ingest_keys_active_name",
@@ -189,6 +190,7 @@ admin_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("label", Text, nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
 )
 
