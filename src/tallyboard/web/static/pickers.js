@@ -98,6 +98,11 @@ export function createOrgPicker(root, onChange) {
       close();
     }
   });
+  root.addEventListener("focusout", (event) => {
+    if (!popover.hidden && event.relatedTarget && !root.contains(event.relatedTarget)) {
+      close({ restoreFocus: false });
+    }
+  });
   document.addEventListener("pointerdown", (event) => {
     if (!popover.hidden && !root.contains(event.target)) close({ restoreFocus: false });
   });
