@@ -554,7 +554,10 @@ def test_the_flow_table_pages_sorts_searches_filters_and_exports(
         status="DISABLED",
         sort={"by": "name", "order": "desc"},
     )
-    expect(page.get_by_test_id("flow-summary")).to_contain_text(f"{filtered['totalFlows']} flow")
+    plural = "" if filtered["totalFlows"] == 1 else "s"
+    expect(page.get_by_test_id("flow-summary")).to_have_text(
+        f"{filtered['totalFlows']} flow{plural} · {filtered['totalTasks']:,} tasks matching"
+    )
     assert 0 < filtered["totalFlows"] < searched["totalFlows"]
     assert shown_flow_ids(page) == ids(filtered)
 

@@ -13,6 +13,7 @@ import { createOrgPicker, createPeriodPicker } from "./pickers.js";
 import { setUpTabs } from "./tabs.js";
 import { loadApiTab } from "./tab-api.js";
 import { loadIntegrationsTab } from "./tab-integrations.js";
+import { forgetFlowTable } from "./flow-table.js";
 import { loadAiTab } from "./tab-ai.js";
 
 const TOKEN_KEY = "tallyboard.token";
@@ -81,6 +82,7 @@ function showSignIn(message = null, tone = "info") {
 }
 
 function signOut(message = null, tone = "info") {
+  forgetFlowTable();
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(VIEW_KEY);
   $("signin-token").value = "";

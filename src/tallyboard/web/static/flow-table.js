@@ -21,7 +21,13 @@ const FLOWS = `query DashboardFlows($org: ID!, $period: PeriodFilter!, $status: 
 const PAGE_SIZES = [10, 20, 50, 100];
 const SORTS = { name: "asc", usage: "desc", status: "asc" };
 const COLORS = new Set(["blue", "green", "amber", "violet", "rose", "teal", "red", "orange", "purple", "pink", "indigo", "cyan", "gray"]);
-const remembered = { org: null, search: "", status: "", by: "usage", order: "desc", first: 20 };
+const DEFAULTS = { org: null, search: "", status: "", by: "usage", order: "desc", first: 20 };
+const remembered = { ...DEFAULTS };
+
+/** Forget the table's choices (on sign-out: the next person starts afresh). */
+export function forgetFlowTable() {
+  Object.assign(remembered, DEFAULTS);
+}
 
 const CSV_COLUMNS = [
   { label: "Flow ID", csv: (f) => f.id },
