@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONTRACT_CHECK := ../shared/tools/check-contract
 
-.PHONY: install demo serve migrate test lint typecheck contract schema unit clean
+.PHONY: install demo serve migrate test lint typecheck contract schema unit screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ schema: install
 
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+## Screenshots of each dashboard tab (laptop and phone width) from the demo data.
+## Needs Chromium at /usr/bin/chromium (apt-get install -y chromium).
+screenshots: install
+	$(BIN)/python -m tests.support.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -1,44 +1,103 @@
-"""``tallyboard demo``: a fresh SQLite database with demo tenants, then the server."""
+"""``tallyboard demo``: a fresh SQLite database with demo tenants and usage, then the server.
+
+The work is in :mod:`tallyboard.demo`; this module only shows it happening.
+"""
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from pathlib import Path
 
-import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from tallyboard.access.oauth import OAuthService
-from tallyboard.admin.applier import Applier
-from tallyboard.admin.document import parse_document
-from tallyboard.demo.tenancy import DEMO_SERVICE_ACCOUNT, demo_document
+from tallyboard.demo.builder import DemoBuild, Totals, build_demo
+from tallyboard.demo.usage import DayOfUsage
 from tallyboard.domain.clock import SystemClock
+from tallyboard.domain.credits import MICRO
 from tallyboard.settings import Settings
-from tallyboard.storage import migrate
-from tallyboard.storage.database import Database
 
-__all__ = ["prepare_demo"]
+__all__ = ["announce", "prepare_demo"]
 
 
-def prepare_demo(path: Path) -> str:
-    """Create ``path`` afresh with the demo tenancy; return a dashboard access token."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    database = Database(f"sqlite:///{path}")
-    migrate.upgrade(database)
-    clock = SystemClock()
-    result = Applier(database, clock).apply(parse_document(demo_document()))
-    account = next(a for a in result.service_accounts if a["name"] == DEMO_SERVICE_ACCOUNT)
-    issued = OAuthService(database, clock).issue(
-        "client_credentials", account["clientId"], account["clientSecret"]
+def prepare_demo(path: Path, settings: Settings, console: Console) -> DemoBuild:
+    """Build the demo database at ``path`` with a progress bar; return what was built."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days  [cyan]{task.fields[day]}[/]"),
+        TextColumn("{task.fields[events]:>9,} events  {task.fields[calls]:>11,} API calls"),
+        TimeElapsedColumn(),
+        console=console,
     )
-    database.dispose()
-    return issued.access_token
+    started = time.perf_counter()
+    with progress:
+        task = progress.add_task("Generating usage", total=None, day="", events=0, calls=0)
 
+        def on_start(days: int) -> None:
+            progress.update(task, total=days)
 
-def announce(settings: Settings, token: str) -> None:
-    base = settings.base_url
-    typer.echo(
-        "\nTallyboard demo is ready.\n"
-        f"  Dashboard:  {base}/\n"
-        f"  Sign in:    {base}/#token={token}\n"
-        f"  GraphQL:    {base}/graphql  (Authorization: Bearer {token})\n"
+        def on_day(usage: DayOfUsage, totals: Totals) -> None:
+            progress.update(
+                task,
+                advance=1,
+                day=usage.day.isoformat(),
+                events=totals.events,
+                calls=totals.api_calls,
+            )
+
+        build = build_demo(
+            path,
+            settings,
+            settings.operation_name_cap,
+            SystemClock(),
+            on_start=on_start,
+            on_day=on_day,
+        )
+    seconds = time.perf_counter() - started
+    totals = build.totals
+    console.print(
+        f"Built {path} in {seconds:.1f} s: {totals.events:,} events over {totals.days} days "
+        f"({build.first_day} to {build.last_day}) — {totals.api_calls:,} API calls, "
+        f"{totals.tasks:,} integration tasks, {_credits(totals.micro_credits)} AI credits.",
+        highlight=False,
+        soft_wrap=True,
     )
+    return build
+
+
+def _credits(micro: int) -> str:
+    return format(Decimal(micro) / MICRO, ",f")
+
+
+def announce(console: Console, base_url: str, build: DemoBuild) -> None:
+    first, *others = build.sign_ins
+    console.print(
+        f"\n[bold green]Tallyboard demo is ready.[/]\n"
+        f"  Dashboard:  {base_url}/\n"
+        f"  Sign in:    {base_url}/#token={first.token}\n"
+        f"              as {first.who}: {first.sees}\n"
+        f"  GraphQL:    {base_url}/graphql  (Authorization: Bearer <token>)\n"
+        "\n  Other views (paste the token on the sign-in page):",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for sign_in in others:
+        console.print(
+            f"    {sign_in.who} — {sign_in.sees}\n      {sign_in.token}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print()

@@ -10,6 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 import uvicorn
+from rich.console import Console
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
 from tallyboard.admin.applier import Applier
@@ -92,9 +93,10 @@ def demo(
 ) -> None:
     """Create a fresh demo database (tenants, tokens, usage) and serve it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = prepare_demo(path)
     settings = load_settings(ctx, database_url=f"sqlite:///{path.resolve()}", host=host, port=port)
-    announce(settings, token)
+    console = Console(stderr=True)
+    build = prepare_demo(path, settings, console)
+    announce(Console(), settings.base_url, build)
     if not no_serve:
         run_server(settings.model_copy(update={"workers": 1}))
 
