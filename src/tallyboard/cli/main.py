@@ -98,7 +98,10 @@ def demo(
     build = prepare_demo(path, settings, console)
     announce(Console(), settings.base_url, build)
     if not no_serve:
-        run_server(settings.model_copy(update={"workers": 1}))
+        update: dict[str, object] = {"workers": 1}
+        if "log_format" not in settings.model_fields_set:
+            update["log_format"] = "text"  # someone is watching this terminal
+        run_server(settings.model_copy(update=update))
 
 
 @app.command()
