@@ -109,7 +109,7 @@ def _run(
     except OSError as exc:
         typer.echo(f"Cannot read {path}: {exc.strerror}", err=True)
         sys.exit(2)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # never fold a line that tools grep
     tally = _Tally()
     failure: str | None = None
     with _progress(console) as progress:
