@@ -326,6 +326,7 @@ def _cell(
     runs: int,
     workers: int = 1,
     profile_to: Path | None = None,
+    **settings: str,
 ) -> dict[str, Any]:
     """Warm up, then ``runs`` timed runs of ``count`` events on a fresh server."""
     now = datetime.now(UTC)
@@ -344,7 +345,7 @@ def _cell(
         acknowledged = new
     results: list[dict[str, Any]] = []
     profile: dict[str, Any] = {}
-    with running_server(db, workers=workers) as server:
+    with running_server(db, workers=workers, **settings) as server:
         measure(server, key, encode(warmup, batch), db.workdir, len(warmup), 0)
         for bodies, expected_new, expected_dup in plans[:runs]:
             results.append(measure(server, key, bodies, db.workdir, expected_new, expected_dup))

@@ -269,3 +269,141 @@ def test_credits_are_exact_whatever_path_they_take(value: Any) -> None:
         assert outcome.usage.micro_credits == expected
     else:
         assert outcome.message == f"data.credits: {expected}"
+
+
+_TEXTS = st.one_of(
+    st.none(),
+    st.just(""),
+    st.text(min_size=1, max_size=3),
+    st.text(min_size=120, max_size=130),
+    st.text(min_size=250, max_size=260),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=1),
+)
+_NUMBERS = st.one_of(
+    st.none(),
+    st.integers(min_value=-5, max_value=10**9 + 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(places=7, allow_nan=False, allow_infinity=False).map(float),
+    st.booleans(),
+    st.text(max_size=3),
+)
+_TIMES = st.one_of(
+    st.sampled_from(
+        [
+            "2026-11-21T10:15:00Z",
+            "2026-11-21T10:15:00.123+01:00",
+            "2026-11-21 10:15:00Z",
+            "2026-11-21T10:15:00",
+            "2026-11-21T25:15:00Z",
+            "20261121T101500Z",
+            "2026-11-21t10:15:00z",
+        ]
+    ),
+    _TEXTS,
+)
+
+
+def _maybe(value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A field's value, or the field absent (the sentinel key is dropped below)."""
+    return st.one_of(value, st.just(_ABSENT))
+
+
+_ABSENT = object()
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not _ABSENT}
+
+
+_DATA = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "operationName": _maybe(_TEXTS),
+            "tokenName": _maybe(_TEXTS),
+            "status": _maybe(_NUMBERS),
+            "count": _maybe(_NUMBERS),
+        }
+    ).map(_present),
+    st.fixed_dictionaries(
+        {
+            "flowId": _maybe(_TEXTS),
+            "flowName": _maybe(_TEXTS),
+            "tasks": _maybe(_NUMBERS),
+            "project": _maybe(
+                st.one_of(
+                    _TEXTS,
+                    st.fixed_dictionaries(
+                        {
+                            "id": _maybe(_TEXTS),
+                            "name": _maybe(_TEXTS),
+                            "icon": _maybe(_TEXTS),
+                            "color": _maybe(_TEXTS),
+                        }
+                    ).map(_present),
+                )
+            ),
+        }
+    ).map(_present),
+    st.fixed_dictionaries(
+        {
+            "resource": _maybe(st.one_of(st.sampled_from(["ai_automation", "assistant"]), _TEXTS)),
+            "agentId": _maybe(_TEXTS),
+            "agentName": _maybe(_TEXTS),
+            "credits": _maybe(_NUMBERS),
+        }
+    ).map(_present),
+    _TEXTS,
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": _maybe(_TEXTS),
+            "source": _maybe(_TEXTS),
+            "type": _maybe(
+                st.one_of(st.sampled_from(["api.call", "integration.task", "ai.credit"]), _TEXTS)
+            ),
+            "time": _maybe(_TIMES),
+            "organization": _maybe(st.sampled_from([ORG, ORG.upper(), "not-a-uuid"])),
+            "data": _maybe(_DATA),
+        }
+    ).map(_present)
+)
+def test_the_fast_path_decides_exactly_like_the_precise_validator(raw: dict[str, Any]) -> None:
+    # The fast path runs once the batch has seen the organization's spelling, so both
+    # validators first see a valid event of each spelling.
+    fast, precise = EventValidator(), EventValidator()
+    for spelling in (ORG, ORG.upper(), "not-a-uuid"):
+        warm = api_call(spelling, NOW)
+        fast.validate(warm, 0)
+        precise._precise(warm, 0)
+    assert fast.validate(raw, 1) == precise._precise(raw, 1)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        api_call(ORG, NOW),
+        api_call(ORG, NOW, operation=None, status=503, count=7),
+        {**api_call(ORG, NOW), "data": {"operationName": "", "tokenName": "t"}},
+        task_run(ORG, NOW),
+        {**task_run(ORG, NOW), "data": {"flowId": "f", "tasks": 0, "project": None}},
+        {
+            **task_run(ORG, NOW),
+            "data": {"flowId": "f", "tasks": 3, "project": {"id": "p", "name": "P", "icon": "x"}},
+        },
+        ai_credit(ORG, NOW),
+        {**ai_credit(ORG, NOW), "data": {"resource": "assistant", "credits": 0.125001}},
+        {**ai_credit(ORG, NOW), "data": {"resource": "ai_automation", "agentId": "a", "credits": 7}},
+        {**api_call(ORG, NOW), "time": "2026-11-21T11:15:00.5+01:00", "extra": [1]},
+    ],
+)
+def test_well_formed_events_take_the_fast_path_to_the_same_event(raw: dict[str, Any]) -> None:
+    validator = EventValidator()
+    validator.validate(api_call(ORG, NOW), 0)  # the batch has seen the organization
+    fast = validator._well_formed(raw, 1)
+    assert fast is not None
+    assert fast == EventValidator()._precise(raw, 1)
