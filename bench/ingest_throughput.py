@@ -212,7 +212,7 @@ def profiled(server: Server, out: Path) -> Iterator[None]:
     for pid in server.pids():
         procs.append(
             subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--gil",
                  "--output", f"{out}.{pid}", "--nonblocking"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

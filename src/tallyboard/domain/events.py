@@ -301,66 +301,6 @@ class EventValidator:
         self._times: dict[str, int | None] = {}
 
     def validate(self, raw: object, index: int) -> Event | Rejection:
-        if type(raw) is dict:
-            event = self._well_formed(raw, index)
-            if event is not None:
-                return event
-        return self._precise(raw, index)
-
-    def _well_formed(self, raw: dict[str, Any], index: int) -> Event | None:
-        """The common case, checked with as little work as possible; None otherwise.
-
-        Accepts only events that :meth:`_precise` accepts, and builds exactly the same
-        :class:`Event` for them (the tests compare both paths). Anything unusual --
-        a missing field, a wrong type, a bound exceeded, a default spelled out as
-        null -- returns None, and the precise path then names every problem.
-        """
-        event_id = raw.get("id")
-        source = raw.get("source")
-        if (
-            type(event_id) is not str
-            or type(source) is not str
-            or not 0 < len(event_id) <= MAX_ID_LENGTH
-            or not 0 < len(source) <= MAX_ID_LENGTH
-        ):
-            return None
-        organization = raw.get("organization")
-        if type(organization) is not str:
-            return None
-        canonical = self._orgs.get(organization)
-        if canonical is None:
-            return None  # first sight of this spelling: the precise path caches it
-        time_text = raw.get("time")
-        if type(time_text) is not str:
-            return None
-        time_ms = self._times.get(time_text)
-        if time_ms is None:
-            time_ms = _parse_time(time_text)
-            if time_ms is None:
-                return None
-            if len(self._times) < 10_000:
-                self._times[time_text] = time_ms
-        data = raw.get("data")
-        if type(data) is not dict:
-            return None
-        usage = _well_formed_usage(raw.get("type"), data)
-        if usage is None:
-            return None
-        event_type = _USAGE_TYPES[type(usage)]
-        payload = _canonical(event_type, time_ms, usage)
-        return Event(
-            index,
-            event_id,
-            source,
-            canonical,
-            event_type,
-            time_ms,
-            usage,
-            payload,
-            _sha256(payload).digest()[:16],
-        )
-
-    def _precise(self, raw: object, index: int) -> Event | Rejection:
         if isinstance(raw, NotJson):
             return Rejection(index, None, RejectionCode.INVALID_EVENT, raw.reason)
         if not isinstance(raw, dict):
@@ -431,88 +371,6 @@ class EventValidator:
         if time_ms is None:
             _add(problems, "time", _TIME_SHAPE)
         return time_ms
-
-
-def _short_text(value: object, max_length: int) -> bool:
-    return type(value) is str and 0 < len(value) <= max_length
-
-
-def _optional_text(value: object, max_length: int) -> bool:
-    return value is None or (type(value) is str and 0 < len(value) <= max_length)
-
-
-def _well_formed_usage(type_text: object, data: dict[str, Any]) -> Usage | None:
-    """The typed ``data`` of a well-formed event, or None (the precise path decides)."""
-    if type_text == "api.call":
-        operation = data.get("operationName")
-        if operation is None or operation == "":
-            operation = NOT_SPECIFIED
-        elif type(operation) is not str or len(operation) > MAX_TEXT_LENGTH:
-            return None
-        token = data.get("tokenName")
-        status = data.get("status", 200)
-        count = data.get("count", 1)
-        if (
-            not _short_text(token, MAX_TEXT_LENGTH)
-            or type(status) is not int
-            or not 100 <= status <= 599
-            or type(count) is not int
-            or not 1 <= count <= MAX_QUANTITY
-        ):
-            return None
-        return ApiCall(operation, token, status, count)  # type: ignore[arg-type]
-    if type_text == "integration.task":
-        flow_id = data.get("flowId")
-        flow_name = data.get("flowName")
-        tasks = data.get("tasks")
-        if (
-            not _short_text(flow_id, MAX_ID_LENGTH)
-            or not _optional_text(flow_name, MAX_TEXT_LENGTH)
-            or type(tasks) is not int
-            or not 0 <= tasks <= MAX_QUANTITY
-        ):
-            return None
-        raw_project = data.get("project")
-        project: Project | None = None
-        if raw_project is not None:
-            if type(raw_project) is not dict:
-                return None
-            project_id = raw_project.get("id")
-            name = raw_project.get("name")
-            icon = raw_project.get("icon")
-            color = raw_project.get("color")
-            if not (
-                _short_text(project_id, MAX_ID_LENGTH)
-                and _short_text(name, MAX_TEXT_LENGTH)
-                and _optional_text(icon, MAX_TEXT_LENGTH)
-                and _optional_text(color, MAX_TEXT_LENGTH)
-            ):
-                return None
-            project = Project(project_id, name, icon, color)  # type: ignore[arg-type]
-        return TaskRun(flow_id, flow_name, project, tasks)  # type: ignore[arg-type]
-    if type_text == "ai.credit":
-        resource = _RESOURCES.get(data.get("resource"))  # type: ignore[arg-type]
-        agent_id = data.get("agentId")
-        agent_name = data.get("agentName")
-        if resource is None or not _optional_text(agent_name, MAX_TEXT_LENGTH):
-            return None
-        if resource is _AI_AUTOMATION:
-            if not _short_text(agent_id, MAX_ID_LENGTH):
-                return None
-        elif not _optional_text(agent_id, MAX_ID_LENGTH):
-            return None
-        credits = data.get("credits")
-        if type(credits) is int and 0 <= credits <= MAX_QUANTITY:
-            micro = credits * MICRO
-        elif type(credits) is float and 0.0 <= credits < MAX_QUANTITY:
-            whole, dot, fraction = repr(credits).partition(".")
-            if not dot or len(fraction) > 6 or "e" in fraction:
-                return None
-            micro = int(whole) * MICRO + int(fraction.ljust(6, "0"))
-        else:
-            return None
-        return CreditUse(resource, agent_id, agent_name, micro)  # type: ignore[arg-type]
-    return None
 
 
 _TIME_SHAPE = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z"
@@ -635,13 +493,6 @@ _KINDS: dict[str, tuple[EventType, Callable[[dict[str, Any], _Problems], Usage |
     EventType.AI_CREDIT.value: (EventType.AI_CREDIT, _credit_use),
 }
 """Event type text -> (type, validator of its ``data``)."""
-
-_USAGE_TYPES: dict[type[Usage], EventType] = {
-    ApiCall: EventType.API_CALL,
-    TaskRun: EventType.INTEGRATION_TASK,
-    CreditUse: EventType.AI_CREDIT,
-}
-_sha256 = hashlib.sha256
 
 
 def _canonical(event_type: EventType, time_ms: int, usage: Usage) -> bytes:
