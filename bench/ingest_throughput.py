@@ -140,7 +140,8 @@ class Sender:
             raise RuntimeError(f"the sender did not start: {line!r}")
 
     def go(self) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.write("go\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
@@ -160,6 +161,20 @@ def _pythonpath() -> str:
     return f"{root}{os.pathsep}{existing}" if existing else root
 
 
+def cpu_split(server: Server) -> tuple[float, float]:
+    """User and system CPU seconds of the server's processes (Linux /proc)."""
+    user = system = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in server.pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user += int(fields[11]) / tick
+        system += int(fields[12]) / tick
+    return user, system
+
+
 def measure(
     server: Server,
     key: str,
@@ -170,9 +185,11 @@ def measure(
 ) -> dict[str, Any]:
     """One timed run; raises unless every event came back exactly as expected."""
     sender = Sender(server, key, bodies, workdir)
-    cpu_before = server.cpu_seconds()
+    user_before, system_before = cpu_split(server)
     outcome = sender.go()
-    cpu = server.cpu_seconds() - cpu_before
+    user_after, system_after = cpu_split(server)
+    user, system = user_after - user_before, system_after - system_before
+    cpu = user + system
     elapsed = outcome["finished"] - outcome["started"]
     events = expected_new + expected_duplicates
     exact = (
@@ -195,6 +212,7 @@ def measure(
         "seconds": elapsed,
         "events_per_s": events / elapsed,
         "server_cpu_s": cpu,
+        "server_system_cpu_s": system,
         "server_cpu_pct": 100 * cpu / elapsed,
         "cpu_us_per_event": 1e6 * cpu / events,
         "exact": exact,
@@ -212,8 +230,20 @@ def profiled(server: Server, out: Path) -> Iterator[None]:
     for pid in server.pids():
         procs.append(
             subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--gil",
-                 "--output", f"{out}.{pid}", "--nonblocking"],
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    "250",
+                    "--format",
+                    "raw",
+                    "--gil",
+                    "--output",
+                    f"{out}.{pid}",
+                    "--nonblocking",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -232,15 +262,19 @@ def profiled(server: Server, out: Path) -> Iterator[None]:
 
 
 _STAGES = (
-    ("HTTP + event loop (uvicorn, starlette, anyio)", ("uvicorn", "starlette", "anyio", "h11", "httptools", "asyncio")),
+    (
+        "HTTP, event loop, thread hops",
+        ("uvicorn", "starlette", "anyio", "httptools", "asyncio", "Runner.run"),
+    ),
     ("parse (orjson)", ("parse_events", "_parse_ndjson")),
-    ("validate + normalize + hash", ("validate", "decode_batch", "_fast_events")),
+    ("validate, normalize, canonical JSON + SHA-256", ("EventValidator", "_canonical")),
     ("organization + window checks", ("_admit",)),
     ("ledger insert (events)", ("insert_absent", "EventStore.insert")),
-    ("rollup upserts", ("RollupWriter.apply", "usage_deltas", "fold")),
-    ("catalog upserts", ("apply_facts", "catalog_facts")),
-    ("commit (fsync)", ("commit", "_commit_impl")),
+    ("fold + rollup upserts", ("RollupWriter", "usage_deltas")),
+    ("catalog facts + upserts", ("apply_facts", "catalog_facts")),
+    ("commit", ("do_commit", "_commit_impl")),
 )
+"""Ingest stages by the frames that mark them; the deepest marked frame of a stack wins."""
 
 
 def summarize_profile(paths: list[Path]) -> dict[str, Any]:
@@ -296,10 +330,20 @@ def _stage(frames: list[str]) -> str:
 
 def _plan(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"events": {100: 600, 1000: 2_000}, "runs": 1, "scale_workers": [1, 2, 4],
-                "scale_events": 2_000, "profile": False}
-    return {"events": {100: 40_000, 1000: 100_000}, "runs": 3, "scale_workers": [1, 2, 4],
-            "scale_events": 100_000, "profile": True}
+        return {
+            "events": {100: 600, 1000: 2_000},
+            "runs": 1,
+            "scale_workers": [1, 2, 4],
+            "scale_events": 2_000,
+            "profile": False,
+        }
+    return {
+        "events": {100: 40_000, 1000: 100_000},
+        "runs": 3,
+        "scale_workers": [1, 2, 4],
+        "scale_events": 100_000,
+        "profile": True,
+    }
 
 
 def _tenancy(db: Database) -> tuple[list[str], str]:
@@ -391,7 +435,13 @@ def run(quick: bool) -> dict[str, Any]:
                         if can_profile and batch == 1000 and not replay:
                             profile_to = profile_dir / engine
                         cell = _cell(
-                            db, orgs, key, batch, replay, plan["events"][batch], plan["runs"],
+                            db,
+                            orgs,
+                            key,
+                            batch,
+                            replay,
+                            plan["events"][batch],
+                            plan["runs"],
                             profile_to=profile_to,
                         )
                         cell["engine"] = engine
@@ -403,7 +453,13 @@ def run(quick: bool) -> dict[str, Any]:
                     with fresh_database(engine, name="ingest_scale") as db:
                         orgs, key = _tenancy(db)
                         cell = _cell(
-                            db, orgs, key, 1000, False, plan["scale_events"], plan["runs"],
+                            db,
+                            orgs,
+                            key,
+                            1000,
+                            False,
+                            plan["scale_events"],
+                            plan["runs"],
                             workers=workers,
                         )
                         cell["engine"] = engine
@@ -461,8 +517,11 @@ def render(results: dict[str, Any]) -> str:
     out.append("\n**Targets** (batches of 1,000, no replays):\n")
     for engine, target in results["targets"].items():
         cell = next(
-            (c for c in results["cells"]
-             if c["engine"] == engine and c["batch"] == 1000 and not c["replays"]),
+            (
+                c
+                for c in results["cells"]
+                if c["engine"] == engine and c["batch"] == 1000 and not c["replays"]
+            ),
             None,
         )
         if cell is None:
@@ -474,15 +533,16 @@ def render(results: dict[str, Any]) -> str:
         else:
             out.append(
                 f"- {engine}: **missed** — {rate:,.0f} events/s, {rate / target:.0%} of "
-                f"{target:,} (short by {target - rate:,.0f} events/s). "
-                + _why(engine, cell)
+                f"{target:,} (short by {target - rate:,.0f} events/s). " + _why(engine, cell)
             )
     if results["scale_out"]:
         out.append(
             "\n**Scale-out on one PostgreSQL** (batches of 1,000, no replays; "
             "`TALLYBOARD_WORKERS` = N server processes behind one port):\n"
         )
-        out.append("| server processes | events/s | vs 1 | server CPU | CPU µs/event | peak RSS (sum) |")
+        out.append(
+            "| server processes | events/s | vs 1 | server CPU | CPU µs/event | peak RSS (sum) |"
+        )
         out.append("|---:|---:|---:|---:|---:|---:|")
         base = results["scale_out"][0]["median_events_per_s"]
         for cell in results["scale_out"]:
