@@ -132,7 +132,7 @@ _AWKWARD = [
     "é 漢字 🙂",
     "tab\tand\nnewline",
     "'single'",
-    "\\\"",
+    '\\"',
 ]
 
 

@@ -236,12 +236,22 @@ _PG_ARRAY_TYPES = {
 }
 
 
+_PG_INTEGER_ARRAYS = frozenset({"int2[]", "int4[]", "int8[]"})
+_pg_array_types: dict[tuple[str, str], str] = {}
+
+
 def _pg_array_type(table: Table, column: str) -> str:
+    known = _pg_array_types.get((table.name, column))
+    if known is not None:
+        return known
     column_type = type(table.c[column].type)
-    for sql_type, array in _PG_ARRAY_TYPES.items():
+    array = "text[]"
+    for sql_type, candidate in _PG_ARRAY_TYPES.items():
         if issubclass(column_type, sql_type):
-            return array
-    return "text[]"
+            array = candidate
+            break
+    _pg_array_types[(table.name, column)] = array
+    return array
 
 
 def _pg_array_literal(values: Sequence[Any], array_type: str) -> str | list[Any]:
@@ -253,21 +263,23 @@ def _pg_array_literal(values: Sequence[Any], array_type: str) -> str | list[Any]
     with backslashes and quotes escaped: that is the complete quoting rule of array
     literals, so every string (braces, commas, spaces, "NULL", "") survives as is.
     """
-    if array_type == "text[]" and all(type(v) is str or v is None for v in values):
-        return (
-            "{"
-            + ",".join(
-                "NULL"
-                if value is None
-                else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                for value in values
+    try:
+        if array_type == "text[]":
+            return (
+                "{"
+                + ",".join(
+                    "NULL"
+                    if value is None
+                    else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for value in values
+                )
+                + "}"
             )
-            + "}"
-        )
-    if array_type in ("int2[]", "int4[]", "int8[]") and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
-    ):
-        return "{" + ",".join(str(int(v)) for v in values) + "}"
+        if array_type in _PG_INTEGER_ARRAYS:
+            # int.__repr__ refuses anything but an int (a float, a None) with TypeError.
+            return "{" + ",".join(map(int.__repr__, values)) + "}"
+    except (AttributeError, TypeError):
+        pass  # not all strings / integers
     return list(values)  # anything else: psycopg adapts it
 
 
