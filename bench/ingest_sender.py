@@ -12,7 +12,8 @@ to a raw keep-alive socket (HTTP/1.1), and each response is read by its
 The sender connects, prints ``ready`` and waits for one line on stdin, then sends every
 body once over ``--connections`` connections (retrying a ``429`` after its
 ``Retry-After``) and prints one JSON line: the summed accepted / duplicates / rejected
-counts, the number of 429 retries and the monotonic start and end of the sending.
+counts, the number of 429 retries, the monotonic start and end of the sending and the
+sender's own CPU time.
 """
 
 from __future__ import annotations
@@ -137,15 +138,23 @@ def send(port: int, requests: list[bytes], connections: int) -> dict[str, Any]:
             totals["requests"] += done
 
     threads = [threading.Thread(target=worker, args=(conn,)) for conn in conns]
+    cpu_started = time.process_time()
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     finished = time.monotonic()
+    cpu = time.process_time() - cpu_started
     for conn in conns:
         conn.close()
-    return {**totals, "started": started, "finished": finished, "failures": failures}
+    return {
+        **totals,
+        "started": started,
+        "finished": finished,
+        "cpu_s": cpu,
+        "failures": failures,
+    }
 
 
 def main() -> None:
