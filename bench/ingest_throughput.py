@@ -274,7 +274,6 @@ def profiled(server: Server, out: Path) -> Iterator[None]:
                     "250",
                     "--format",
                     "raw",
-                    "--gil",
                     "--output",
                     f"{out}.{pid}",
                     "--nonblocking",
@@ -633,10 +632,10 @@ def render(results: dict[str, Any]) -> str:
         )
     for engine, profile in results.get("profiles", {}).items():
         out.append(
-            f"\n**Where the server's CPU goes — {engine}, batches of 1,000** (py-spy "
-            f"`--gil`: {profile['samples']:,} samples of the thread holding the GIL, "
-            "i.e. the server's Python work; SQLite's page and index work inside the "
-            "server and PostgreSQL's backends mostly run without it):\n"
+            f"\n**Where the server's time goes — {engine}, batches of 1,000** (py-spy, "
+            f"{profile['samples']:,} samples of the server's non-idle threads at 250 Hz "
+            "during one extra run; C code — orjson, SQLite, psycopg, uvloop — is counted "
+            "in the Python frame that called it, and a commit's fsync counts as busy):\n"
         )
         out.append("| stage | share of samples |")
         out.append("|---|---:|")
