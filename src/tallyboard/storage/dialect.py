@@ -148,8 +148,8 @@ class SqliteDialect(StorageDialect):
         # Otherwise each key is looked up by primary key (row-value IN lists are not
         # indexed by SQLite): a row whose rowid is above the table's highest rowid
         # before the insert was inserted by this statement, any other was already
-        # stored. SQLite gives a new row the highest rowid + 1, and the transaction
-        # began IMMEDIATE, so no other writer can insert in between.
+        # stored. SQLite gives a new row the highest rowid + 1 (until rowid 2**63 - 1),
+        # and the transaction began IMMEDIATE, so no other writer inserts in between.
         if not rows:
             return InsertOutcome(set(), {})
         keys = columns[:key_length]
