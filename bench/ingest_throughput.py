@@ -307,15 +307,22 @@ _STAGES = (
     ("fold + rollup upserts", ("RollupWriter", "usage_deltas")),
     ("catalog facts + upserts", ("apply_facts", "catalog_facts")),
     ("commit", ("do_commit", "_commit_impl")),
+    ("waiting for PostgreSQL (round trips)", ("Connection.wait",)),
 )
 """Ingest stages by the frames that mark them; the deepest marked frame of a stack wins."""
+
+
+_PARKED = frozenset(
+    {"Condition.wait (threading.py)", "Event.wait (threading.py)", "Queue.get (queue.py)"}
+)
+"""Leaf frames of threads that py-spy reports as active but that wait for work."""
 
 
 def summarize_profile(paths: list[Path]) -> dict[str, Any]:
     """Hottest self frames and the share of samples per ingest stage."""
     self_counts: Counter[str] = Counter()
     stage_counts: Counter[str] = Counter()
-    total = 0
+    total = parked = 0
     for path in paths:
         if not path.exists():
             continue
@@ -324,15 +331,20 @@ def summarize_profile(paths: list[Path]) -> dict[str, Any]:
             if not stack or not count_text.isdigit():
                 continue
             count = int(count_text)
-            total += count
             frames = stack.split(";")
-            self_counts[_frame_name(frames[-1])] += count
+            leaf = _frame_name(frames[-1])
+            if leaf in _PARKED:
+                parked += count  # a worker thread waiting for work: not busy
+                continue
+            total += count
+            self_counts[leaf] += count
             stage = _stage(frames)
             stage_counts[stage] += count
     if not total:
         return {}
     return {
         "samples": total,
+        "parked_samples": parked,
         "hottest_self": [
             {"frame": frame, "share": count / total} for frame, count in self_counts.most_common(12)
         ],
@@ -633,9 +645,10 @@ def render(results: dict[str, Any]) -> str:
     for engine, profile in results.get("profiles", {}).items():
         out.append(
             f"\n**Where the server's time goes — {engine}, batches of 1,000** (py-spy, "
-            f"{profile['samples']:,} samples of the server's non-idle threads at 250 Hz "
-            "during one extra run; C code — orjson, SQLite, psycopg, uvloop — is counted "
-            "in the Python frame that called it, and a commit's fsync counts as busy):\n"
+            f"{profile['samples']:,} samples of the server's busy threads at 250 Hz "
+            "during one extra run — worker threads parked on a queue left out; C code "
+            "(orjson, SQLite, psycopg, uvloop) is counted in the Python frame that called "
+            "it, so a commit's fsync and a wait for PostgreSQL count as busy):\n"
         )
         out.append("| stage | share of samples |")
         out.append("|---|---:|")
@@ -662,5 +675,5 @@ def _why(cell: dict[str, Any], cpus: int) -> str:
         f"{cpus * 1e6 / total:,.0f} events/s on {cpus} cores"
     )
     if top:
-        text += f". The server's Python time by stage: {top}"
+        text += f". The server's busy time by stage: {top}"
     return text + "."
