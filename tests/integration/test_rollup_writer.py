@@ -120,3 +120,53 @@ def test_concurrent_writers_never_overshoot_the_cap(postgres_url: str) -> None:
     assert len(set(names) - {OTHER}) == 5
     assert sum(names.values()) == 32
     database.dispose()
+
+
+_AWKWARD = [
+    'a "quoted" name',
+    "back\\slash\\",
+    "{braces}, commas",
+    "  spaces  ",
+    "NULL",
+    "null",
+    "é 漢字 🙂",
+    "tab\tand\nnewline",
+    "'single'",
+    '\\"',
+]
+
+
+def test_any_client_chosen_text_reaches_the_rollups_unchanged(database_url: str) -> None:
+    # Bulk upserts pass whole columns at once (on PostgreSQL as array literals): names
+    # with quotes, backslashes, braces or the word NULL must arrive exactly as sent.
+    database = Database(database_url)
+    org = new_org(database)
+    writer = RollupWriter(database.dialect, operation_name_cap=100)
+    deltas = RollupDeltas()
+    for i, name in enumerate(_AWKWARD):
+        deltas.add_api_calls((org, date(2026, 11, 2), name, name), i + 1)
+        deltas.add_flow_run((org, date(2026, 11, 2), name), i, 1_000)
+        deltas.add_credits((org, date(2026, 11, 2), AiResource.AI_AUTOMATION, name), i)
+    with database.write() as conn:
+        writer.apply(conn, deltas)
+    expected = {name: i + 1 for i, name in enumerate(_AWKWARD)}
+    assert monthly(database, org, ApiDimension.OPERATION_NAME) == expected
+    assert monthly(database, org, ApiDimension.TOKEN) == expected
+    with database.read() as conn:
+        flows = dict(
+            conn.execute(
+                select(t.flow_usage_monthly.c.flow_id, t.flow_usage_monthly.c.tasks).where(
+                    t.flow_usage_monthly.c.org_pk == org
+                )
+            ).all()
+        )
+        agents = dict(
+            conn.execute(
+                select(t.ai_credits_daily.c.agent_id, t.ai_credits_daily.c.credits).where(
+                    t.ai_credits_daily.c.org_pk == org
+                )
+            ).all()
+        )
+    assert flows == {name: i for i, name in enumerate(_AWKWARD)}
+    assert agents == {name: i for i, name in enumerate(_AWKWARD)}
+    database.dispose()
