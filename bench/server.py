@@ -171,7 +171,7 @@ def running_server(database: Database, workers: int = 1, **settings: str) -> Ite
     port = free_port()
     extra = {f"TALLYBOARD_{k.upper()}": v for k, v in settings.items()}
     env = database.env(TALLYBOARD_PORT=str(port), TALLYBOARD_WORKERS=str(workers), **extra)
-    process = subprocess.Popen([*TALLYBOARD, "serve"], env=env)
+    process = subprocess.Popen([*TALLYBOARD, "serve"], env=env, stdout=subprocess.DEVNULL)
     server = Server(process=process, port=port, env=env)
     try:
         _wait_ready(server, time.monotonic() + 60)
