@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select, union
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
 
 __all__ = [
     "FlowRecord",
+    "FlowRecordPage",
+    "flow_page",
     "flows_with_usage",
     "period_totals",
     "tasks_by_day",
@@ -129,3 +131,113 @@ def flows_with_usage(conn: Connection, org_pk: int, months: Sequence[str]) -> li
     records = [record(*row) for row in catalog]
     records += [record(flow_id, None, None, None, None, None) for flow_id in uncatalogued]
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecordPage:
+    records: list[FlowRecord]
+    total_flows: int
+    total_tasks: int
+    has_next: bool
+    has_previous: bool
+
+
+def flow_page(
+    conn: Connection,
+    org_pk: int,
+    months: Sequence[str],
+    *,
+    status: str | None,
+    by_status: bool,
+    descending: bool,
+    first: int,
+    after: tuple[str | int, str] | None,
+) -> FlowRecordPage:
+    """One page of :func:`flows_with_usage`, ordered and cut in SQL (keyset pagination).
+
+    Only for orders SQL reproduces exactly: by tasks or by upper-cased status (ASCII),
+    ties by flow id in byte order, without a name search (the case-folding of names
+    stays in Python, see ``stats/flow_listing.py``). The set of flows, the status
+    filter, the totals and both page flags are the same as :func:`flows_with_usage`
+    followed by ``stats.flow_listing.paginate``.
+    """
+    f, p, fu = t.flows, t.projects, t.flow_usage_monthly
+    known = union(
+        select(f.c.flow_id.label("flow_id")).where(f.c.org_pk == org_pk),
+        select(fu.c.flow_id.label("flow_id")).where(fu.c.org_pk == org_pk),
+    ).subquery("known")
+    usage = (
+        select(
+            fu.c.flow_id.label("flow_id"),
+            func.sum(fu.c.tasks).label("tasks"),
+            func.sum(fu.c.runs).label("runs"),
+            func.max(fu.c.last_run_at).label("last_run_at"),
+        )
+        .where(fu.c.org_pk == org_pk, fu.c.month.in_(list(months)))
+        .group_by(fu.c.flow_id)
+        .subquery("usage")
+    )
+    flow_id = known.c.flow_id
+    tasks = func.coalesce(usage.c.tasks, 0)
+    # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
+    flow_status = func.coalesce(func.upper(f.c.status), "ENABLED")
+    joined = known.outerjoin(f, and_(f.c.org_pk == org_pk, f.c.flow_id == flow_id)).outerjoin(
+        usage, usage.c.flow_id == flow_id
+    )
+    matching: list[ColumnElement[bool]] = []
+    if status is not None:
+        matching.append(flow_status == status)
+    value: ColumnElement[object] = flow_status if by_status else tasks
+    beyond: ColumnElement[bool] | None = None
+    if after is not None:
+        after_value, after_id = after
+        ahead = value < after_value if descending else value > after_value
+        beyond = or_(ahead, and_(value == after_value, flow_id > after_id))
+    counted = case((beyond, 1), else_=0) if beyond is not None else literal(1)
+    total_flows, total_tasks, after_count = conn.execute(
+        select(func.count(), func.coalesce(func.sum(tasks), 0), func.coalesce(func.sum(counted), 0))
+        .select_from(joined)
+        .where(*matching)
+    ).one()
+    page_query = (
+        select(
+            flow_id,
+            f.c.name,
+            f.c.status,
+            p.c.name,
+            p.c.icon,
+            p.c.color,
+            tasks,
+            func.coalesce(usage.c.runs, 0),
+            func.coalesce(usage.c.last_run_at, 0),
+        )
+        .select_from(
+            joined.outerjoin(p, and_(p.c.org_pk == org_pk, p.c.project_id == f.c.project_id))
+        )
+        .where(*matching, *([beyond] if beyond is not None else []))
+        .order_by(value.desc() if descending else value.asc(), flow_id.asc())
+        .limit(first)
+    )
+    rows = conn.execute(page_query).all()
+    records = [
+        FlowRecord(
+            str(fid),
+            name,
+            flow_state,
+            project_name,
+            icon,
+            color,
+            int(flow_tasks),
+            int(runs),
+            int(last) if runs > 0 else None,
+        )
+        for fid, name, flow_state, project_name, icon, color, flow_tasks, runs, last in rows
+    ]
+    after_count = int(after_count)
+    return FlowRecordPage(
+        records=records,
+        total_flows=int(total_flows),
+        total_tasks=int(total_tasks),
+        has_next=after_count > first,
+        has_previous=int(total_flows) - after_count > 0,
+    )
