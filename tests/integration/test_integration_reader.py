@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
-from tallyboard.stats.flow_listing import FlowFilter, FlowSort, Position, paginate
+from tallyboard.stats.flow_listing import FlowFilter, FlowKey, FlowSort, Position, cut, paginate
 from tallyboard.stats.integrations import _row
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage import tables as t
@@ -129,4 +129,20 @@ def test_sql_pages_agree_with_the_python_listing(
                     break
                 last = expected.rows[-1]
                 position = Position(sort.value(last), last.id)
+        # The Python listing's single statement: same rows, ordered by id in byte order,
+        # so case-folded searches and name orders cut the same pages.
+        listed = reader.flow_records(conn, org, months)
+        by_id = {r.id: r for r in everything}
+        assert [reader.record(r).flow_id for r in listed] == sorted(by_id)
+        assert all(_row(reader.record(r)) == by_id[str(r[0])] for r in listed)
+        keys: list[FlowKey] = [
+            (r.id, r.name, r.status, None if r.project is None else r.project.name, r.tasks)
+            for r in everything
+        ]
+        for search in (None, "flow ", "p1", "ä"):
+            for sort in [*SORTS, FlowSort.parse("name", "asc"), FlowSort.parse("name", "desc")]:
+                listing = FlowFilter(status, search)
+                expected = paginate(everything, listing, sort, first, None)
+                found = cut(keys, listing, sort, first, None)
+                assert tuple(everything[i] for i in found.indices) == expected.rows
     database.dispose()

@@ -26,7 +26,7 @@ from tallyboard.stats.flow_listing import (
     Position,
     Project,
     SortField,
-    paginate,
+    cut,
 )
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage.database import Database
@@ -176,8 +176,25 @@ class IntegrationStats:
             # Names are compared case-folded (str.casefold), which neither engine's SQL
             # reproduces for every script: filter and order those in Python.
             with self._db.read() as conn:
-                records = reader.flows_with_usage(conn, org.pk, months)
-            page = paginate([_row(r) for r in records], flow_filter, sort, size, position)
+                rows = reader.flow_records(conn, org.pk, months)
+            keys = [
+                (
+                    flow_id,
+                    flow_id if name is None else name,
+                    (status or "ENABLED").upper(),
+                    project_name,
+                    int(tasks),
+                )
+                for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
+            ]
+            sliced = cut(keys, flow_filter, sort, size, position, ids_ascending=True)
+            page = FlowPage(
+                rows=tuple(_row(reader.record(rows[i])) for i in sliced.indices),
+                has_next=sliced.has_next,
+                has_previous=sliced.has_previous,
+                total_flows=sliced.total_flows,
+                total_tasks=sliced.total_tasks,
+            )
         cursors = tuple(
             self._cursors.encode([_CURSOR_VERSION, binding, sort.value(row), row.id])
             for row in page.rows

@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
@@ -19,8 +31,10 @@ __all__ = [
     "FlowRecord",
     "FlowRecordPage",
     "flow_page",
+    "flow_records",
     "flows_with_usage",
     "period_totals",
+    "record",
     "tasks_by_day",
     "tasks_by_month",
 ]
@@ -161,6 +175,61 @@ def flow_page(
     filter, the totals and both page flags are the same as :func:`flows_with_usage`
     followed by ``stats.flow_listing.paginate``.
     """
+    listing = _listing(org_pk, months)
+    flow_id, tasks, flow_status, joined = (
+        listing.flow_id,
+        listing.tasks,
+        listing.status,
+        listing.joined,
+    )
+    matching: list[ColumnElement[bool]] = []
+    if status is not None:
+        matching.append(flow_status == status)
+    value: ColumnElement[Any] = flow_status if by_status else tasks
+    beyond: ColumnElement[bool] | None = None
+    if after is not None:
+        after_value, after_id = after
+        ahead = value < after_value if descending else value > after_value
+        beyond = or_(ahead, and_(value == after_value, flow_id > after_id))
+    counted = case((beyond, 1), else_=0) if beyond is not None else literal(1)
+    total_flows, total_tasks, after_count = conn.execute(
+        select(func.count(), func.coalesce(func.sum(tasks), 0), func.coalesce(func.sum(counted), 0))
+        .select_from(joined)
+        .where(*matching)
+    ).one()
+    page_query = (
+        select(*_columns(listing))
+        .select_from(listing.with_projects)
+        .where(*matching, *([beyond] if beyond is not None else []))
+        .order_by(value.desc() if descending else value.asc(), flow_id.asc())
+        .limit(first)
+    )
+    records = [record(row) for row in conn.execute(page_query)]
+    after_count = int(after_count)
+    return FlowRecordPage(
+        records=records,
+        total_flows=int(total_flows),
+        total_tasks=int(total_tasks),
+        has_next=after_count > first,
+        has_previous=int(total_flows) - after_count > 0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Every flow of an organization (catalog or usage in any month) joined to its
+    catalog row and its usage over the months: the rows both listings read."""
+
+    flow_id: ColumnElement[str]
+    tasks: ColumnElement[int]
+    runs: ColumnElement[int]
+    last_run_at: ColumnElement[int]
+    status: ColumnElement[str]
+    joined: FromClause
+    with_projects: FromClause
+
+
+def _listing(org_pk: int, months: Sequence[str]) -> _Listing:
     f, p, fu = t.flows, t.projects, t.flow_usage_monthly
     known = union(
         select(f.c.flow_id.label("flow_id")).where(f.c.org_pk == org_pk),
@@ -178,66 +247,66 @@ def flow_page(
         .subquery("usage")
     )
     flow_id = known.c.flow_id
-    tasks = func.coalesce(usage.c.tasks, 0)
-    # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
-    flow_status = func.coalesce(func.upper(f.c.status), "ENABLED")
     joined = known.outerjoin(f, and_(f.c.org_pk == org_pk, f.c.flow_id == flow_id)).outerjoin(
         usage, usage.c.flow_id == flow_id
     )
-    matching: list[ColumnElement[bool]] = []
-    if status is not None:
-        matching.append(flow_status == status)
-    value: ColumnElement[object] = flow_status if by_status else tasks
-    beyond: ColumnElement[bool] | None = None
-    if after is not None:
-        after_value, after_id = after
-        ahead = value < after_value if descending else value > after_value
-        beyond = or_(ahead, and_(value == after_value, flow_id > after_id))
-    counted = case((beyond, 1), else_=0) if beyond is not None else literal(1)
-    total_flows, total_tasks, after_count = conn.execute(
-        select(func.count(), func.coalesce(func.sum(tasks), 0), func.coalesce(func.sum(counted), 0))
-        .select_from(joined)
-        .where(*matching)
-    ).one()
-    page_query = (
-        select(
-            flow_id,
-            f.c.name,
-            f.c.status,
-            p.c.name,
-            p.c.icon,
-            p.c.color,
-            tasks,
-            func.coalesce(usage.c.runs, 0),
-            func.coalesce(usage.c.last_run_at, 0),
-        )
-        .select_from(
-            joined.outerjoin(p, and_(p.c.org_pk == org_pk, p.c.project_id == f.c.project_id))
-        )
-        .where(*matching, *([beyond] if beyond is not None else []))
-        .order_by(value.desc() if descending else value.asc(), flow_id.asc())
-        .limit(first)
+    return _Listing(
+        flow_id=flow_id,
+        tasks=func.coalesce(usage.c.tasks, 0),
+        runs=func.coalesce(usage.c.runs, 0),
+        last_run_at=func.coalesce(usage.c.last_run_at, 0),
+        # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
+        status=func.coalesce(func.upper(f.c.status), "ENABLED"),
+        joined=joined,
+        with_projects=joined.outerjoin(
+            p, and_(p.c.org_pk == org_pk, p.c.project_id == f.c.project_id)
+        ),
     )
-    rows = conn.execute(page_query).all()
-    records = [
-        FlowRecord(
-            str(fid),
-            name,
-            flow_state,
-            project_name,
-            icon,
-            color,
-            int(flow_tasks),
-            int(runs),
-            int(last) if runs > 0 else None,
+
+
+def _columns(listing: _Listing) -> tuple[ColumnElement[Any], ...]:
+    """The columns of a :class:`FlowRecord`, in its field order."""
+    f, p = t.flows, t.projects
+    return (
+        listing.flow_id,
+        f.c.name,
+        f.c.status,
+        p.c.name,
+        p.c.icon,
+        p.c.color,
+        listing.tasks,
+        listing.runs,
+        listing.last_run_at,
+    )
+
+
+def record(row: Sequence[Any]) -> FlowRecord:
+    """A row of :func:`flow_records` as a record."""
+    flow_id, name, status, project_name, icon, color, tasks, runs, last = row
+    runs = int(runs)
+    return FlowRecord(
+        str(flow_id),
+        name,
+        status,
+        project_name,
+        icon,
+        color,
+        int(tasks),
+        runs,
+        int(last) if runs > 0 else None,
+    )
+
+
+def flow_records(conn: Connection, org_pk: int, months: Sequence[str]) -> list[Sequence[Any]]:
+    """The rows of :func:`flows_with_usage` in one statement, ordered by flow id (byte
+    order), as plain rows in :class:`FlowRecord` field order: the listing filters and
+    orders thousands of them by case-folded names and turns only a page into records
+    (:func:`record`)."""
+    listing = _listing(org_pk, months)
+    return list(
+        conn.execute(
+            select(*_columns(listing))
+            .select_from(listing.with_projects)
+            .order_by(listing.flow_id.asc())
         )
-        for fid, name, flow_state, project_name, icon, color, flow_tasks, runs, last in rows
-    ]
-    after_count = int(after_count)
-    return FlowRecordPage(
-        records=records,
-        total_flows=int(total_flows),
-        total_tasks=int(total_tasks),
-        has_next=after_count > first,
-        has_previous=int(total_flows) - after_count > 0,
     )
