@@ -19,9 +19,10 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
+    null,
     or_,
     select,
-    union,
+    union_all,
 )
 from sqlalchemy.engine import Connection
 
@@ -217,10 +218,13 @@ def flow_page(
 
 @dataclass(frozen=True, slots=True)
 class _Listing:
-    """Every flow of an organization (catalog or usage in any month) joined to its
-    catalog row and its usage over the months: the rows both listings read."""
+    """Every flow of an organization -- its catalog, plus flows known only from usage
+    in any month -- with the catalog fields and the usage over the months: the rows
+    both listings read."""
 
     flow_id: ColumnElement[str]
+    name: ColumnElement[str]
+    raw_status: ColumnElement[str]
     tasks: ColumnElement[int]
     runs: ColumnElement[int]
     last_run_at: ColumnElement[int]
@@ -231,10 +235,6 @@ class _Listing:
 
 def _listing(org_pk: int, months: Sequence[str]) -> _Listing:
     f, p, fu = t.flows, t.projects, t.flow_usage_monthly
-    known = union(
-        select(f.c.flow_id.label("flow_id")).where(f.c.org_pk == org_pk),
-        select(fu.c.flow_id.label("flow_id")).where(fu.c.org_pk == org_pk),
-    ).subquery("known")
     usage = (
         select(
             fu.c.flow_id.label("flow_id"),
@@ -246,31 +246,62 @@ def _listing(org_pk: int, months: Sequence[str]) -> _Listing:
         .group_by(fu.c.flow_id)
         .subquery("usage")
     )
-    flow_id = known.c.flow_id
-    joined = known.outerjoin(f, and_(f.c.org_pk == org_pk, f.c.flow_id == flow_id)).outerjoin(
-        usage, usage.c.flow_id == flow_id
+    catalogued = (
+        select(
+            f.c.flow_id.label("flow_id"),
+            f.c.name.label("name"),
+            f.c.status.label("status"),
+            f.c.project_id.label("project_id"),
+            usage.c.tasks,
+            usage.c.runs,
+            usage.c.last_run_at,
+        )
+        .select_from(f.outerjoin(usage, usage.c.flow_id == f.c.flow_id))
+        .where(f.c.org_pk == org_pk)
     )
+    # Flows whose usage arrived without a catalog entry (e.g. events without names).
+    orphans = (
+        select(fu.c.flow_id.label("flow_id"))
+        .distinct()
+        .where(
+            fu.c.org_pk == org_pk,
+            ~select(f.c.flow_id).where(f.c.org_pk == org_pk, f.c.flow_id == fu.c.flow_id).exists(),
+        )
+        .subquery("orphans")
+    )
+    uncatalogued = select(
+        orphans.c.flow_id,
+        null().label("name"),
+        null().label("status"),
+        null().label("project_id"),
+        usage.c.tasks,
+        usage.c.runs,
+        usage.c.last_run_at,
+    ).select_from(orphans.outerjoin(usage, usage.c.flow_id == orphans.c.flow_id))
+    known = union_all(catalogued, uncatalogued).subquery("known")
     return _Listing(
-        flow_id=flow_id,
-        tasks=func.coalesce(usage.c.tasks, 0),
-        runs=func.coalesce(usage.c.runs, 0),
-        last_run_at=func.coalesce(usage.c.last_run_at, 0),
+        flow_id=known.c.flow_id,
+        name=known.c.name,
+        raw_status=known.c.status,
+        tasks=func.coalesce(known.c.tasks, 0),
+        runs=func.coalesce(known.c.runs, 0),
+        last_run_at=func.coalesce(known.c.last_run_at, 0),
         # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
-        status=func.coalesce(func.upper(f.c.status), "ENABLED"),
-        joined=joined,
-        with_projects=joined.outerjoin(
-            p, and_(p.c.org_pk == org_pk, p.c.project_id == f.c.project_id)
+        status=func.coalesce(func.upper(known.c.status), "ENABLED"),
+        joined=known,
+        with_projects=known.outerjoin(
+            p, and_(p.c.org_pk == org_pk, p.c.project_id == known.c.project_id)
         ),
     )
 
 
 def _columns(listing: _Listing) -> tuple[ColumnElement[Any], ...]:
     """The columns of a :class:`FlowRecord`, in its field order."""
-    f, p = t.flows, t.projects
+    p = t.projects
     return (
         listing.flow_id,
-        f.c.name,
-        f.c.status,
+        listing.name,
+        listing.raw_status,
         p.c.name,
         p.c.icon,
         p.c.color,
