@@ -1,4 +1,4 @@
-"""The API-call daily series reads its TOTAL rows through an index (decision 0010).
+"""The API-call daily series reads its TOTAL rows through a covering index (decision 0010).
 
 Revision ID: 0003
 Revises: 0002
@@ -16,11 +16,11 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INDEX = "ix_api_calls_daily_org_pk_dimension_day"
+INDEX = "ix_api_calls_daily_org_pk_dimension_day_calls"
 
 
 def upgrade() -> None:
-    op.create_index(INDEX, "api_calls_daily", ["org_pk", "dimension", "day"])
+    op.create_index(INDEX, "api_calls_daily", ["org_pk", "dimension", "day", "calls"])
 
 
 def downgrade() -> None:
