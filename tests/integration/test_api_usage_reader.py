@@ -83,4 +83,10 @@ def test_reads_agree_with_counting_calls_one_by_one(
         assert reader.top_values(conn, org, months, ApiDimension.TOKEN, 10) == naive_top(tokens)
         first, last = f"{months[0]}-01", f"{months[-1]}-31"
         assert reader.daily_totals(conn, org, first, last) == dict(per_day)
+        # The combined query's one-statement form agrees with the per-organization one.
+        dimensions = (ApiDimension.OPERATION_NAME, ApiDimension.TOKEN)
+        many = reader.top_values_many(conn, [org, other], months, dimensions, 10)
+        for pk in (org, other):
+            for dimension in dimensions:
+                assert many[(pk, dimension)] == reader.top_values(conn, pk, months, dimension, 10)
     database.dispose()

@@ -204,22 +204,35 @@ class ApiUsageService:
 
     def for_organization(self, org: OrgRef, window: PeriodWindow) -> OrgApiUsage:
         """Everything the combined query needs from one organization."""
-        self._metrics.stats_queries.labels("apiUsageStatsCombined").inc()
+        return self.for_organizations([org], window)[org.pk]
+
+    def for_organizations(
+        self, orgs: Sequence[OrgRef], window: PeriodWindow
+    ) -> dict[int, OrgApiUsage]:
+        """:meth:`for_organization` for several organizations, in three statements
+        whatever their number (a combined cache miss computes up to 25 at once)."""
+        self._metrics.stats_queries.labels("apiUsageStatsCombined").inc(len(orgs))
+        if not orgs:
+            return {}
         months = _months(window)
+        pks = [org.pk for org in orgs]
+        dimensions = (ApiDimension.OPERATION_NAME, ApiDimension.TOKEN)
         with self._db.read() as conn:
-            total = reader.totals(conn, [org.pk], months)[org.pk]
-            operations = reader.top_values(
-                conn, org.pk, months, ApiDimension.OPERATION_NAME, TOP_LIMIT
+            totals = reader.totals(conn, pks, months)
+            tops = reader.top_values_many(conn, pks, months, dimensions, TOP_LIMIT)
+            entries = tenancy_store.settings_entries(conn, pks)
+        return {
+            org.pk: OrgApiUsage(
+                organization=org,
+                total=totals[org.pk],
+                limit=OrgAllowances(entries.get(org.pk, [])).limit(window, ALLOWANCE_FIELD),
+                top_operations=tuple(
+                    MetricItem(v, c) for v, c in tops[(org.pk, ApiDimension.OPERATION_NAME)]
+                ),
+                top_tokens=tuple(MetricItem(v, c) for v, c in tops[(org.pk, ApiDimension.TOKEN)]),
             )
-            tokens = reader.top_values(conn, org.pk, months, ApiDimension.TOKEN, TOP_LIMIT)
-            limit = _limit(conn, org, window)
-        return OrgApiUsage(
-            organization=org,
-            total=total,
-            limit=limit,
-            top_operations=tuple(MetricItem(v, c) for v, c in operations),
-            top_tokens=tuple(MetricItem(v, c) for v, c in tokens),
-        )
+            for org in orgs
+        }
 
     def combined(self, scope: CombinedScope, window: PeriodWindow) -> CombinedApiUsage:
         """``apiUsageStatsCombined`` over an already-authorized scope.
@@ -231,7 +244,7 @@ class ApiUsageService:
         orgs = scope.organizations
 
         def compute(missing: Sequence[OrgRef]) -> dict[int, OrgApiUsage]:
-            return {org.pk: self.for_organization(org, window) for org in missing}
+            return self.for_organizations(missing, window)
 
         figures = self._cache.get_many(CACHE_KIND, orgs, window, compute, _CODEC) if orgs else {}
         results = tuple(replace(figures[org.pk], organization=org) for org in orgs)

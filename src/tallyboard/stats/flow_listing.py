@@ -18,12 +18,15 @@ from tallyboard.domain.errors import Problem
 __all__ = [
     "STATUSES",
     "FlowFilter",
+    "FlowKey",
     "FlowPage",
     "FlowRow",
     "FlowSort",
     "Position",
     "Project",
+    "Slice",
     "SortField",
+    "cut",
     "paginate",
 ]
 
@@ -149,6 +152,72 @@ class FlowPage:
     total_tasks: int
 
 
+FlowKey = tuple[str, str, str, str | None, int]
+"""What filtering and ordering look at: (id, name, status, project name, tasks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """A page as positions in the list of keys it was cut from."""
+
+    indices: tuple[int, ...]
+    has_next: bool
+    has_previous: bool
+    total_flows: int
+    total_tasks: int
+
+
+def cut(
+    keys: Sequence[FlowKey],
+    flow_filter: FlowFilter,
+    sort: FlowSort,
+    first: int,
+    after: Position | None,
+    *,
+    ids_ascending: bool = False,
+) -> Slice:
+    """:func:`paginate` over plain tuples: thousands of flows are filtered and ordered
+    without building a row object for each (``ids_ascending``: ``keys`` already come
+    ordered by id, so one stable sort by value is enough)."""
+    wanted, search = flow_filter.status, flow_filter.search
+    matching = [
+        i
+        for i, (_, name, status, project, _tasks) in enumerate(keys)
+        if (wanted is None or status == wanted)
+        and (
+            search is None
+            or search in name.casefold()
+            or (project is not None and search in project.casefold())
+        )
+    ]
+    if not ids_ascending:
+        matching.sort(key=lambda i: keys[i][0])
+    if sort.field is SortField.USAGE:
+        values: dict[int, SortValue] = {i: keys[i][4] for i in matching}
+    elif sort.field is SortField.NAME:
+        values = {i: keys[i][1].casefold() for i in matching}
+    else:
+        values = {i: keys[i][2] for i in matching}
+    # Stable sort (also when reversed): equal values keep the id order, so ties are
+    # always id ascending.
+    ordered = sorted(matching, key=values.__getitem__, reverse=sort.descending)
+    start = 0
+    if after is not None:
+        while start < len(ordered):
+            i = ordered[start]
+            order = _compare(values[i], after.value)
+            if (keys[i][0] > after.flow_id) if order == 0 else (order < 0) == sort.descending:
+                break
+            start += 1
+    return Slice(
+        indices=tuple(ordered[start : start + first]),
+        has_next=start + first < len(ordered),
+        has_previous=start > 0,
+        total_flows=len(matching),
+        total_tasks=sum(keys[i][4] for i in matching),
+    )
+
+
 def paginate(
     rows: Sequence[FlowRow],
     flow_filter: FlowFilter,
@@ -156,17 +225,15 @@ def paginate(
     first: int,
     after: Position | None,
 ) -> FlowPage:
-    matching = [row for row in rows if flow_filter.matches(row)]
-    ordered = sort.ordered(matching)
-    start = 0
-    if after is not None:
-        while start < len(ordered) and not sort.is_after(ordered[start], after):
-            start += 1
-    page = ordered[start : start + first]
+    keys = [
+        (row.id, row.name, row.status, None if row.project is None else row.project.name, row.tasks)
+        for row in rows
+    ]
+    found = cut(keys, flow_filter, sort, first, after)
     return FlowPage(
-        rows=tuple(page),
-        has_next=start + first < len(ordered),
-        has_previous=start > 0,
-        total_flows=len(matching),
-        total_tasks=sum(row.tasks for row in matching),
+        rows=tuple(rows[i] for i in found.indices),
+        has_next=found.has_next,
+        has_previous=found.has_previous,
+        total_flows=found.total_flows,
+        total_tasks=found.total_tasks,
     )

@@ -26,7 +26,7 @@ from tallyboard.stats.flow_listing import (
     Position,
     Project,
     SortField,
-    paginate,
+    cut,
 )
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage.database import Database
@@ -151,9 +151,50 @@ class IntegrationStats:
         if problems:
             raise InvalidInputError(problems)
 
-        with self._db.read() as conn:
-            records = reader.flows_with_usage(conn, org.pk, [str(m) for m in window.months])
-        page = paginate([_row(r) for r in records], flow_filter, sort, size, position)
+        months = [str(m) for m in window.months]
+        if flow_filter.search is None and sort.field is not SortField.NAME:
+            # Orders SQL reproduces exactly: only the page leaves the database.
+            with self._db.read() as conn:
+                found = reader.flow_page(
+                    conn,
+                    org.pk,
+                    months,
+                    status=flow_filter.status,
+                    by_status=sort.field is SortField.STATUS,
+                    descending=sort.descending,
+                    first=size,
+                    after=None if position is None else (position.value, position.flow_id),
+                )
+            page = FlowPage(
+                rows=tuple(_row(r) for r in found.records),
+                has_next=found.has_next,
+                has_previous=found.has_previous,
+                total_flows=found.total_flows,
+                total_tasks=found.total_tasks,
+            )
+        else:
+            # Names are compared case-folded (str.casefold), which neither engine's SQL
+            # reproduces for every script: filter and order those in Python.
+            with self._db.read() as conn:
+                rows = reader.flow_records(conn, org.pk, months)
+            keys = [
+                (
+                    flow_id,
+                    flow_id if name is None else name,
+                    (status or "ENABLED").upper(),
+                    project_name,
+                    int(tasks),
+                )
+                for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
+            ]
+            sliced = cut(keys, flow_filter, sort, size, position, ids_ascending=True)
+            page = FlowPage(
+                rows=tuple(_row(reader.record(rows[i])) for i in sliced.indices),
+                has_next=sliced.has_next,
+                has_previous=sliced.has_previous,
+                total_flows=sliced.total_flows,
+                total_tasks=sliced.total_tasks,
+            )
         cursors = tuple(
             self._cursors.encode([_CURSOR_VERSION, binding, sort.value(row), row.id])
             for row in page.rows

@@ -9,16 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
 
 __all__ = [
     "FlowRecord",
+    "FlowRecordPage",
+    "flow_page",
+    "flow_records",
     "flows_with_usage",
     "period_totals",
+    "record",
     "tasks_by_day",
     "tasks_by_month",
 ]
@@ -129,3 +146,198 @@ def flows_with_usage(conn: Connection, org_pk: int, months: Sequence[str]) -> li
     records = [record(*row) for row in catalog]
     records += [record(flow_id, None, None, None, None, None) for flow_id in uncatalogued]
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecordPage:
+    records: list[FlowRecord]
+    total_flows: int
+    total_tasks: int
+    has_next: bool
+    has_previous: bool
+
+
+def flow_page(
+    conn: Connection,
+    org_pk: int,
+    months: Sequence[str],
+    *,
+    status: str | None,
+    by_status: bool,
+    descending: bool,
+    first: int,
+    after: tuple[str | int, str] | None,
+) -> FlowRecordPage:
+    """One page of :func:`flows_with_usage`, ordered and cut in SQL (keyset pagination).
+
+    Only for orders SQL reproduces exactly: by tasks or by upper-cased status (ASCII),
+    ties by flow id in byte order, without a name search (the case-folding of names
+    stays in Python, see ``stats/flow_listing.py``). The set of flows, the status
+    filter, the totals and both page flags are the same as :func:`flows_with_usage`
+    followed by ``stats.flow_listing.paginate``.
+    """
+    listing = _listing(org_pk, months)
+    flow_id, tasks, flow_status, joined = (
+        listing.flow_id,
+        listing.tasks,
+        listing.status,
+        listing.joined,
+    )
+    matching: list[ColumnElement[bool]] = []
+    if status is not None:
+        matching.append(flow_status == status)
+    value: ColumnElement[Any] = flow_status if by_status else tasks
+    beyond: ColumnElement[bool] | None = None
+    if after is not None:
+        after_value, after_id = after
+        ahead = value < after_value if descending else value > after_value
+        beyond = or_(ahead, and_(value == after_value, flow_id > after_id))
+    counted = case((beyond, 1), else_=0) if beyond is not None else literal(1)
+    total_flows, total_tasks, after_count = conn.execute(
+        select(func.count(), func.coalesce(func.sum(tasks), 0), func.coalesce(func.sum(counted), 0))
+        .select_from(joined)
+        .where(*matching)
+    ).one()
+    page_query = (
+        select(*_columns(listing))
+        .select_from(listing.with_projects)
+        .where(*matching, *([beyond] if beyond is not None else []))
+        .order_by(value.desc() if descending else value.asc(), flow_id.asc())
+        .limit(first)
+    )
+    records = [record(row) for row in conn.execute(page_query)]
+    after_count = int(after_count)
+    return FlowRecordPage(
+        records=records,
+        total_flows=int(total_flows),
+        total_tasks=int(total_tasks),
+        has_next=after_count > first,
+        has_previous=int(total_flows) - after_count > 0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Every flow of an organization -- its catalog, plus flows known only from usage
+    in any month -- with the catalog fields and the usage over the months: the rows
+    both listings read."""
+
+    flow_id: ColumnElement[str]
+    name: ColumnElement[str]
+    raw_status: ColumnElement[str]
+    tasks: ColumnElement[int]
+    runs: ColumnElement[int]
+    last_run_at: ColumnElement[int]
+    status: ColumnElement[str]
+    joined: FromClause
+    with_projects: FromClause
+
+
+def _listing(org_pk: int, months: Sequence[str]) -> _Listing:
+    f, p, fu = t.flows, t.projects, t.flow_usage_monthly
+    usage = (
+        select(
+            fu.c.flow_id.label("flow_id"),
+            func.sum(fu.c.tasks).label("tasks"),
+            func.sum(fu.c.runs).label("runs"),
+            func.max(fu.c.last_run_at).label("last_run_at"),
+        )
+        .where(fu.c.org_pk == org_pk, fu.c.month.in_(list(months)))
+        .group_by(fu.c.flow_id)
+        .subquery("usage")
+    )
+    catalogued = (
+        select(
+            f.c.flow_id.label("flow_id"),
+            f.c.name.label("name"),
+            f.c.status.label("status"),
+            f.c.project_id.label("project_id"),
+            usage.c.tasks,
+            usage.c.runs,
+            usage.c.last_run_at,
+        )
+        .select_from(f.outerjoin(usage, usage.c.flow_id == f.c.flow_id))
+        .where(f.c.org_pk == org_pk)
+    )
+    # Flows whose usage arrived without a catalog entry (e.g. events without names).
+    orphans = (
+        select(fu.c.flow_id.label("flow_id"))
+        .distinct()
+        .where(
+            fu.c.org_pk == org_pk,
+            ~select(f.c.flow_id).where(f.c.org_pk == org_pk, f.c.flow_id == fu.c.flow_id).exists(),
+        )
+        .subquery("orphans")
+    )
+    uncatalogued = select(
+        orphans.c.flow_id,
+        null().label("name"),
+        null().label("status"),
+        null().label("project_id"),
+        usage.c.tasks,
+        usage.c.runs,
+        usage.c.last_run_at,
+    ).select_from(orphans.outerjoin(usage, usage.c.flow_id == orphans.c.flow_id))
+    known = union_all(catalogued, uncatalogued).subquery("known")
+    return _Listing(
+        flow_id=known.c.flow_id,
+        name=known.c.name,
+        raw_status=known.c.status,
+        tasks=func.coalesce(known.c.tasks, 0),
+        runs=func.coalesce(known.c.runs, 0),
+        last_run_at=func.coalesce(known.c.last_run_at, 0),
+        # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
+        status=func.coalesce(func.upper(known.c.status), "ENABLED"),
+        joined=known,
+        with_projects=known.outerjoin(
+            p, and_(p.c.org_pk == org_pk, p.c.project_id == known.c.project_id)
+        ),
+    )
+
+
+def _columns(listing: _Listing) -> tuple[ColumnElement[Any], ...]:
+    """The columns of a :class:`FlowRecord`, in its field order."""
+    p = t.projects
+    return (
+        listing.flow_id,
+        listing.name,
+        listing.raw_status,
+        p.c.name,
+        p.c.icon,
+        p.c.color,
+        listing.tasks,
+        listing.runs,
+        listing.last_run_at,
+    )
+
+
+def record(row: Sequence[Any]) -> FlowRecord:
+    """A row of :func:`flow_records` as a record."""
+    flow_id, name, status, project_name, icon, color, tasks, runs, last = row
+    runs = int(runs)
+    return FlowRecord(
+        str(flow_id),
+        name,
+        status,
+        project_name,
+        icon,
+        color,
+        int(tasks),
+        runs,
+        int(last) if runs > 0 else None,
+    )
+
+
+def flow_records(conn: Connection, org_pk: int, months: Sequence[str]) -> list[Sequence[Any]]:
+    """The rows of :func:`flows_with_usage` in one statement, ordered by flow id (byte
+    order), as plain rows in :class:`FlowRecord` field order: the listing filters and
+    orders thousands of them by case-folded names and turns only a page into records
+    (:func:`record`)."""
+    listing = _listing(org_pk, months)
+    return list(
+        conn.execute(
+            select(*_columns(listing))
+            .select_from(listing.with_projects)
+            .order_by(listing.flow_id.asc())
+        )
+    )

@@ -285,6 +285,16 @@ def _api_calls(name: str, bucket: str, width: int) -> Table:
 
 api_calls_daily = _api_calls("api_calls_daily", "day", 10)
 api_calls_monthly = _api_calls("api_calls_monthly", "month", 7)
+# The daily series reads only TOTAL rows; by the key alone it would walk every
+# operation-name and token row of each day in range. Covering (``calls`` included), or
+# SQLite prefers the key, which is the table itself (decision 0010).
+Index(
+    None,
+    api_calls_daily.c.org_pk,
+    api_calls_daily.c.dimension,
+    api_calls_daily.c.day,
+    api_calls_daily.c.calls,
+)
 
 
 def _flow_usage(name: str, bucket: str, width: int) -> Table:
