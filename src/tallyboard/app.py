@@ -148,7 +148,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
     graphql = GraphQLEndpoint(
-        services, schema, documents, settings.max_body_bytes, settings.max_org_uuids, limiter
+        services,
+        schema,
+        documents,
+        settings.max_body_bytes,
+        settings.max_org_uuids,
+        limiter,
+        metering=settings.metering,
     )
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
@@ -167,7 +173,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
-        await flusher.start()
+        if settings.metering:
+            await flusher.start()
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
         retention = asyncio.create_task(services.retention.run(settings.retention_interval))
         try:

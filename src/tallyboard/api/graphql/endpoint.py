@@ -77,6 +77,8 @@ class GraphQLEndpoint:
         max_body_bytes: int,
         max_org_uuids: int,
         rate_limiter: RateLimiter | None,
+        *,
+        metering: bool = True,
     ) -> None:
         self._services = services
         self._schema = schema
@@ -84,6 +86,7 @@ class GraphQLEndpoint:
         self._max_body = max_body_bytes
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
+        self._record = services.accumulator.record if metering else None
         self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
@@ -98,8 +101,8 @@ class GraphQLEndpoint:
             outcome = await anyio.to_thread.run_sync(
                 self._process, body, request.headers.get("authorization"), cid
             )
-        if outcome.meter is not None:
-            self._services.accumulator.record(outcome.meter)
+        if outcome.meter is not None and self._record is not None:
+            self._record(outcome.meter)
         return Response(
             orjson.dumps(outcome.payload),
             status_code=outcome.status,
