@@ -40,6 +40,7 @@ class LoadResult:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     first_error: str | None = None
+    warmup_requests: int = 0
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
@@ -58,6 +59,7 @@ class LoadResult:
             "p90_ms": round(pct(0.90), 3),
             "p99_ms": round(pct(0.99), 3),
             "first_error": self.first_error,
+            "warmup_requests": self.warmup_requests,
         }
 
 
@@ -151,7 +153,7 @@ async def run_load(
         )
         if scratch.errors:
             return scratch
-    result = LoadResult()
+    result = LoadResult(warmup_requests=scratch.requests if warmup > 0 else 0)
     started = time.perf_counter()
     stop_at = started + duration
     await asyncio.gather(

@@ -222,15 +222,20 @@ def measure(
         command = loadgen_command(
             f"{server.base_url}/graphql", path, token, connections, duration, warmup
         )
+        cpu_before = server.cpu_seconds()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if during is not None:
             during()
         out, _ = process.communicate(timeout=duration + warmup + 120)
+        cpu = server.cpu_seconds() - cpu_before
         if process.returncode != 0:
             raise RuntimeError(f"bench.loadgen failed ({process.returncode})")
         result: dict[str, Any] = json.loads(out)
     finally:
         path.unlink(missing_ok=True)
+    served = result["requests"] + result["warmup_requests"]
+    # Server CPU per request: robust to other load on the machine, unlike req/s.
+    result["server_cpu_us"] = round(1e6 * cpu / served, 1) if served else 0.0
     if result["errors"]:
         raise RuntimeError(f"the load run saw errors: {result['first_error']}")
     return result
@@ -264,6 +269,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "throughput": median_of(runs, "throughput"),
         "p50_ms": median_of(runs, "p50_ms"),
         "p99_ms": median_of(runs, "p99_ms"),
+        "server_cpu_us": median_of(runs, "server_cpu_us"),
     }
 
 

@@ -43,6 +43,9 @@ KEY_VERSION = 1
 
 T = TypeVar("T")
 
+_DECODED_ENTRIES = 10_000
+"""Decoded values kept in memory (beyond this the memo starts over)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Codec(Generic[T]):
@@ -86,6 +89,9 @@ class PerOrgCache:
         self._random = random_fraction
         self._wait_timeout = wait_timeout
         self._flights: dict[str, _Flight] = {}
+        self._decoded: dict[str, tuple[bytes, Any]] = {}
+        """Per key, the last entry read and its decoded value: a hit on an unchanged
+        entry skips decoding (values are immutable, so sharing them is safe)."""
         self._lock = threading.Lock()
         requests = metrics.cache_requests
         self._hit = requests.labels(backend.name, "hit")
@@ -144,8 +150,20 @@ class PerOrgCache:
             self._error.inc(len(orgs))
             return {}
         found: dict[int, T] = {}
+        decoded = self._decoded
         for org, blob in zip(orgs, blobs, strict=True):
-            value = self._decode(blob, org, keys[org.pk], codec) if blob is not None else None
+            key = keys[org.pk]
+            value: tuple[T] | None = None
+            if blob is not None:
+                memo = decoded.get(key)
+                if memo is not None and (memo[0] is blob or memo[0] == blob):
+                    value = memo[1]  # the same bytes this key (and organization) decoded to
+                else:
+                    value = self._decode(blob, org, key, codec)
+                    if value is not None:
+                        if len(decoded) >= _DECODED_ENTRIES:
+                            decoded.clear()
+                        decoded[key] = (blob, value)
             if value is None:
                 self._miss.inc()
             else:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.organization import SETTINGS_FIELDS, OrgRef, SettingsEntry
@@ -61,11 +62,45 @@ def org_by_id(conn: Connection, org_id: str) -> OrgRef | None:
     return OrgRef(*row) if row else None
 
 
-def _grants(conn: Connection, query: Select[Any]) -> list[RoleGrant]:
+@cache
+def _grants_query(holder: str, by_uuids: bool, by_id: bool) -> Select[Any]:
+    """The grants statement of one shape, built once (it runs on every statistics
+    request; a prebuilt statement skips SQLAlchemy's per-call construction)."""
+    table = t.memberships if holder == "user" else t.service_accounts
+    o, cr = t.organizations, t.custom_roles
+    owner = table.c.user_pk if holder == "user" else table.c.pk
+    query = (
+        select(*_ORG_COLUMNS, table.c.role, cr.c.permissions)
+        .join_from(table, o, o.c.pk == table.c.org_pk)
+        .outerjoin(cr, (cr.c.org_pk == table.c.org_pk) & (cr.c.name == table.c.role))
+        .where(owner == bindparam("holder_pk"))
+    )
+    if by_uuids:
+        query = query.where(o.c.uuid.in_(bindparam("org_uuids", expanding=True)))
+    if by_id:
+        query = query.where(o.c.id == bindparam("org_id"))
+    return query
+
+
+def _grants_of(
+    conn: Connection,
+    holder: str,
+    holder_pk: int,
+    org_uuids: Collection[str] | None,
+    org_id: str | None,
+) -> list[RoleGrant]:
+    params: dict[str, Any] = {"holder_pk": holder_pk}
+    if org_uuids is not None:
+        if not org_uuids:
+            return []
+        params["org_uuids"] = list(org_uuids)
+    if org_id is not None:
+        params["org_id"] = org_id
+    query = _grants_query(holder, org_uuids is not None, org_id is not None)
     grants = []
-    for pk, org_id, uuid, name, role, permissions in conn.execute(query):
+    for pk, oid, uuid, name, role, permissions in conn.execute(query, params):
         custom = tuple(orjson.loads(permissions)) if permissions is not None else None
-        grants.append(RoleGrant(OrgRef(pk, org_id, uuid, name), role, custom))
+        grants.append(RoleGrant(OrgRef(pk, oid, uuid, name), role, custom))
     return grants
 
 
@@ -76,18 +111,7 @@ def grants_of_user(
     org_uuids: Collection[str] | None = None,
     org_id: str | None = None,
 ) -> list[RoleGrant]:
-    m, o, cr = t.memberships, t.organizations, t.custom_roles
-    query = (
-        select(*_ORG_COLUMNS, m.c.role, cr.c.permissions)
-        .join_from(m, o, o.c.pk == m.c.org_pk)
-        .outerjoin(cr, (cr.c.org_pk == m.c.org_pk) & (cr.c.name == m.c.role))
-        .where(m.c.user_pk == user_pk)
-    )
-    if org_uuids is not None:
-        query = query.where(o.c.uuid.in_(list(org_uuids)))
-    if org_id is not None:
-        query = query.where(o.c.id == org_id)
-    return _grants(conn, query)
+    return _grants_of(conn, "user", user_pk, org_uuids, org_id)
 
 
 def grants_of_service_account(
@@ -97,18 +121,7 @@ def grants_of_service_account(
     org_uuids: Collection[str] | None = None,
     org_id: str | None = None,
 ) -> list[RoleGrant]:
-    sa, o, cr = t.service_accounts, t.organizations, t.custom_roles
-    query = (
-        select(*_ORG_COLUMNS, sa.c.role, cr.c.permissions)
-        .join_from(sa, o, o.c.pk == sa.c.org_pk)
-        .outerjoin(cr, (cr.c.org_pk == sa.c.org_pk) & (cr.c.name == sa.c.role))
-        .where(sa.c.pk == account_pk)
-    )
-    if org_uuids is not None:
-        query = query.where(o.c.uuid.in_(list(org_uuids)))
-    if org_id is not None:
-        query = query.where(o.c.id == org_id)
-    return _grants(conn, query)
+    return _grants_of(conn, "service_account", account_pk, org_uuids, org_id)
 
 
 def settings_entries(conn: Connection, org_pks: Iterable[int]) -> dict[int, list[SettingsEntry]]:
