@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from enum import StrEnum
+from typing import Any
 
 from tallyboard.access.principal import Principal, PrincipalKind
 from tallyboard.domain.errors import PermissionDeniedError
@@ -43,11 +44,50 @@ def allows(action: Action, grant: RoleGrant) -> bool:
     return grant.role == BuiltinRole.SUPER_ADMIN
 
 
+_CACHED_GRANTS = 4096
+"""Grant lookups remembered per process (beyond this the cache starts over)."""
+
+
 class Policy:
+    """Decides from the principal's grants, read from the database -- or remembered.
+
+    Grants are remembered per process under the tenancy generation the request's
+    credential lookup just read (``storage.tenancy_store.TENANCY_GENERATION``); every
+    ``admin apply`` writes a new generation in its own transaction, so a removed
+    membership or a changed role is honoured by the very next request of every process,
+    exactly as if nothing were cached (decision 0009).
+    """
+
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._remembered: dict[tuple[Any, ...], list[RoleGrant]] = {}
 
     def _grants(
+        self,
+        principal: Principal,
+        *,
+        org_uuids: Collection[str] | None = None,
+        org_id: str | None = None,
+    ) -> list[RoleGrant]:
+        generation = principal.tenancy_generation
+        if generation is None:
+            return self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
+        key = (
+            generation,
+            principal.kind,
+            principal.pk,
+            None if org_uuids is None else tuple(org_uuids),
+            org_id,
+        )
+        grants = self._remembered.get(key)
+        if grants is None:
+            grants = self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
+            if len(self._remembered) >= _CACHED_GRANTS:
+                self._remembered.clear()
+            self._remembered[key] = grants
+        return list(grants)
+
+    def _read_grants(
         self,
         principal: Principal,
         *,

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
+from tallyboard.storage.tenancy_store import generation_subquery
 
 __all__ = [
     "AccessTokenRow",
@@ -35,6 +36,7 @@ class AccessTokenRow:
     service_account_name: str
     org_pk: int
     account_revoked_at: int | None
+    tenancy_generation: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class PersonalTokenRow:
     revoked_at: int | None
     user_pk: int
     user_name: str
+    tenancy_generation: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ _FIND_ACCESS_TOKEN = (
         t.service_accounts.c.name,
         t.service_accounts.c.org_pk,
         t.service_accounts.c.revoked_at,
+        generation_subquery(),
     )
     .join_from(
         t.access_tokens,
@@ -103,6 +107,7 @@ _FIND_PERSONAL_TOKEN = (
         t.personal_tokens.c.revoked_at,
         t.users.c.pk,
         t.users.c.name,
+        generation_subquery(),
     )
     .join_from(t.personal_tokens, t.users, t.users.c.pk == t.personal_tokens.c.user_pk)
     .where(t.personal_tokens.c.token_hash == bindparam("token_hash"))

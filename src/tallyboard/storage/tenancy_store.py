@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.organization import SETTINGS_FIELDS, OrgRef, SettingsEntry
@@ -17,7 +17,10 @@ from tallyboard.domain.periods import Month
 from tallyboard.storage import tables as t
 
 __all__ = [
+    "TENANCY_GENERATION",
     "RoleGrant",
+    "bump_generation",
+    "generation_subquery",
     "grants_of_service_account",
     "grants_of_user",
     "org_by_id",
@@ -32,6 +35,33 @@ _ORG_COLUMNS = (
     t.organizations.c.uuid,
     t.organizations.c.name,
 )
+
+
+TENANCY_GENERATION = "tenancy-generation"
+"""Name of the instance-state row that changes whenever ``admin apply`` writes.
+
+Processes cache a principal's grants under the generation the credential lookup read
+with them (decision 0009): a new generation -- a removed membership, a changed role or
+custom role, a renamed organization -- misses every cached entry on the very next
+request of every process. The row lives in ``instance_secrets`` (the instance's
+name -> value table) so no migration is needed."""
+
+
+def generation_subquery() -> Any:
+    """The current generation as a scalar subquery (None before the first apply), to
+    ride along with the per-request credential lookup at no extra round trip."""
+    table = t.instance_secrets
+    return select(table.c.value).where(table.c.name == TENANCY_GENERATION).scalar_subquery()
+
+
+def bump_generation(conn: Connection, generation: str) -> None:
+    """Store a new generation (inside the applier's transaction, under its lock)."""
+    table = t.instance_secrets
+    updated = conn.execute(
+        update(table).where(table.c.name == TENANCY_GENERATION).values(value=generation)
+    )
+    if not updated.rowcount:
+        conn.execute(insert(table).values(name=TENANCY_GENERATION, value=generation))
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,7 @@ def _complete_nullable(schema: GraphQLSchema, type_: Any, node: FieldNode) -> _C
 
 
 class _Root:
-    __slots__ = ("complete", "field", "key", "name", "node")
+    __slots__ = ("complete", "field", "key", "last", "name", "node")
 
     def __init__(self, key: str, name: str, field: Any, node: FieldNode, complete: _Complete):
         self.key = key
@@ -171,6 +171,10 @@ class _Root:
         self.field = field
         self.node = node
         self.complete = complete
+        self.last: tuple[Any, Any] = (None, None)
+        """The last resolver result and its projection: a resolver that answers with
+        the very same object (a memoized answer) is not projected again. Results are
+        never mutated once returned, so sharing the projection is safe."""
 
 
 class Projection:
@@ -231,7 +235,13 @@ class Projection:
                 errors.append(located_error(exc, [root.node], path.as_list()))
                 data[root.key] = None
                 continue
-            data[root.key] = root.complete(result)
+            last = root.last
+            if result is last[0] and result is not None:
+                data[root.key] = last[1]
+            else:
+                completed = root.complete(result)
+                root.last = (result, completed)
+                data[root.key] = completed
         return ExecutionResult(data, errors or None)
 
 
