@@ -154,18 +154,25 @@ def grants_of_service_account(
     return _grants_of(conn, "service_account", account_pk, org_uuids, org_id)
 
 
+_SETTINGS_ENTRIES = (
+    select(
+        t.organization_settings.c.org_pk,
+        t.organization_settings.c.effective_from,
+        t.organization_settings.c.changes,
+    )
+    .where(t.organization_settings.c.org_pk.in_(bindparam("org_pks", expanding=True)))
+    .order_by(t.organization_settings.c.org_pk, t.organization_settings.c.effective_from)
+)
+"""Built once: every statistics query reads its organizations' allowances."""
+
+
 def settings_entries(conn: Connection, org_pks: Iterable[int]) -> dict[int, list[SettingsEntry]]:
     """Every settings entry of the given organizations, oldest first."""
     wanted = list(org_pks)
     result: dict[int, list[SettingsEntry]] = defaultdict(list)
     if not wanted:
         return result
-    s = t.organization_settings
-    rows = conn.execute(
-        select(s.c.org_pk, s.c.effective_from, s.c.changes)
-        .where(s.c.org_pk.in_(wanted))
-        .order_by(s.c.org_pk, s.c.effective_from)
-    )
+    rows = conn.execute(_SETTINGS_ENTRIES, {"org_pks": wanted})
     for org_pk, effective_from, changes in rows:
         decoded = orjson.loads(changes)
         unknown = set(decoded) - set(SETTINGS_FIELDS.values())

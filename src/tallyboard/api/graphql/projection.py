@@ -23,6 +23,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeGuard, cast
 
+import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
@@ -187,17 +188,26 @@ class Projection:
         self._operation = operation
         self._roots = roots
         self._query_type = schema.query_type
+        self._last_variables: tuple[bytes | None, Any] = (None, None)
 
     def execute(self, context: Any, variables: dict[str, Any]) -> ExecutionResult | None:
         """The result, or None when the variables do not coerce (let graphql-core say
         why). Raises :class:`Fallback` when a value needs the general executor."""
         schema = self._schema
         operation = self._operation
-        coerced = get_variable_values(
-            schema, operation.variable_definitions or (), variables, hide_suggestions=True
-        )
-        if isinstance(coerced, list):
-            return None
+        # Clients resend the same variables, and coercion is pure: reuse the last one.
+        # Compared as JSON (1, 1.0 and true are equal in Python, not in GraphQL).
+        raw = orjson.dumps(variables) if variables else b""
+        last_raw, last_coerced = self._last_variables
+        if raw == last_raw and last_coerced is not None:
+            coerced = last_coerced
+        else:
+            coerced = get_variable_values(
+                schema, operation.variable_definitions or (), variables, hide_suggestions=True
+            )
+            if isinstance(coerced, list):
+                return None
+            self._last_variables = (raw, coerced)
         data: dict[str, Any] = {}
         errors: list[GraphQLError] = []
         for root in self._roots:
