@@ -58,9 +58,15 @@ def _engine(engine: str, quick: bool) -> dict[str, Any]:
             for q, t in zip(runs[name], runs["typename"], strict=True)
             if t["throughput"]
         ]
+        cpu_per_round = [
+            t["server_cpu_us"] / q["server_cpu_us"]
+            for q, t in zip(runs[name], runs["typename"], strict=True)
+            if q["server_cpu_us"]
+        ]
         ratios[name] = {
             "per_round": [round(r, 3) for r in per_round],
             "median": round(statistics.median(per_round), 3) if per_round else 0.0,
+            "cpu_median": round(statistics.median(cpu_per_round), 3) if cpu_per_round else 0.0,
         }
     return {
         "queries": queries,
@@ -101,8 +107,9 @@ def render(results: dict[str, Any]) -> str:
     if results.get("note"):
         lines += [f"> {results['note']}", ""]
     lines += [
-        "| engine | query | req/s | p50 ms | p99 ms | ratio to `__typename` | target |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| engine | query | req/s | p50 ms | p99 ms | server CPU µs/req | ratio to "
+        "`__typename` (req/s) | (CPU) | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for engine, data in results["engines"].items():
         for name, q in data["queries"].items():
@@ -112,10 +119,12 @@ def render(results: dict[str, Any]) -> str:
             if ratio is not None and target is not None:
                 gap = target - ratio["median"]
                 verdict = f"≥ {target}: " + ("met" if gap <= 0 else f"missed by {gap:.2f}")
+            tput = "" if ratio is None else format(ratio["median"], ".2f")
+            cpu = "" if ratio is None else format(ratio.get("cpu_median", 0.0), ".2f")
             lines.append(
                 f"| {engine} | {LABELS[name]} | {q['throughput']:.0f} | {q['p50_ms']:.2f} | "
-                f"{q['p99_ms']:.2f} | {'' if ratio is None else format(ratio['median'], '.2f')}"
-                f" | {verdict} |"
+                f"{q['p99_ms']:.2f} | {q.get('server_cpu_us', 0):.0f} | {tput} | {cpu} | "
+                f"{verdict} |"
             )
     lines += ["", TUNING, "", f"Reproduce: `{COMMAND}`"]
     return "\n".join(lines)

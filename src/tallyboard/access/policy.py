@@ -61,6 +61,7 @@ class Policy:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._remembered: dict[tuple[Any, ...], list[RoleGrant]] = {}
+        self._decided: dict[tuple[Any, ...], dict[str, OrgRef]] = {}
 
     def _grants(
         self,
@@ -120,8 +121,20 @@ class Policy:
         """The subset of ``org_uuids`` the principal may act on, keyed by UUID."""
         if not org_uuids:
             return {}
+        generation = principal.tenancy_generation
+        key: tuple[Any, ...] | None = None
+        if generation is not None:
+            key = (generation, principal.kind, principal.pk, action, tuple(org_uuids))
+            decided = self._decided.get(key)
+            if decided is not None:
+                return dict(decided)
         grants = self._grants(principal, org_uuids=org_uuids)
-        return {g.org.uuid: g.org for g in grants if allows(action, g)}
+        permitted = {g.org.uuid: g.org for g in grants if allows(action, g)}
+        if key is not None:
+            if len(self._decided) >= _CACHED_GRANTS:
+                self._decided.clear()
+            self._decided[key] = permitted
+        return dict(permitted)
 
     def all_permitted(self, principal: Principal, action: Action) -> list[OrgRef]:
         """Every organization the principal may act on, ordered by name (then id)."""
