@@ -56,9 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="toy sizes, one short run each")
     parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"among {SECTIONS}")
     parser.add_argument("--output", type=Path, help="directory for latest.json + benchmarks.md")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only re-render benchmarks.md from the existing latest.json (no measuring)",
+    )
     args = parser.parse_args(argv)
 
     modules = available_sections()
+    if args.render:
+        source = (args.output / "latest.json") if args.output else JSON_PATH
+        target = (args.output / "benchmarks.md") if args.output else MARKDOWN_PATH
+        report.write(json.loads(source.read_text()), renderers(modules), source, target)
+        return 0
     chosen = args.only or list(modules)
     unknown = [name for name in chosen if name not in modules]
     if unknown:

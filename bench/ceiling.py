@@ -130,5 +130,27 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-TUNING = """How the GraphQL layer is tuned (decision 0009): see that record for the
-measurements behind each step."""
+TUNING = """**How the GraphQL layer is tuned** ([decision
+0009](decisions/0009-graphql-request-path.md), measured with this section and `py-spy
+record` on the server process): one read transaction per request; documents that execute
+within 5 ms of CPU run on the event loop (no thread hop, no GIL hand-offs around every
+SQLite call); a precompiled projection instead of graphql-core's general executor for
+plain documents (identical answers, falls back otherwise); prebuilt statements for the
+credential, grants and settings reads; grants remembered per tenancy generation (every
+`admin apply` writes a new one, read with the credential, so a removed permission is
+honoured by the next request); for the cached combined query, authorization first, then
+a peek at the per-organization entries and the answer already built from exactly those
+figures; `gc.freeze()` after startup. Before this work, on the same machine and suite,
+the ratios were 0.27 (`apiUsageStats`) and 0.17 (cached combined) on SQLite, 0.30 and
+0.25 on PostgreSQL, with `{ __typename }` at 1,538 req/s (548 µs of server CPU per
+request) on SQLite.
+
+**Why a target is missed.** `apiUsageStats`: what is left after the GraphQL layer is
+mostly the statistics read (`storage/api_usage_reader.top_values`, statement built per
+call plus the grouped SQL, about a third of the request's CPU in the profile), then
+uvicorn/Starlette and the socket write that `{ __typename }` pays too; the read path is
+tuned in the query-latency work. Cached combined on SQLite: the remaining gap is mostly
+the answer itself -- a 6 KB response costs more to encode and write to the socket than
+the 60-byte `{ __typename }` answer (`RequestResponseCycle.send` is the hottest frame
+left) -- plus authorization on every request. On PostgreSQL `{ __typename }` itself
+waits for the credential lookup's round trip, so the ratio is higher."""
