@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONTRACT_CHECK := ../shared/tools/check-contract
 
-.PHONY: install demo serve migrate test lint typecheck contract schema unit screenshots clean
+.PHONY: install demo serve migrate test lint typecheck contract schema unit screenshots clean \
+	bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +52,14 @@ schema: install
 
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+## Benchmarks (docs/benchmarks.md + bench/results/latest.json); run alone on a quiet machine.
+bench: install
+	$(BIN)/python -m bench
+
+## Smoke run of every benchmark section at toy sizes, into a temp dir (asserts no timings).
+bench-quick: install
+	$(BIN)/python -m bench --quick
 
 ## Screenshots of each dashboard tab (laptop and phone width) from the demo data.
 ## Needs Chromium at /usr/bin/chromium (apt-get install -y chromium).

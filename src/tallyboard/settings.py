@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
 
     # ---- self-metering
+    metering: bool = Field(
+        True,
+        description=(
+            "Count billable GraphQL calls (self-metering); false only to measure its cost"
+        ),
+    )
     flush_interval: float = Field(
         1.0, gt=0, le=60, description="Seconds between metering flushes (the freshness bound)"
     )

@@ -77,6 +77,7 @@ class Authenticator:
                     billing_org_pk=access.org_pk,
                     token_label=access.service_account_name,
                     credential_key=digest[:16],
+                    tenancy_generation=access.tenancy_generation,
                 )
             personal = store.find_personal_token(conn, digest)
         if (
@@ -92,6 +93,7 @@ class Authenticator:
             token_label=personal_token_label(personal.user_name, personal.name),
             credential_key=digest[:16],
             deprecated_credential=True,
+            tenancy_generation=personal.tenancy_generation,
         )
 
     def _usable(self, expires_at: int | None, revoked_at: int | None) -> bool:

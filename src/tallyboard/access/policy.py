@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from enum import StrEnum
+from typing import Any
 
 from tallyboard.access.principal import Principal, PrincipalKind
 from tallyboard.domain.errors import PermissionDeniedError
@@ -43,11 +44,51 @@ def allows(action: Action, grant: RoleGrant) -> bool:
     return grant.role == BuiltinRole.SUPER_ADMIN
 
 
+_CACHED_GRANTS = 4096
+"""Grant lookups remembered per process (beyond this the cache starts over)."""
+
+
 class Policy:
+    """Decides from the principal's grants, read from the database -- or remembered.
+
+    Grants are remembered per process under the tenancy generation the request's
+    credential lookup just read (``storage.tenancy_store.TENANCY_GENERATION``); every
+    ``admin apply`` writes a new generation in its own transaction, so a removed
+    membership or a changed role is honoured by the very next request of every process,
+    exactly as if nothing were cached (decision 0009).
+    """
+
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._remembered: dict[tuple[Any, ...], list[RoleGrant]] = {}
+        self._decided: dict[tuple[Any, ...], dict[str, OrgRef]] = {}
 
     def _grants(
+        self,
+        principal: Principal,
+        *,
+        org_uuids: Collection[str] | None = None,
+        org_id: str | None = None,
+    ) -> list[RoleGrant]:
+        generation = principal.tenancy_generation
+        if generation is None:
+            return self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
+        key = (
+            generation,
+            principal.kind,
+            principal.pk,
+            None if org_uuids is None else tuple(org_uuids),
+            org_id,
+        )
+        grants = self._remembered.get(key)
+        if grants is None:
+            grants = self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
+            if len(self._remembered) >= _CACHED_GRANTS:
+                self._remembered.clear()
+            self._remembered[key] = grants
+        return list(grants)
+
+    def _read_grants(
         self,
         principal: Principal,
         *,
@@ -80,8 +121,20 @@ class Policy:
         """The subset of ``org_uuids`` the principal may act on, keyed by UUID."""
         if not org_uuids:
             return {}
+        generation = principal.tenancy_generation
+        key: tuple[Any, ...] | None = None
+        if generation is not None:
+            key = (generation, principal.kind, principal.pk, action, tuple(org_uuids))
+            decided = self._decided.get(key)
+            if decided is not None:
+                return dict(decided)
         grants = self._grants(principal, org_uuids=org_uuids)
-        return {g.org.uuid: g.org for g in grants if allows(action, g)}
+        permitted = {g.org.uuid: g.org for g in grants if allows(action, g)}
+        if key is not None:
+            if len(self._decided) >= _CACHED_GRANTS:
+                self._decided.clear()
+            self._decided[key] = permitted
+        return dict(permitted)
 
     def all_permitted(self, principal: Principal, action: Action) -> list[OrgRef]:
         """Every organization the principal may act on, ordered by name (then id)."""

@@ -26,3 +26,5 @@ class Principal:
     """Stable per-credential key (a hash prefix) for rate limiting and logs."""
     deprecated_credential: bool = False
     """True for personal access tokens: responses carry a deprecation warning."""
+    tenancy_generation: str | None = None
+    """The tenancy generation read with the credential (None: grants are not cached)."""

@@ -31,6 +31,7 @@ from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import BUILTIN_ROLES
 from tallyboard.storage import admin_store as store
 from tallyboard.storage.database import Database
+from tallyboard.storage.tenancy_store import bump_generation
 
 __all__ = ["Applier", "ApplyResult"]
 
@@ -349,6 +350,9 @@ class _Run:
         self._apply_service_accounts()
         self._apply_ingest_keys()
         self._apply_revocations()
+        if self.result.changes:
+            # Every process's remembered grants are now stale (decision 0009).
+            bump_generation(self.conn, uuidlib.uuid4().hex)
 
     def _apply_org(self, org: Organization) -> None:
         existing = self.org_by_id.get(org.id)

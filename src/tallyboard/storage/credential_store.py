@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
+from tallyboard.storage.tenancy_store import generation_subquery
 
 __all__ = [
     "AccessTokenRow",
@@ -35,6 +36,7 @@ class AccessTokenRow:
     service_account_name: str
     org_pk: int
     account_revoked_at: int | None
+    tenancy_generation: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class PersonalTokenRow:
     revoked_at: int | None
     user_pk: int
     user_name: str
+    tenancy_generation: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +79,48 @@ class ServiceAccountRow:
     revoked_at: int | None
 
 
+# Built once: these run on every GraphQL request, and a prebuilt statement skips
+# SQLAlchemy's per-call construction and cache-key work (decision 0009).
+_FIND_ACCESS_TOKEN = (
+    select(
+        t.access_tokens.c.expires_at,
+        t.access_tokens.c.revoked_at,
+        t.service_accounts.c.pk,
+        t.service_accounts.c.name,
+        t.service_accounts.c.org_pk,
+        t.service_accounts.c.revoked_at,
+        generation_subquery(),
+    )
+    .join_from(
+        t.access_tokens,
+        t.service_accounts,
+        t.service_accounts.c.pk == t.access_tokens.c.service_account_pk,
+    )
+    .where(t.access_tokens.c.token_hash == bindparam("token_hash"))
+)
+_FIND_PERSONAL_TOKEN = (
+    select(
+        t.personal_tokens.c.pk,
+        t.personal_tokens.c.name,
+        t.personal_tokens.c.billing_org_pk,
+        t.personal_tokens.c.expires_at,
+        t.personal_tokens.c.revoked_at,
+        t.users.c.pk,
+        t.users.c.name,
+        generation_subquery(),
+    )
+    .join_from(t.personal_tokens, t.users, t.users.c.pk == t.personal_tokens.c.user_pk)
+    .where(t.personal_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 def find_access_token(conn: Connection, token_hash: str) -> AccessTokenRow | None:
-    at, sa = t.access_tokens, t.service_accounts
-    row = conn.execute(
-        select(at.c.expires_at, at.c.revoked_at, sa.c.pk, sa.c.name, sa.c.org_pk, sa.c.revoked_at)
-        .join_from(at, sa, sa.c.pk == at.c.service_account_pk)
-        .where(at.c.token_hash == token_hash)
-    ).first()
+    row = conn.execute(_FIND_ACCESS_TOKEN, {"token_hash": token_hash}).first()
     return AccessTokenRow(*row) if row else None
 
 
 def find_personal_token(conn: Connection, token_hash: str) -> PersonalTokenRow | None:
-    pt, u = t.personal_tokens, t.users
-    row = conn.execute(
-        select(
-            pt.c.pk,
-            pt.c.name,
-            pt.c.billing_org_pk,
-            pt.c.expires_at,
-            pt.c.revoked_at,
-            u.c.pk,
-            u.c.name,
-        )
-        .join_from(pt, u, u.c.pk == pt.c.user_pk)
-        .where(pt.c.token_hash == token_hash)
-    ).first()
+    row = conn.execute(_FIND_PERSONAL_TOKEN, {"token_hash": token_hash}).first()
     return PersonalTokenRow(*row) if row else None
 
 

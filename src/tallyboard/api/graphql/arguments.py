@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from tallyboard.domain.errors import InvalidInputError, Problem
@@ -10,7 +11,12 @@ from tallyboard.domain.periods import Period
 __all__ = ["organization_uuid", "organization_uuids", "period"]
 
 
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical(value: str) -> str | None:
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        return value  # already what str(UUID(value)) would give; skip the parse
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):

@@ -28,9 +28,10 @@ from tallyboard.api.graphql.limits import (
     max_depth,
     plan_operations,
 )
+from tallyboard.api.graphql.projection import Projection, compile_projection
 from tallyboard.observability.metrics import Metrics
 
-__all__ = ["DocumentCache", "DocumentLimits", "PreparedDocument", "Refusal"]
+__all__ = ["DocumentCache", "DocumentLimits", "Placement", "PreparedDocument", "Refusal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,29 @@ class Refusal:
     messages: tuple[tuple[str, list[dict[str, int]] | None], ...]
 
 
+class Placement:
+    """Where the endpoint runs a document: on the event loop while its executions
+    stay short, else on a worker thread (decision 0009). Mutated without a lock: a lost
+    update only moves one request to the other side."""
+
+    __slots__ = ("inline", "probation", "strikes")
+
+    def __init__(self) -> None:
+        self.inline = False
+        self.strikes = 0
+        """Consecutive inline runs over budget (one, e.g. a cache refill, is forgiven)."""
+        self.probation = 0
+        """Thread runs left before a demoted document may run inline again."""
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
     document: DocumentNode | None = None
     refusal: Refusal | None = None
     operations: dict[str | None, OperationPlan] = field(default_factory=dict)
+    placement: Placement = field(default_factory=Placement)
+    projections: dict[str | None, Projection | None] = field(default_factory=dict)
+    """Per operation name: its precompiled execution, or None (general executor)."""
 
     def operation(self, name: str | None) -> OperationPlan | None:
         """The operation that will execute for ``operationName`` = ``name``, if any."""
@@ -81,6 +100,10 @@ class DocumentCache:
         self._lock = threading.Lock()
         self._hits = metrics.graphql_documents.labels("hit")
         self._misses = metrics.graphql_documents.labels("miss")
+
+    def peek(self, query: str) -> PreparedDocument | None:
+        """The cached outcome for ``query``, if any (no parsing, no counting)."""
+        return self._entries.get(query)
 
     def prepare(self, query: str) -> PreparedDocument:
         prepared = self._entries.get(query)
@@ -131,7 +154,12 @@ class DocumentCache:
         if not any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
             return self._refuse(VALIDATION_FAILED, "The document contains no operation")
         operations = plan_operations(document, limits.max_org_uuids)
-        return PreparedDocument(document=document, operations=operations)
+        projections = {
+            (d.name.value if d.name else None): compile_projection(self._schema, d)
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+        return PreparedDocument(document=document, operations=operations, projections=projections)
 
     @staticmethod
     def _refuse(code: str, message: str) -> PreparedDocument:

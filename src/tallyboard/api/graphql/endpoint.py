@@ -2,11 +2,16 @@
 
 The journey of a request (docs/architecture.md):
 
-1. read the body, refusing oversize ones (413) -- on the event loop;
-2. one hop to a worker thread, where everything blocking happens: JSON decoding and
-   request shape (400), authentication (401), rate limiting (429), the cached
-   document (parse/validate/limits: 400), the UUID budget (400), then execution;
-3. back on the event loop, a billable request bumps the metering accumulator
+1. read the body, refusing oversize ones (413), and decode its JSON -- on the event
+   loop;
+2. the rest -- request shape (400), authentication (401), rate limiting (429), the
+   cached document (parse/validate/limits: 400), the UUID budget (400), then
+   execution -- inside one read transaction shared by every read of the request. It
+   runs on the event loop when the document is known to execute within
+   ``INLINE_BUDGET`` (no thread hop, no GIL hand-offs between threads), else on a
+   worker thread; a document that overruns the budget inline goes back to threads
+   (decision 0009);
+3. on the event loop, a billable request bumps the metering accumulator
    (spec §3: executed, authenticated, not every root field denied, no server error).
 
 Request-level refusals answer with ``{"errors": [...]}`` and the status of their code;
@@ -16,6 +21,7 @@ executed requests answer 200 with ``data`` and field ``errors``.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +36,8 @@ from tallyboard.access.principal import Principal
 from tallyboard.access.rate_limit import RateLimiter
 from tallyboard.api.context import RequestContext, Services
 from tallyboard.api.graphql import errors as codes
-from tallyboard.api.graphql.document_cache import DocumentCache
+from tallyboard.api.graphql.document_cache import DocumentCache, Placement
+from tallyboard.api.graphql.projection import Fallback
 from tallyboard.api.http.body import read_body
 from tallyboard.domain.errors import PayloadTooLargeError, RateLimitedError, UnauthorizedError
 from tallyboard.domain.rollup import ApiCallKey
@@ -40,6 +47,15 @@ from tallyboard.observability.logging import correlation_id
 __all__ = ["GraphQLEndpoint"]
 
 log = logging.getLogger(__name__)
+
+INLINE_BUDGET = 0.005
+"""Seconds a document's execution may block the event loop; slower ones use threads."""
+WAIT_BUDGET = 0.05
+"""Wall-clock seconds an inline run may take (waiting on the database included)."""
+STRIKES = 3
+"""Consecutive over-budget inline runs that send a document back to threads."""
+PROBATION = 200
+"""Thread runs a document that overran the budget inline serves before trying again."""
 
 _STATUS = {
     codes.UNAUTHORIZED: 401,
@@ -77,6 +93,8 @@ class GraphQLEndpoint:
         max_body_bytes: int,
         max_org_uuids: int,
         rate_limiter: RateLimiter | None,
+        *,
+        metering: bool = True,
     ) -> None:
         self._services = services
         self._schema = schema
@@ -84,6 +102,7 @@ class GraphQLEndpoint:
         self._max_body = max_body_bytes
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
+        self._record = services.accumulator.record if metering else None
         self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
@@ -95,11 +114,9 @@ class GraphQLEndpoint:
         except PayloadTooLargeError as exc:
             outcome = _refusal(codes.BAD_REQUEST, exc.message, cid, status=413)
         else:
-            outcome = await anyio.to_thread.run_sync(
-                self._process, body, request.headers.get("authorization"), cid
-            )
-        if outcome.meter is not None:
-            self._services.accumulator.record(outcome.meter)
+            outcome = await self._dispatch(body, request.headers.get("authorization"), cid)
+        if outcome.meter is not None and self._record is not None:
+            self._record(outcome.meter)
         return Response(
             orjson.dumps(outcome.payload),
             status_code=outcome.status,
@@ -107,20 +124,54 @@ class GraphQLEndpoint:
             media_type="application/json",
         )
 
-    # ------------------------------------------------------------ worker thread
-
-    def _process(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
-        try:
-            return self._process_unguarded(body, authorization, cid)
-        except Exception:
-            log.exception("GraphQL request failed")
-            return _refusal(codes.INTERNAL, codes.INTERNAL_MESSAGE, cid)
-
-    def _process_unguarded(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
+    async def _dispatch(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
+        query = payload.get("query") if isinstance(payload, dict) else None
+        known = self._documents.peek(query) if isinstance(query, str) else None
+        if known is not None and known.placement.inline:
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            outcome = self._process(payload, authorization, cid)
+            cpu = time.thread_time() - cpu_started
+            # CPU over budget, or a long wait (a slow database): back to threads. Wall
+            # time alone would also punish the document for the OS preempting us.
+            placement = known.placement
+            if cpu > INLINE_BUDGET or time.perf_counter() - started > WAIT_BUDGET:
+                placement.strikes += 1
+                if placement.strikes >= STRIKES:
+                    placement.inline = False
+                    placement.probation = PROBATION
+                    placement.strikes = 0
+            else:
+                placement.strikes = 0
+            return outcome
+        return await anyio.to_thread.run_sync(self._process_in_thread, payload, authorization, cid)
+
+    def _process_in_thread(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
+        # CPU time, not wall time: waiting for the GIL behind other threads (which an
+        # inline run does not do) must not keep a cheap document off the loop.
+        started = time.thread_time()
+        outcome = self._process(payload, authorization, cid)
+        elapsed = time.thread_time() - started
+        query = payload.get("query") if isinstance(payload, dict) else None
+        prepared = self._documents.peek(query) if isinstance(query, str) else None
+        if prepared is not None and prepared.document is not None:
+            _place(prepared.placement, elapsed)
+        return outcome
+
+    # ------------------------------------------------------------ the request
+
+    def _process(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
+        try:
+            with self._services.database.read_scope():
+                return self._process_unguarded(payload, authorization, cid)
+        except Exception:
+            log.exception("GraphQL request failed")
+            return _refusal(codes.INTERNAL, codes.INTERNAL_MESSAGE, cid)
+
+    def _process_unguarded(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
         if isinstance(payload, list):
             return _refusal(
                 codes.BAD_REQUEST,
@@ -197,14 +248,22 @@ class GraphQLEndpoint:
 
         context = RequestContext(self._services, principal, cid)
         assert prepared.document is not None
-        result = execute_sync(
-            self._schema,
-            prepared.document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            hide_suggestions=True,
-        )
+        result = None
+        projection = prepared.projections.get(operation.name)
+        if projection is not None:
+            try:
+                result = projection.execute(context, variables)
+            except Fallback:
+                context = RequestContext(self._services, principal, cid)
+        if result is None:
+            result = execute_sync(
+                self._schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                hide_suggestions=True,
+            )
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # Refused before execution: variables that do not fit their types.
             entries = [
@@ -237,6 +296,14 @@ class GraphQLEndpoint:
             name = operation_name or operation.name or NOT_SPECIFIED
             meter = (principal.billing_org_pk, day, name, principal.token_label)
         return _Outcome(200, response, meter=meter)
+
+
+def _place(placement: Placement, elapsed: float) -> None:
+    """After a thread run: a document that executes within budget may run inline."""
+    if placement.probation > 0:
+        placement.probation -= 1
+    elif elapsed <= INLINE_BUDGET:
+        placement.inline = True
 
 
 def _refusal(code: str, message: str, cid: str, *, status: int | None = None) -> _Outcome:

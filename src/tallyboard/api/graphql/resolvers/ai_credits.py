@@ -6,6 +6,7 @@ response (``micro_to_float``), so every figure is the float nearest the exact su
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ariadne import QueryType
@@ -15,8 +16,9 @@ from tallyboard.access.policy import Action
 from tallyboard.api.context import RequestContext
 from tallyboard.api.graphql import arguments
 from tallyboard.domain.credits import micro_to_float
+from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.periods import PeriodWindow, resolve_period
-from tallyboard.stats.ai_credits import OrgAiCredits
+from tallyboard.stats.ai_credits import CACHE_KIND, CombinedAiCredits, OrgAiCredits
 from tallyboard.stats.scope import combined_scope
 
 __all__ = ["bind"]
@@ -82,7 +84,20 @@ def resolve_ai_credit_usage_stats_combined(
     window = resolve_period(arguments.period(period), services.clock.now())
     # Authorization first: only permitted organizations ever reach the cache.
     scope = combined_scope(services.policy, ctx.principal, uuids, Action.VIEW_USAGE_STATS)
+    if scope.organizations:
+        # Every permitted organization's entry unchanged since it was last read: the
+        # answer built from those very figures still stands (decision 0009).
+        figures = services.stats_cache.peek(CACHE_KIND, scope.organizations, window)
+        if figures is not None:
+            answer = _answers.lookup(window, scope.partial, scope.organizations, figures)
+            if answer is not None:
+                return answer
     combined = services.ai_credits.combined(scope, window)
+    return _answers.get(combined, _combined_answer)
+
+
+def _combined_answer(combined: CombinedAiCredits) -> dict[str, Any]:
+    window = combined.window
     return {
         "total": {
             "usage": micro_to_float(combined.usage),
@@ -114,6 +129,60 @@ def resolve_ai_credit_usage_stats_combined(
         "filterDate": filter_date(window),
         "partial": combined.partial,
     }
+
+
+class _AnswerMemo:
+    """The last answers built from unchanged cached figures (decision 0009).
+
+    While an organization's cache entry lives, the per-organization cache hands out the
+    same decoded :class:`OrgAiCredits` object, so an answer built from the same objects
+    (checked by identity; the memo holds them, so their ids cannot be reused), for the
+    same organizations as authorized now (names included) and the same window, is the
+    same answer. Authorization and the cache read still happen on every request.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._answers: dict[tuple[Any, ...], tuple[tuple[OrgAiCredits, ...], dict[str, Any]]] = {}
+
+    def lookup(
+        self,
+        window: PeriodWindow,
+        partial: bool,
+        orgs: Sequence[OrgRef],
+        figures: Mapping[int, OrgAiCredits],
+    ) -> dict[str, Any] | None:
+        """The answer built from exactly these figures for these organizations, if any."""
+        ordered = tuple(figures[org.pk] for org in orgs)
+        key = (window, partial, tuple((org, id(f)) for org, f in zip(orgs, ordered, strict=True)))
+        found = self._answers.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], ordered, strict=True)):
+            return found[1]
+        return None
+
+    def get(
+        self,
+        combined: CombinedAiCredits,
+        build: Callable[[CombinedAiCredits], dict[str, Any]],
+    ) -> dict[str, Any]:
+        orgs = tuple(org for org, _ in combined.rows)
+        figures = {org.pk: credits for org, credits in combined.rows}
+        found = self.lookup(combined.window, combined.partial, orgs, figures)
+        if found is not None:
+            return found
+        key = (
+            combined.window,
+            combined.partial,
+            tuple((org, id(credits)) for org, credits in combined.rows),
+        )
+        answer = build(combined)
+        if len(self._answers) >= self._size:
+            self._answers.clear()
+        self._answers[key] = (tuple(credits for _, credits in combined.rows), answer)
+        return answer
+
+
+_answers = _AnswerMemo()
 
 
 def bind(query: QueryType) -> None:

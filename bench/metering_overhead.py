@@ -1,0 +1,131 @@
+"""Metering overhead: the same statistics query with self-metering on and off.
+
+Two servers on one database, identical but for ``TALLYBOARD_METERING``; the load
+alternates between them (on, off, on, off, ...) so drift in the machine's speed hits
+both alike, and the loss is the median of the per-pair losses. The metered server also
+runs its flusher (one write transaction per second), which is part of the cost.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench import workload as w
+from bench.server import fresh_database, running_server
+
+SECTION = "metering_overhead"
+TITLE = "Metering overhead"
+COMMAND = ".venv/bin/python -m bench --only metering_overhead"
+TARGET_LOSS = 0.01
+QUERY = "api_usage_top10"
+
+
+def run(quick: bool) -> dict[str, Any]:
+    cfg = w.settings_for(quick)
+    rounds = cfg["rounds"] if quick else 2 * cfg["rounds"] - 1
+    with fresh_database("sqlite", "metering") as db:
+        workload = w.prepare(db, quick)
+        payload = w.queries(workload)[QUERY]
+        with running_server(db, metering="true") as on, running_server(db, metering="false") as off:
+            for server in (on, off):
+                w.check_once(server, payload, workload.token)
+            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+            for i in range(rounds):
+                order = [("on", on), ("off", off)] if i % 2 == 0 else [("off", off), ("on", on)]
+                for label, server in order:
+                    runs[label].append(
+                        w.measure(
+                            server,
+                            payload,
+                            workload.token,
+                            connections=cfg["connections"],
+                            duration=cfg["duration"],
+                            warmup=cfg["warmup"],
+                        )
+                    )
+            recorded = on.metric("tallyboard_metering_recorded_calls_total")
+            recorded_off = off.metric("tallyboard_metering_recorded_calls_total")
+    losses = [
+        1 - a["throughput"] / b["throughput"]
+        for a, b in zip(runs["on"], runs["off"], strict=True)
+        if b["throughput"]
+    ]
+    loss = round(statistics.median(losses), 4) if losses else 0.0
+    # The same comparison in server CPU per request: far less sensitive to whatever
+    # else the machine is doing than req/s.
+    cpu_losses = [
+        1 - b["server_cpu_us"] / a["server_cpu_us"]
+        for a, b in zip(runs["on"], runs["off"], strict=True)
+        if a["server_cpu_us"]
+    ]
+    cpu_loss = round(statistics.median(cpu_losses), 4) if cpu_losses else 0.0
+    return {
+        "quick": quick,
+        "settings": {**cfg, "rounds": rounds},
+        "query": QUERY,
+        "on": w.summarize(runs["on"]),
+        "off": w.summarize(runs["off"]),
+        "loss_per_round": [round(x, 4) for x in losses],
+        "loss": loss,
+        "cpu_loss_per_round": [round(x, 4) for x in cpu_losses],
+        "cpu_loss": cpu_loss,
+        "calls_recorded_on": recorded,
+        "calls_recorded_off": recorded_off,
+        "targets": [
+            {
+                "section": SECTION,
+                "target": "throughput loss with metering on ≤ 1%",
+                "measured": loss,
+                "maximum": TARGET_LOSS,
+                "met": loss <= TARGET_LOSS,
+            }
+        ],
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    cfg = results["settings"]
+    on, off, loss = results["on"], results["off"], results["loss"]
+    verdict = (
+        "met"
+        if loss <= TARGET_LOSS
+        else f"missed by {100 * (loss - TARGET_LOSS):.1f} percentage points"
+    )
+    lines = [
+        f"`apiUsageStats` (top 10 operations, last 3 months, largest organization) on SQLite, "
+        f"two servers identical but for `TALLYBOARD_METERING`, {cfg['rounds']} alternating "
+        f"runs each of {cfg['duration']} s with {cfg['connections']} connections.",
+        "",
+        "| metering | req/s (median) | p50 ms | p99 ms | server CPU µs/req |",
+        "|---|---:|---:|---:|---:|",
+        f"| on | {on['throughput']:.0f} | {on['p50_ms']:.2f} | {on['p99_ms']:.2f} | "
+        f"{on.get('server_cpu_us', 0):.0f} |",
+        f"| off | {off['throughput']:.0f} | {off['p50_ms']:.2f} | {off['p99_ms']:.2f} | "
+        f"{off.get('server_cpu_us', 0):.0f} |",
+        "",
+        f"Throughput loss (median of per-pair losses): **{100 * loss:.2f} %** "
+        f"(target ≤ 1 %: {verdict}). Per pair: "
+        + ", ".join(f"{100 * x:+.1f} %" for x in results["loss_per_round"])
+        + ".",
+        "",
+        f"In server CPU per request the metered server costs "
+        f"**{100 * results.get('cpu_loss', 0.0):.2f} %** more (median per pair: "
+        + ", ".join(f"{100 * x:+.1f} %" for x in results.get("cpu_loss_per_round", []))
+        + "). A `py-spy` profile of the metered server under this load puts "
+        "`Accumulator.record` (with its Prometheus counter) at 0.5 % and the flusher "
+        "(`Flusher.flush` → `FlushStore.apply`, once a second in a worker thread) at "
+        "0.2 % of the server's samples; req/s on a shared 2-core machine swings by "
+        "more than that between runs, which is why every pair is listed.",
+        "",
+        f"The metered server counted {results['calls_recorded_on']:.0f} billable calls; the "
+        f"unmetered one {results['calls_recorded_off']:.0f}. Recording a call is one dict "
+        "increment on the event loop plus a Prometheus counter (1–2 µs, measured in the "
+        "memory section) against hundreds of µs per request; a negative loss means the "
+        "metered server happened to be faster. Both servers read the same database, so "
+        "the metered server's flushes (one small write transaction per second) affect "
+        "both alike.",
+        "",
+        f"Reproduce: `{COMMAND}`",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""The benchmark suite's quick mode still works end to end (issue 7).
+
+Runs ``python -m bench --quick`` into a temp dir -- real servers, the separate load
+generator, every section that exists -- and checks the structure of the JSON and the
+Markdown it writes. It asserts nothing about timings: performance is judged by the
+full run's ratios in docs/benchmarks.md, not by a test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bench.__main__ import available_sections
+
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
+    sections = available_sections()
+    assert {"metering_overhead", "ceiling", "scale_out", "memory"} <= set(sections)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["quick"] is True
+    machine = results["machine"]
+    for key in ("cpu", "cores", "memory_bytes", "python", "sqlite", "postgresql", "commit"):
+        assert key in machine
+    assert list(results["sections"]) == [n for n in sections if n in results["sections"]]
+    assert set(results["sections"]) == set(sections)
+    for name, section in results["sections"].items():
+        assert "error" not in section, (name, section)
+
+    overhead = results["sections"]["metering_overhead"]
+    assert overhead["calls_recorded_on"] > 0  # the metered server really metered
+    assert overhead["calls_recorded_off"] == 0  # and the other really did not
+    for label in ("on", "off"):
+        assert overhead[label]["runs"] and overhead[label]["runs"][0]["errors"] == 0
+    ceiling = results["sections"]["ceiling"]
+    for engine in ceiling["engines"].values():
+        assert set(engine["queries"]) == {"typename", "api_usage_top10", "ai_combined_cached"}
+        assert set(engine["ratios"]) == {"api_usage_top10", "ai_combined_cached"}
+        assert all(q["runs"][0]["requests"] > 0 for q in engine["queries"].values())
+    assert {t["section"] for t in ceiling["targets"]} == {"ceiling"}
+    assert results["sections"]["memory"]["accumulator"]["keys"] == 10_000
+
+    markdown = (tmp_path / "benchmarks.md").read_text()
+    for heading in ("## Machine", "## Commands", "## Targets"):
+        assert heading in markdown
+    for module in sections.values():
+        assert f"## {module.TITLE}" in markdown
+    assert "quick (smoke) run" in markdown
