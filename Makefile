@@ -55,6 +55,7 @@ unit: install
 
 ## Benchmarks (docs/benchmarks.md + bench/results/latest.json); run alone on a quiet machine.
 bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 ## Smoke run of every benchmark section at toy sizes, into a temp dir (asserts no timings).

@@ -56,6 +56,20 @@ def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
         assert all(q["runs"][0]["requests"] > 0 for q in engine["queries"].values())
     assert {t["section"] for t in ceiling["targets"]} == {"ceiling"}
     assert results["sections"]["memory"]["accumulator"]["keys"] == 10_000
+    if "query_latency" in results["sections"]:
+        latency = results["sections"]["query_latency"]
+        for engine in latency["engines"].values():
+            # every (size, period, query) cell was measured, and the naive baseline
+            # computed the same top 10 as the API
+            assert len(engine["latency"]) == len(latency["tiers"]) * 2 * len(latency["series"])
+            assert all(cell["samples"] > 0 for cell in engine["latency"].values())
+            assert engine["naive"] and all(n["same_answer"] for n in engine["naive"].values())
+        assert {t["section"] for t in latency["targets"]} == {"query_latency"}
+    if "ingest_throughput" in results["sections"]:
+        ingest = results["sections"]["ingest_throughput"]
+        assert ingest["cells"] and all(cell["exact"] for cell in ingest["cells"])
+        assert {c["replays"] for c in ingest["cells"]} == {0, 0.5}
+        assert {t["section"] for t in ingest["targets"]} == {"ingest_throughput"}
 
     markdown = (tmp_path / "benchmarks.md").read_text()
     for heading in ("## Machine", "## Commands", "## Targets"):
