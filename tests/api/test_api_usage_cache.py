@@ -82,3 +82,25 @@ def test_a_removed_permission_is_honoured_despite_the_cache(
     assert [row["organizationUuid"] for row in result["byOrganization"]] == [a]
     assert result["partial"] is True
     assert result["total"]["usage"] == 3
+
+
+def test_counts_beyond_32_bits_are_answered_exactly(
+    setup: tuple[Harness, Tenancy, str],
+) -> None:
+    """A GraphQL Int is 32-bit, but a month of a large platform's calls is not (decision
+    0012): the answer carries the exact count instead of failing."""
+    h, t, token = setup
+    a, b = t.orgs["A"]["uuid"], t.orgs["B"]["uuid"]
+    big = 10**9  # the most one event may carry
+    events = [api_call(a, DEFAULT_NOW, operation_name="Op", count=big) for _ in range(3)]
+    assert record_events(h, events)["accepted"] == 3
+    answer = h.graphql(token, QUERY, {"orgs": [a, b]})
+    assert "errors" not in answer, answer
+    combined = answer["data"]["apiUsageStatsCombined"]
+    assert [row["usage"] for row in combined["byOrganization"]] == [3 + 3 * big, 5]
+    assert combined["total"]["usage"] == 3 + 3 * big + 5
+    assert combined["topItems"][0] == {
+        "dimension": "Op",
+        "metric": 3 + 3 * big,
+        "organizationUuid": a,
+    }

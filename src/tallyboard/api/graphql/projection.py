@@ -44,10 +44,12 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined
 
+from tallyboard.api.graphql.schema import SAFE_INT
+
 __all__ = ["Fallback", "Projection", "compile_projection"]
 
 _Complete = Callable[[Any], Any]
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INT_MIN, _INT_MAX = -SAFE_INT, SAFE_INT  # as the served Int scalar (schema.py)
 
 
 class Fallback(Exception):

@@ -14,11 +14,15 @@ from importlib.resources import files
 
 from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
+from graphql.type.scalars import serialize_int
 
 from tallyboard.api.graphql.resolvers import ai_credits, api_usage, integrations, tenancy
 from tallyboard.domain.periods import format_datetime
 
-__all__ = ["build_schema", "schema_sdl"]
+__all__ = ["SAFE_INT", "build_schema", "schema_sdl"]
+
+SAFE_INT = 2**53 - 1
+"""Largest count the ``Int`` fields carry (decision 0012): exact in every JSON reader."""
 
 _datetime = ScalarType("DateTime")
 
@@ -33,6 +37,18 @@ def _parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+_int = ScalarType("Int")
+
+
+@_int.serializer
+def _serialize_count(value: object) -> object:
+    # A month of a large platform's API calls, or 25 organizations' summed allowances,
+    # passes 2^31; failing the whole answer would be worse than a wider number.
+    if type(value) is int and -SAFE_INT <= value <= SAFE_INT:
+        return value
+    return serialize_int(value)
+
+
 def _sdl() -> str:
     return files("tallyboard.api.graphql").joinpath("schema.graphql").read_text("utf-8")
 
@@ -45,7 +61,7 @@ def build_schema() -> GraphQLSchema:
     integrations.bind(query)
     ai_credits.bind(query)
     api_usage_types = api_usage.bind(query)
-    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, *api_usage_types)
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *api_usage_types)
     return schema
 
 
