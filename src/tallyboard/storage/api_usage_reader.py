@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.usage import ApiDimension
@@ -37,22 +37,30 @@ def totals(conn: Connection, org_pks: Collection[int], months: Sequence[str]) ->
     return {org: found.get(org, 0) for org in org_pks}
 
 
+_M = t.api_calls_monthly
+_CALLS = func.sum(_M.c.calls)
+_TOP_VALUES = (
+    select(_M.c.value, _CALLS)
+    .where(
+        _M.c.org_pk == bindparam("org_pk"),
+        _M.c.month.in_(bindparam("months", expanding=True)),
+        _M.c.dimension == bindparam("dimension"),
+    )
+    .group_by(_M.c.value)
+    .order_by(_CALLS.desc(), _M.c.value.asc())
+    .limit(bindparam("limit"))
+)
+"""Built once: the statement is the same on every request but for its parameters, and
+building it is a measurable share of a cached-document request (docs/benchmarks.md)."""
+
+
 def top_values(
     conn: Connection, org_pk: int, months: Sequence[str], dimension: ApiDimension, limit: int
 ) -> list[tuple[str, int]]:
     """The ``limit`` values with the most calls over ``months``; ties by value ascending."""
-    m = t.api_calls_monthly
-    calls = func.sum(m.c.calls)
     rows = conn.execute(
-        select(m.c.value, calls)
-        .where(
-            m.c.org_pk == org_pk,
-            m.c.month.in_(list(months)),
-            m.c.dimension == int(dimension),
-        )
-        .group_by(m.c.value)
-        .order_by(calls.desc(), m.c.value.asc())
-        .limit(limit)
+        _TOP_VALUES,
+        {"org_pk": org_pk, "months": list(months), "dimension": int(dimension), "limit": limit},
     )
     return [(str(value), int(total)) for value, total in rows]
 
@@ -105,16 +113,19 @@ def top_values_many(
     return result
 
 
+_D = t.api_calls_daily
+_DAILY_TOTALS = select(_D.c.day, _D.c.calls).where(
+    _D.c.org_pk == bindparam("org_pk"),
+    _D.c.dimension == int(ApiDimension.TOTAL),
+    _D.c.day >= bindparam("first_day"),
+    _D.c.day <= bindparam("last_day"),
+)
+
+
 def daily_totals(conn: Connection, org_pk: int, first_day: str, last_day: str) -> dict[str, int]:
     """Calls per day (``YYYY-MM-DD``) from ``first_day`` to ``last_day`` inclusive; only days
     with calls are present."""
-    d = t.api_calls_daily
     rows = conn.execute(
-        select(d.c.day, d.c.calls).where(
-            d.c.org_pk == org_pk,
-            d.c.dimension == int(ApiDimension.TOTAL),
-            d.c.day >= first_day,
-            d.c.day <= last_day,
-        )
+        _DAILY_TOTALS, {"org_pk": org_pk, "first_day": first_day, "last_day": last_day}
     )
     return {str(day): int(calls) for day, calls in rows}
