@@ -104,3 +104,58 @@ def test_counts_beyond_32_bits_are_answered_exactly(
         "metric": 3 + 3 * big,
         "organizationUuid": a,
     }
+
+
+TOP = """
+query Top($org: ID!) {
+  apiUsageStats(organizationUuid: $org, period: current_month, dimension: operation_name) {
+    data { dimension metric }
+    limit
+  }
+}"""
+
+
+def test_single_org_answers_are_reused_only_while_the_rollups_are_unchanged(
+    setup: tuple[Harness, Tenancy, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apiUsageStats keeps its last answer per organization and period and reuses it
+    while the organization's API-call version and the tenancy generation are unchanged
+    (decision 0010): never stale, unlike a cache with a time to live."""
+    from tallyboard.storage import api_usage_reader
+
+    reads: list[int] = []
+    real = api_usage_reader.top_values
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api_usage_reader, "top_values", counting)
+    h, t, token = setup
+    a = t.orgs["A"]["uuid"]
+
+    def top() -> dict[str, Any]:
+        answer = h.graphql(token, TOP, {"org": a})
+        assert "errors" not in answer, answer
+        result: dict[str, Any] = answer["data"]["apiUsageStats"]
+        return result
+
+    first = top()
+    assert first == {"data": [{"dimension": "Op", "metric": 3}], "limit": None}
+    assert top() == first
+    assert len(reads) == 1
+
+    # New usage (here ingested; the metering flush goes through the same writer).
+    record_events(h, [api_call(a, DEFAULT_NOW, operation_name="Other op", count=5)])
+    assert top()["data"] == [
+        {"dimension": "Other op", "metric": 5},
+        {"dimension": "Op", "metric": 3},
+    ]
+    assert len(reads) == 2
+
+    # A new allowance arrives through admin apply: the very next answer has it.
+    org = {k: t.orgs["A"][k] for k in ("id", "uuid", "name")}
+    settings = [{"effectiveFrom": "2026-01", "allowances": {"apiCalls": 1234}}]
+    h.apply({"organizations": [{**org, "settings": settings}]})
+    assert top()["limit"] == 1234
+    assert len(reads) == 3

@@ -449,3 +449,57 @@ def test_pagination_stays_consistent_while_events_arrive(any_harness: Harness) -
         unchanged = all_ids - changed
         assert unchanged <= set(seen), f"unchanged flows skipped: {sorted(unchanged - set(seen))}"
         assert pages >= 6
+
+
+def test_a_flow_listing_is_reused_only_while_nothing_it_shows_changed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searches and name orders read every flow; the listing is kept per organization
+    and months and reused exactly while the organization's integration version and the
+    tenancy generation are unchanged (decision 0010)."""
+    from tallyboard.storage import integration_reader
+
+    reads: list[int] = []
+    real = integration_reader.flow_records
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(integration_reader, "flow_records", counting)
+    by_name = {"by": "name", "order": "asc"}
+
+    first = world.query(DETAILS, period="current_month", sort=by_name)
+    assert world.query(DETAILS, period="current_month", sort=by_name) == first
+    assert world.query(DETAILS, period="current_month", search="SYNC")["totalFlows"] == 1
+    by_usage = world.query(DETAILS, period="current_month")  # default order, same listing
+    assert len(reads) == 1
+    assert ids(by_usage) == ["f-crm", "f-evt", "f-mail", "f-anon", "f-idle"]
+
+    # An ingested run changes the version: the very next request sees it.
+    world.record([("f-idle", "2026-11-21T10:00:00", 40)])
+    idle = world.query(DETAILS, period="current_month", search="idle")
+    assert [(e["node"]["id"], e["node"]["tasks"]) for e in idle["edges"]] == [("f-idle", 40)]
+    assert len(reads) == 2
+    assert ids(world.query(DETAILS, period="current_month"))[0] == "f-idle"
+    assert len(reads) == 2
+    # A different period is a different listing.
+    world.query(DETAILS, period="last_month", sort=by_name)
+    assert len(reads) == 3
+
+    # admin apply changes the tenancy generation: a renamed, disabled flow shows at once.
+    world.harness.apply(
+        {
+            "organizations": [
+                {
+                    **world.org,
+                    "flows": [{"id": "f-idle", "name": "Renamed Flow", "status": "DISABLED"}],
+                }
+            ]
+        }
+    )
+    renamed = world.query(DETAILS, period="current_month", search="renamed")
+    assert [(e["node"]["name"], e["node"]["status"]) for e in renamed["edges"]] == [
+        ("Renamed Flow", "DISABLED")
+    ]
+    assert len(reads) == 4

@@ -30,7 +30,7 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.allowances import OrgAllowances
 from tallyboard.stats.scope import CombinedScope
 from tallyboard.storage import api_usage_reader as reader
-from tallyboard.storage import tenancy_store
+from tallyboard.storage import tenancy_store, usage_versions
 from tallyboard.storage.database import Database
 
 CACHE_KIND = "api_usage"
@@ -164,6 +164,32 @@ class CombinedApiUsage:
         )
 
 
+_REMEMBERED = 4096
+"""Answers kept per process for exact reuse (beyond this the memo starts over)."""
+
+
+class _AnswerMemo:
+    """The last answer per key, valid only under the stamp it was read with.
+
+    A stamp (``storage/usage_versions.py``) changes inside every transaction that
+    changes the organization's API-call rollups, and with every ``admin apply`` (which
+    may change allowances): a hit is exactly what reading the rollups would return, so
+    this is not a cache with a time to live (decision 0010).
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[Any, ...], tuple[usage_versions.Stamp, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], stamp: usage_versions.Stamp) -> Any | None:
+        found = self._answers.get(key)
+        return found[1] if found is not None and found[0] == stamp else None
+
+    def put(self, key: tuple[Any, ...], stamp: usage_versions.Stamp, answer: Any) -> None:
+        if len(self._answers) >= _REMEMBERED:
+            self._answers.clear()
+        self._answers[key] = (stamp, answer)
+
+
 class ApiUsageService:
     def __init__(
         self, database: Database, clock: Clock, metrics: Metrics, cache: PerOrgCache
@@ -172,6 +198,7 @@ class ApiUsageService:
         self._clock = clock
         self._metrics = metrics
         self._cache = cache
+        self._memo = _AnswerMemo()
 
     def window(self, period: Period) -> PeriodWindow:
         """``period`` resolved against the service's clock."""
@@ -182,7 +209,12 @@ class ApiUsageService:
     ) -> ApiUsageSummary:
         self._metrics.stats_queries.labels("apiUsageStats").inc()
         months = _months(window)
+        key = ("summary", org.pk, tuple(months), dimension)
         with self._db.read() as conn:
+            stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.API_CALLS)
+            remembered: ApiUsageSummary | None = self._memo.get(key, stamp)
+            if remembered is not None:
+                return remembered
             if dimension is None or dimension is ApiDimension.TOTAL:
                 total = reader.totals(conn, [org.pk], months)[org.pk]
                 items: tuple[MetricItem, ...] = (MetricItem(COUNTER, total),)
@@ -190,7 +222,9 @@ class ApiUsageService:
                 rows = reader.top_values(conn, org.pk, months, dimension, TOP_LIMIT)
                 items = tuple(MetricItem(value, calls) for value, calls in rows)
             limit = _limit(conn, org, window)
-        return ApiUsageSummary(items, limit)
+        answer = ApiUsageSummary(items, limit)
+        self._memo.put(key, stamp, answer)
+        return answer
 
     def daily(self, org: OrgRef, window: PeriodWindow) -> list[DailyItem]:
         """One item per day from the period's first day up to today, newest first."""
@@ -198,9 +232,18 @@ class ApiUsageService:
         days = window.days_to_date()
         if not days:
             return []
+        first, last = days[0].isoformat(), days[-1].isoformat()
+        key = ("daily", org.pk, first, last)
         with self._db.read() as conn:
-            counted = reader.daily_totals(conn, org.pk, days[0].isoformat(), days[-1].isoformat())
-        return [DailyItem(day, counted.get(day.isoformat(), 0)) for day in reversed(days)]
+            stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.API_CALLS)
+            remembered: tuple[DailyItem, ...] | None = self._memo.get(key, stamp)
+            if remembered is None:
+                counted = reader.daily_totals(conn, org.pk, first, last)
+                remembered = tuple(
+                    DailyItem(day, counted.get(day.isoformat(), 0)) for day in reversed(days)
+                )
+                self._memo.put(key, stamp, remembered)
+        return list(remembered)
 
     def for_organization(self, org: OrgRef, window: PeriodWindow) -> OrgApiUsage:
         """Everything the combined query needs from one organization."""

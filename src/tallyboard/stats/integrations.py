@@ -1,14 +1,21 @@
 """Integration (flow task) statistics of one organization: summary and per-flow details.
 
 Callers authorize first (the resolvers ask the policy); these services take the
-organization as an explicit, already-permitted argument. Neither query is cached:
-both read the rollups directly, so an acknowledged event shows up at once.
+organization as an explicit, already-permitted argument. Neither query is cached with
+a time to live: an acknowledged event shows up at once. The one expensive read -- every
+flow of the organization, for a search or a name order -- is reused only while the
+organization's integration version and the tenancy generation it was read under are
+unchanged, which makes the reuse exact (decision 0010).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -20,6 +27,7 @@ from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.flow_listing import (
     FlowFilter,
+    FlowKey,
     FlowPage,
     FlowRow,
     FlowSort,
@@ -29,6 +37,7 @@ from tallyboard.stats.flow_listing import (
     cut,
 )
 from tallyboard.storage import integration_reader as reader
+from tallyboard.storage import usage_versions
 from tallyboard.storage.database import Database
 
 __all__ = [
@@ -44,6 +53,50 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _FIELD = "integration_tasks"
 _CURSOR_VERSION = 1
+_LISTING_ROWS = 200_000
+"""Flow rows kept across remembered listings per process (~100 bytes each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Every flow of an organization over some months: the rows and their sort keys."""
+
+    stamp: usage_versions.Stamp
+    rows: Sequence[Sequence[Any]]
+    keys: list[FlowKey]
+
+
+class _ListingMemo:
+    """The last listing per (organization, months), bounded by total rows (LRU)."""
+
+    def __init__(self, max_rows: int) -> None:
+        self._max_rows = max_rows
+        self._rows = 0
+        self._entries: OrderedDict[tuple[int, tuple[str, ...]], _Listing] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, org_pk: int, months: tuple[str, ...], stamp: usage_versions.Stamp
+    ) -> _Listing | None:
+        with self._lock:
+            listing = self._entries.get((org_pk, months))
+            if listing is None or listing.stamp != stamp:
+                return None
+            self._entries.move_to_end((org_pk, months))
+            return listing
+
+    def put(self, org_pk: int, months: tuple[str, ...], listing: _Listing) -> None:
+        if len(listing.rows) > self._max_rows:
+            return
+        with self._lock:
+            old = self._entries.pop((org_pk, months), None)
+            if old is not None:
+                self._rows -= len(old.rows)
+            while self._entries and self._rows + len(listing.rows) > self._max_rows:
+                _, evicted = self._entries.popitem(last=False)
+                self._rows -= len(evicted.rows)
+            self._entries[(org_pk, months)] = listing
+            self._rows += len(listing.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +136,7 @@ class IntegrationStats:
         self._cursors = cursors
         self._summaries = metrics.stats_queries.labels("integrationsUsageStats")
         self._details = metrics.stats_queries.labels("integrationsUsageDetails")
+        self._listings = _ListingMemo(_LISTING_ROWS)
 
     # ------------------------------------------------------------ summary
 
@@ -151,20 +205,30 @@ class IntegrationStats:
         if problems:
             raise InvalidInputError(problems)
 
-        months = [str(m) for m in window.months]
-        if flow_filter.search is None and sort.field is not SortField.NAME:
-            # Orders SQL reproduces exactly: only the page leaves the database.
-            with self._db.read() as conn:
+        months = tuple(str(m) for m in window.months)
+        sliced_in_sql = flow_filter.search is None and sort.field is not SortField.NAME
+        found: reader.FlowRecordPage | None = None
+        with self._db.read() as conn:
+            stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.INTEGRATIONS)
+            listing = self._listings.get(org.pk, months, stamp)
+            if listing is None and sliced_in_sql:
+                # Orders SQL reproduces exactly: only the page leaves the database.
                 found = reader.flow_page(
                     conn,
                     org.pk,
-                    months,
+                    list(months),
                     status=flow_filter.status,
                     by_status=sort.field is SortField.STATUS,
                     descending=sort.descending,
                     first=size,
                     after=None if position is None else (position.value, position.flow_id),
                 )
+            elif listing is None:
+                rows = reader.flow_records(conn, org.pk, list(months))
+                listing = _Listing(stamp, rows, _sort_keys(rows))
+                self._listings.put(org.pk, months, listing)
+        if listing is None:
+            assert found is not None  # one of the two branches above ran
             page = FlowPage(
                 rows=tuple(_row(r) for r in found.records),
                 has_next=found.has_next,
@@ -175,21 +239,9 @@ class IntegrationStats:
         else:
             # Names are compared case-folded (str.casefold), which neither engine's SQL
             # reproduces for every script: filter and order those in Python.
-            with self._db.read() as conn:
-                rows = reader.flow_records(conn, org.pk, months)
-            keys = [
-                (
-                    flow_id,
-                    flow_id if name is None else name,
-                    (status or "ENABLED").upper(),
-                    project_name,
-                    int(tasks),
-                )
-                for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
-            ]
-            sliced = cut(keys, flow_filter, sort, size, position, ids_ascending=True)
+            sliced = cut(listing.keys, flow_filter, sort, size, position, ids_ascending=True)
             page = FlowPage(
-                rows=tuple(_row(reader.record(rows[i])) for i in sliced.indices),
+                rows=tuple(_row(reader.record(listing.rows[i])) for i in sliced.indices),
                 has_next=sliced.has_next,
                 has_previous=sliced.has_previous,
                 total_flows=sliced.total_flows,
@@ -219,6 +271,20 @@ class IntegrationStats:
         if type(value) is not expected or not isinstance(flow_id, str):
             return None, Problem("after", "is not a cursor issued by this server")
         return Position(value, flow_id), None
+
+
+def _sort_keys(rows: Sequence[Sequence[Any]]) -> list[FlowKey]:
+    """What :func:`~tallyboard.stats.flow_listing.cut` filters and orders by, per row."""
+    return [
+        (
+            flow_id,
+            flow_id if name is None else name,
+            (status or "ENABLED").upper(),
+            project_name,
+            int(tasks),
+        )
+        for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
+    ]
 
 
 def _binding(org: OrgRef, window: PeriodWindow, flow_filter: FlowFilter, sort: FlowSort) -> str:

@@ -24,6 +24,7 @@ from tallyboard.domain.periods import Month
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, ApiDimension
 from tallyboard.storage import tables as t
+from tallyboard.storage import usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["RollupWriter"]
@@ -82,6 +83,8 @@ class RollupWriter:
         self._dialect.upsert_add(conn, t.api_calls_daily, keys, ("calls",), _rows(daily))
         keys = ("org_pk", "month", "dimension", "value")
         self._dialect.upsert_add(conn, t.api_calls_monthly, keys, ("calls",), _rows(monthly))
+        changed = {org for org, _, _, _ in monthly}
+        usage_versions.bump(conn, self._dialect, usage_versions.Stream.API_CALLS, changed)
 
     def _admit_operation_names(
         self, conn: Connection, deltas: RollupDeltas

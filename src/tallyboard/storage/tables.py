@@ -314,6 +314,18 @@ def _flow_usage(name: str, bucket: str, width: int) -> Table:
 flow_usage_daily = _flow_usage("flow_usage_daily", "day", 10)
 flow_usage_monthly = _flow_usage("flow_usage_monthly", "month", 7)
 
+usage_versions = Table(
+    "usage_versions",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    # tallyboard.storage.usage_versions.Stream: 1 API calls, 2 integrations.
+    Column("stream", SmallInteger, primary_key=True),
+    # Raised by every transaction that changes the organization's rollups of that
+    # stream: an answer read under the same version is still exact (decision 0010).
+    Column("version", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 task_usage_daily = Table(
     "task_usage_daily",
     metadata,

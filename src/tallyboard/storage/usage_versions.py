@@ -1,0 +1,61 @@
+"""Per-organization versions of the usage rollups, one per stream (API calls,
+integrations).
+
+The statistics services keep the last answer of their hottest reads -- an
+organization's API-usage figures, its full flow listing -- and reuse it while the
+version they read with it is unchanged (decision 0010). A version is raised inside the
+very transaction that changes the rollups (the metering flush, an ingest batch), so a
+reader can never pair a new version with old rows or an old version with new ones;
+``admin apply`` changes the tenancy generation instead, which every stamp includes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import IntEnum
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from tallyboard.storage import tables as t
+from tallyboard.storage.dialect import StorageDialect
+from tallyboard.storage.tenancy_store import generation_subquery
+
+__all__ = ["Stamp", "Stream", "bump", "stamp"]
+
+
+class Stream(IntEnum):
+    API_CALLS = 1
+    """``api_calls_daily`` / ``api_calls_monthly``."""
+    INTEGRATIONS = 2
+    """Flow usage, task totals, and the flow and project catalog."""
+
+
+Stamp = tuple[int | None, str | None]
+"""(version of the stream, tenancy generation); None parts: never written yet."""
+
+
+def bump(
+    conn: Connection, dialect: StorageDialect, stream: Stream, org_pks: Collection[int]
+) -> None:
+    """Raise ``stream``'s version of every organization in ``org_pks`` (sorted: one lock
+    order for every writer)."""
+    if org_pks:
+        rows = [(org_pk, int(stream), 1) for org_pk in sorted(org_pks)]
+        dialect.upsert_add(conn, t.usage_versions, ("org_pk", "stream"), ("version",), rows)
+
+
+_V = t.usage_versions
+_STAMP = select(
+    select(_V.c.version)
+    .where(_V.c.org_pk == bindparam("org_pk"), _V.c.stream == bindparam("stream"))
+    .scalar_subquery(),
+    generation_subquery(),
+)
+
+
+def stamp(conn: Connection, org_pk: int, stream: Stream) -> Stamp:
+    """What an answer of ``stream`` for the organization was read under: equal stamps,
+    equal rollups, catalog and tenancy."""
+    version, generation = conn.execute(_STAMP, {"org_pk": org_pk, "stream": int(stream)}).one()
+    return (None if version is None else int(version)), generation
