@@ -3,7 +3,9 @@
 Two servers on one database, identical but for ``TALLYBOARD_METERING``; the load
 alternates between them (on, off, on, off, ...) so drift in the machine's speed hits
 both alike, and the loss is the median of the per-pair losses. The metered server also
-runs its flusher (one write transaction per second), which is part of the cost.
+runs its flusher (one write transaction per second), which is part of the cost. A third
+server, unmetered like the second, runs in the same rotation as a control: its "loss"
+against the second is the noise floor of the comparison (an A/A test).
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ def run(quick: bool) -> dict[str, Any]:
     with fresh_database("sqlite", "metering") as db:
         workload = w.prepare(db, quick)
         payload = w.queries(workload)[QUERY]
-        with running_server(db, metering="true") as on, running_server(db, metering="false") as off:
-            for server in (on, off):
+        with (
+            running_server(db, metering="true") as on,
+            running_server(db, metering="false") as off,
+            running_server(db, metering="false") as control,
+        ):
+            servers = [("on", on), ("off", off), ("control", control)]
+            for _, server in servers:
                 w.check_once(server, payload, workload.token)
-            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], "control": []}
             for i in range(rounds):
-                order = [("on", on), ("off", off)] if i % 2 == 0 else [("off", off), ("on", on)]
+                # Rotate who goes first, so no server is always measured at one position.
+                order = servers[i % 3 :] + servers[: i % 3]
                 for label, server in order:
                     runs[label].append(
                         w.measure(
@@ -60,6 +68,12 @@ def run(quick: bool) -> dict[str, Any]:
         if a["server_cpu_us"]
     ]
     cpu_loss = round(statistics.median(cpu_losses), 4) if cpu_losses else 0.0
+    control_losses = [
+        1 - c["throughput"] / b["throughput"]
+        for c, b in zip(runs["control"], runs["off"], strict=True)
+        if b["throughput"]
+    ]
+    control_loss = round(statistics.median(control_losses), 4) if control_losses else 0.0
     return {
         "quick": quick,
         "settings": {**cfg, "rounds": rounds},
@@ -70,6 +84,9 @@ def run(quick: bool) -> dict[str, Any]:
         "loss": loss,
         "cpu_loss_per_round": [round(x, 4) for x in cpu_losses],
         "cpu_loss": cpu_loss,
+        "control": w.summarize(runs["control"]),
+        "control_loss_per_round": [round(x, 4) for x in control_losses],
+        "control_loss": control_loss,
         "calls_recorded_on": recorded,
         "calls_recorded_off": recorded_off,
         "targets": [
@@ -94,8 +111,9 @@ def render(results: dict[str, Any]) -> str:
     )
     lines = [
         f"`apiUsageStats` (top 10 operations, last 3 months, largest organization) on SQLite, "
-        f"two servers identical but for `TALLYBOARD_METERING`, {cfg['rounds']} alternating "
-        f"runs each of {cfg['duration']} s with {cfg['connections']} connections.",
+        f"two servers identical but for `TALLYBOARD_METERING` plus a second unmetered "
+        f"server as a control (A/A), {cfg['rounds']} rotating rounds of "
+        f"{cfg['duration']} s runs with {cfg['connections']} connections.",
         "",
         "| metering | req/s (median) | p50 ms | p99 ms | server CPU µs/req |",
         "|---|---:|---:|---:|---:|",
@@ -103,12 +121,33 @@ def render(results: dict[str, Any]) -> str:
         f"{on.get('server_cpu_us', 0):.0f} |",
         f"| off | {off['throughput']:.0f} | {off['p50_ms']:.2f} | {off['p99_ms']:.2f} | "
         f"{off.get('server_cpu_us', 0):.0f} |",
+        *(
+            [
+                f"| off (control) | {results['control']['throughput']:.0f} | "
+                f"{results['control']['p50_ms']:.2f} | {results['control']['p99_ms']:.2f} | "
+                f"{results['control'].get('server_cpu_us', 0):.0f} |"
+            ]
+            if "control" in results
+            else []
+        ),
         "",
         f"Throughput loss (median of per-pair losses): **{100 * loss:.2f} %** "
         f"(target ≤ 1 %: {verdict}). Per pair: "
         + ", ".join(f"{100 * x:+.1f} %" for x in results["loss_per_round"])
         + ".",
         "",
+        *(
+            [
+                f"Noise floor: the control server, configured exactly like the unmetered "
+                f"one, differs from it by **{100 * results['control_loss']:+.2f} %** "
+                "(median per round: "
+                + ", ".join(f"{100 * x:+.1f} %" for x in results["control_loss_per_round"])
+                + "); a loss within that band is not distinguishable from zero.",
+                "",
+            ]
+            if "control_loss" in results
+            else []
+        ),
         f"In server CPU per request the metered server costs "
         f"**{100 * results.get('cpu_loss', 0.0):.2f} %** more (median per pair: "
         + ", ".join(f"{100 * x:+.1f} %" for x in results.get("cpu_loss_per_round", []))
