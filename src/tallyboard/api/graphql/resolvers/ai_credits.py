@@ -139,6 +139,8 @@ class _AnswerMemo:
     (checked by identity; the memo holds them, so their ids cannot be reused), for the
     same organizations as authorized now (names included) and the same window, is the
     same answer. Authorization and the cache read still happen on every request.
+    Entries are keyed by window and organizations and hold the last figures they were
+    built from, which lookups compare by identity.
     """
 
     def __init__(self, size: int = 1024) -> None:
@@ -154,8 +156,7 @@ class _AnswerMemo:
     ) -> dict[str, Any] | None:
         """The answer built from exactly these figures for these organizations, if any."""
         ordered = tuple(figures[org.pk] for org in orgs)
-        key = (window, partial, tuple((org, id(f)) for org, f in zip(orgs, ordered, strict=True)))
-        found = self._answers.get(key)
+        found = self._answers.get((window, partial, tuple(orgs)))
         if found is not None and all(a is b for a, b in zip(found[0], ordered, strict=True)):
             return found[1]
         return None
@@ -170,13 +171,12 @@ class _AnswerMemo:
         found = self.lookup(combined.window, combined.partial, orgs, figures)
         if found is not None:
             return found
-        key = (
-            combined.window,
-            combined.partial,
-            tuple((org, id(credits)) for org, credits in combined.rows),
-        )
+        # One entry per (window, organizations): a refill replaces it, so a stream of
+        # cache misses cannot fill the memo with answers nobody can hit again (each
+        # would keep hundreds of objects alive for the collector to walk).
+        key = (combined.window, combined.partial, orgs)
         answer = build(combined)
-        if len(self._answers) >= self._size:
+        if key not in self._answers and len(self._answers) >= self._size:
             self._answers.clear()
         self._answers[key] = (tuple(credits for _, credits in combined.rows), answer)
         return answer
