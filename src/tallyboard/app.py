@@ -109,10 +109,16 @@ def build_services(
         max_org_uuids=settings.max_org_uuids,
         stats_cache=stats_cache,
         integrations=IntegrationStats(
-            database, allowances, CursorCodec.from_database(database), metrics
+            database,
+            allowances,
+            CursorCodec.from_database(database),
+            metrics,
+            reuse_answers=settings.answer_reuse,
         ),
         ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
-        api_usage=ApiUsageService(database, clock, metrics, stats_cache),
+        api_usage=ApiUsageService(
+            database, clock, metrics, stats_cache, reuse_answers=settings.answer_reuse
+        ),
     )
 
 

@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     retention_interval: float = Field(3600.0, gt=0, description="Seconds between retention sweeps")
 
     # ---- statistics cache
+    answer_reuse: bool = Field(
+        True,
+        description=(
+            "Reuse an unchanged organization's last answer (exact, version-checked); "
+            "false only to measure the cold path"
+        ),
+    )
     cache_ttl: float = Field(60.0, gt=0, description="Seconds a combined per-org result lives")
     cache_jitter: float = Field(
         0.1, ge=0, le=0.5, description="Fraction of the TTL randomly shaved off each entry"

@@ -177,14 +177,19 @@ class _AnswerMemo:
     this is not a cache with a time to live (decision 0010).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = enabled
         self._answers: dict[tuple[Any, ...], tuple[usage_versions.Stamp, Any]] = {}
 
     def get(self, key: tuple[Any, ...], stamp: usage_versions.Stamp) -> Any | None:
+        if not self._enabled:
+            return None
         found = self._answers.get(key)
         return found[1] if found is not None and found[0] == stamp else None
 
     def put(self, key: tuple[Any, ...], stamp: usage_versions.Stamp, answer: Any) -> None:
+        if not self._enabled:
+            return
         if len(self._answers) >= _REMEMBERED:
             self._answers.clear()
         self._answers[key] = (stamp, answer)
@@ -192,13 +197,19 @@ class _AnswerMemo:
 
 class ApiUsageService:
     def __init__(
-        self, database: Database, clock: Clock, metrics: Metrics, cache: PerOrgCache
+        self,
+        database: Database,
+        clock: Clock,
+        metrics: Metrics,
+        cache: PerOrgCache,
+        *,
+        reuse_answers: bool = True,
     ) -> None:
         self._db = database
         self._clock = clock
         self._metrics = metrics
         self._cache = cache
-        self._memo = _AnswerMemo()
+        self._memo = _AnswerMemo(reuse_answers)
 
     def window(self, period: Period) -> PeriodWindow:
         """``period`` resolved against the service's clock."""

@@ -130,13 +130,15 @@ class IntegrationStats:
         allowances: Allowances,
         cursors: CursorCodec,
         metrics: Metrics,
+        *,
+        reuse_answers: bool = True,
     ) -> None:
         self._db = database
         self._allowances = allowances
         self._cursors = cursors
         self._summaries = metrics.stats_queries.labels("integrationsUsageStats")
         self._details = metrics.stats_queries.labels("integrationsUsageDetails")
-        self._listings = _ListingMemo(_LISTING_ROWS)
+        self._listings = _ListingMemo(_LISTING_ROWS if reuse_answers else 0)
 
     # ------------------------------------------------------------ summary
 
