@@ -905,16 +905,19 @@ def render(results: dict[str, Any]) -> str:
 
 
 _WHY_DETAILS = (
-    "integrationsUsageDetails is O(flows of the organization), not O(page): totals, "
+    "A cold integrationsUsageDetails request -- the first after the organization's flow "
+    "usage or catalog changed -- is O(flows of the organization), not O(page): totals, "
     "the set of flows (catalog plus usage-only flows) and the per-flow usage over the "
-    "period are aggregated on every request (never cached, so an acknowledged event "
-    "shows at once). Orders by usage or status are cut in SQL (keyset, only the page "
-    "leaves the database); searches and name orders compare `str.casefold()` names, "
-    "which neither engine's SQL reproduces, so they read one row per flow and cut in "
-    "Python. py-spy on the server (10,000 flows, search + name order): ~70 % in the "
-    "one listing statement (SQLite execution and row fetch), ~10 % building tuples, 2 % "
-    "in the filter/sort. Flat latency needs per-flow period aggregates and a stored "
-    "case-folded name maintained by the write path (decision 0010, 'Not done')."
+    "period are aggregated from the monthly rollup. Orders by usage or status are cut in "
+    "SQL (keyset, only the page leaves the database); searches and name orders compare "
+    "`str.casefold()` names, which neither engine's SQL reproduces, so they read one row "
+    "per flow and cut in Python. py-spy on the server (10,000 flows, search + name "
+    "order): ~70 % in the one listing statement (SQLite execution and row fetch), ~10 % "
+    "building tuples, 2 % in the filter/sort. Every later request while the data is "
+    "unchanged reuses that listing exactly (the warm rows above, flat at 1-4 ms); an "
+    "organization whose flows receive events continuously pays the cold cost on most "
+    "requests. Flat cold latency needs per-flow period aggregates sortable by usage and "
+    "a stored case-folded name maintained by the write path (decision 0010, 'Not done')."
 )
 _WHY_TAIL = (
     "Cells whose p50 is a few ms but whose p99 is far higher are tail noise of the "
