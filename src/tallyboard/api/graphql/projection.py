@@ -89,10 +89,10 @@ def _leaf(scalar: GraphQLScalarType | Any) -> _Complete:
     return slow
 
 
-def _object(
-    schema: GraphQLSchema, object_type: GraphQLObjectType, selection_set: SelectionSetNode
-) -> _Complete:
-    fields: list[tuple[str, str, _Complete | None]] = []
+def _plain_fields(selection_set: SelectionSetNode) -> list[tuple[str, str, FieldNode]]:
+    """(response key, field name, node) of a selection made only of plain fields with
+    distinct response keys; anything else needs the general executor."""
+    found: list[tuple[str, str, FieldNode]] = []
     seen: set[str] = set()
     for selection in selection_set.selections:
         if not isinstance(selection, FieldNode) or selection.directives:
@@ -101,7 +101,15 @@ def _object(
         if key in seen:
             raise _Unsupported
         seen.add(key)
-        name = selection.name.value
+        found.append((key, selection.name.value, selection))
+    return found
+
+
+def _object(
+    schema: GraphQLSchema, object_type: GraphQLObjectType, selection_set: SelectionSetNode
+) -> _Complete:
+    fields: list[tuple[str, str, _Complete | None]] = []
+    for key, name, selection in _plain_fields(selection_set):
         if name == "__typename":
             fields.append((key, name, None))
             continue
@@ -267,15 +275,7 @@ def compile_projection(
         return None
     try:
         roots: list[_Root] = []
-        seen: set[str] = set()
-        for selection in operation.selection_set.selections:
-            if not isinstance(selection, FieldNode) or selection.directives:
-                raise _Unsupported
-            key = selection.alias.value if selection.alias else selection.name.value
-            if key in seen:
-                raise _Unsupported
-            seen.add(key)
-            name = selection.name.value
+        for key, name, selection in _plain_fields(operation.selection_set):
             if name == "__typename":
                 roots.append(_Root(key, name, None, selection, lambda v: v))
                 continue
