@@ -38,8 +38,9 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from bench import workload as w
 from bench.ingest_sender import write_bodies
-from bench.server import Database, Server, fresh_database, postgres_available, running_server
+from bench.server import Database, Server, cpu_seconds, fresh_database, running_server
 
 SECTION = "ingest_throughput"
 TITLE = "Ingest throughput"
@@ -162,28 +163,6 @@ def _pythonpath() -> str:
     return f"{root}{os.pathsep}{existing}" if existing else root
 
 
-def cpu_split(server: Server) -> tuple[float, float]:
-    """User and system CPU seconds of the server's processes (Linux /proc)."""
-    user = system = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in server.pids():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user += int(fields[11]) / tick
-        system += int(fields[12]) / tick
-    return user, system
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def backend_pids(db: Database) -> list[int]:
     """PostgreSQL backends connected to the benchmark database (none for SQLite)."""
     if db.engine != "postgresql":
@@ -212,15 +191,13 @@ def measure(
 ) -> dict[str, Any]:
     """One timed run; raises unless every event came back exactly as expected."""
     sender = Sender(server, key, bodies, db.workdir)
-    backends_before = {pid: _process_cpu(pid) for pid in backend_pids(db)}
-    user_before, system_before = cpu_split(server)
+    backends_before = {pid: cpu_seconds(pid) for pid in backend_pids(db)}
+    user_before, system_before = server.cpu_split()
     outcome = sender.go()
-    user_after, system_after = cpu_split(server)
+    user_after, system_after = server.cpu_split()
     # Backends opened during the run started from zero; one closed during it is lost
     # (the server's pool keeps its connections, so that is rare).
-    database_cpu = sum(
-        _process_cpu(pid) - backends_before.get(pid, 0.0) for pid in backend_pids(db)
-    )
+    database_cpu = sum(cpu_seconds(pid) - backends_before.get(pid, 0.0) for pid in backend_pids(db))
     user, system = user_after - user_before, system_after - system_before
     cpu = user + system
     elapsed = outcome["finished"] - outcome["started"]
@@ -488,7 +465,7 @@ def _targets(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(quick: bool) -> dict[str, Any]:
     plan = _plan(quick)
-    engines = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    engines, skipped = w.engines()
     cells: list[dict[str, Any]] = []
     scale_out: list[dict[str, Any]] = []
     profiles: dict[str, Any] = {}
@@ -541,6 +518,7 @@ def run(quick: bool) -> dict[str, Any]:
         "quick": quick,
         "connections": CONNECTIONS,
         "organizations": ORGANIZATIONS,
+        "skipped": skipped,
         "target_rates": TARGETS,
         "targets": _targets(cells),
         "cells": cells,
@@ -569,7 +547,7 @@ def _total_cpu(cell: dict[str, Any]) -> float:
 def render(results: dict[str, Any]) -> str:
     cpus = results.get("cpus") or 1
     runs = len(results["cells"][0]["runs"]) if results["cells"] else 0
-    out: list[str] = []
+    out: list[str] = [f"> {results['skipped']}\n"] if results.get("skipped") else []
     out.append(
         "Events/s end to end over HTTP (`POST /v1/events`, NDJSON), one `tallyboard serve` "
         "process per cell, durable acknowledgement (SQLite WAL `synchronous=FULL`, "

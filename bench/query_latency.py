@@ -48,7 +48,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from typing import Any
 
-from bench.server import Database, Server, fresh_database, postgres_available, running_server
+from bench import workload as w
+from bench.server import Database, Server, fresh_database, running_server
 
 SECTION = "query_latency"
 TITLE = "Query latency vs volume"
@@ -664,7 +665,7 @@ def run(quick: bool) -> dict[str, Any]:
     for i in range(SMALL_ORGS):
         datasets[f"small-{i}"] = generate(SMALL, days, seed=100 + i, now_s=now_s)
     generation = time.perf_counter() - gen_started
-    engines = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    engines, skipped = w.engines()
     results: dict[str, Any] = {
         "quick": quick,
         "plan": {
@@ -688,8 +689,8 @@ def run(quick: bool) -> dict[str, Any]:
         "series": [s.__dict__ for s in SERIES],
         "engines": {},
     }
-    if "postgresql" not in engines:
-        results["skipped"] = "PostgreSQL not reachable on 127.0.0.1:5432"
+    if skipped:
+        results["skipped"] = skipped
     for engine in engines:
         results["engines"][engine] = _measure_engine(engine, plan, datasets, days)
     results["wall_seconds"] = time.perf_counter() - started

@@ -40,8 +40,10 @@ def free_port() -> int:
 
 
 def postgres_available() -> bool:
+    """Whether the PostgreSQL of ``TALLYBOARD_BENCH_PG`` accepts connections."""
+    url = sa.engine.make_url(PG_ADMIN_URL)
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=1):
             return True
     except OSError:
         return False
@@ -139,7 +141,12 @@ class Server:
         return [self.process.pid, *_children(self.process.pid)]
 
     def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(pid) for pid in self.pids())
+        return sum(cpu_seconds(pid) for pid in self.pids())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds of the server's processes."""
+        times = [cpu_times(pid) for pid in self.pids()]
+        return sum(u for u, _ in times), sum(s for _, s in times)
 
     def rss_bytes(self) -> int:
         """Current resident memory of the server and its workers, summed."""
@@ -212,13 +219,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), in seconds."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (Linux /proc); zeros once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process."""
+    return sum(cpu_times(pid))
 
 
 def _status_kib(pid: int, key: str) -> int:

@@ -283,13 +283,14 @@ def engines() -> tuple[list[str], str | None]:
     its absence is an error, as for the test suite."""
     import os
 
-    from bench.server import postgres_available
+    from bench.server import PG_ADMIN_URL, postgres_available
 
     if postgres_available():
         return ["sqlite", "postgresql"], None
+    where = f"PostgreSQL ({PG_ADMIN_URL}, set TALLYBOARD_BENCH_PG to change it)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        raise RuntimeError("CI=true but PostgreSQL is not reachable on 127.0.0.1:5432")
-    return ["sqlite"], "PostgreSQL was not reachable on 127.0.0.1:5432: its rows were skipped."
+        raise RuntimeError(f"CI=true but {where} is not reachable")
+    return ["sqlite"], f"{where} was not reachable: its rows were skipped."
 
 
 def settings_for(quick: bool) -> dict[str, Any]:
