@@ -33,7 +33,7 @@ from tallyboard.domain.events import (
 )
 from tallyboard.ingest.parser import parse_events
 from tallyboard.observability.metrics import Metrics
-from tallyboard.storage import catalog_store, tenancy_store, usage_versions
+from tallyboard.storage import catalog_store, tenancy_store
 from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.rollup_writer import RollupWriter
@@ -192,12 +192,6 @@ class IngestService:
                 facts = catalog_facts(new)
                 if not facts.is_empty():
                     catalog_store.apply_facts(conn, self._db.dialect, facts)
-                changed = {org for org, _, _ in deltas.flow_runs}
-                changed.update(org for org, _ in facts.flows)
-                changed.update(org for org, _ in facts.projects)
-                usage_versions.bump(
-                    conn, self._db.dialect, usage_versions.Stream.INTEGRATIONS, changed
-                )
         # Committed. Classify every candidate against what the ledger now holds.
         existing = outcome.existing
         for event in candidates:

@@ -86,7 +86,7 @@ class _ListingMemo:
             return listing
 
     def put(self, org_pk: int, months: tuple[str, ...], listing: _Listing) -> None:
-        if len(listing.rows) > self._max_rows:
+        if not self._max_rows or len(listing.rows) > self._max_rows:
             return
         with self._lock:
             old = self._entries.pop((org_pk, months), None)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.catalog import CatalogFacts
 from tallyboard.storage import tables as t
+from tallyboard.storage import usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["apply_facts"]
@@ -32,6 +33,9 @@ def apply_facts(conn: Connection, dialect: StorageDialect, facts: CatalogFacts) 
     if facts.flows:
         rows = [(*k, *f) for k, f in sorted(facts.flows.items())]
         dialect.upsert_newer(conn, t.flows, ("org_pk", "flow_id"), _FLOW, _FLOW, rows)
+    changed = {org for org, _ in facts.flows} | {org for org, _ in facts.projects}
+    # What a flow listing shows changed: its reused answers must not be (decision 0010).
+    usage_versions.bump(conn, dialect, usage_versions.Stream.INTEGRATIONS, changed)
     if facts.agents:
         rows = [(*k, *f) for k, f in sorted(facts.agents.items())]
         dialect.upsert_newer(conn, t.agents, ("org_pk", "agent_id"), _AGENT, _AGENT, rows)

@@ -182,6 +182,8 @@ class RollupWriter:
             self._dialect.upsert_add(conn, table, keys, adds, rows, maxes)
         rows = [(*key, *values) for key, values in sorted(totals.items())]
         self._dialect.upsert_add(conn, t.task_usage_daily, ("org_pk", "day"), adds, rows)
+        changed = {org for org, _ in totals}
+        usage_versions.bump(conn, self._dialect, usage_versions.Stream.INTEGRATIONS, changed)
 
     # ------------------------------------------------------------ AI credits
 
