@@ -60,7 +60,7 @@ class Placement:
     def __init__(self) -> None:
         self.inline = False
         self.strikes = 0
-        """Consecutive inline runs over budget (one, e.g. a cache refill, is forgiven)."""
+        """Inline runs over budget, net of good ones (a lone cache refill is forgiven)."""
         self.probation = 0
         """Thread runs left before a demoted document may run inline again."""
 

@@ -53,7 +53,7 @@ INLINE_BUDGET = 0.005
 WAIT_BUDGET = 0.05
 """Wall-clock seconds an inline run may take (waiting on the database included)."""
 STRIKES = 3
-"""Consecutive over-budget inline runs that send a document back to threads."""
+"""Over-budget inline runs (net of good ones) that send a document back to threads."""
 PROBATION = 200
 """Thread runs a document that overran the budget inline serves before trying again."""
 
@@ -82,6 +82,8 @@ class _Outcome:
     payload: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     meter: ApiCallKey | None = None
+    executed: bool = False
+    """The document ran (a refusal before execution says nothing about its cost)."""
 
 
 class GraphQLEndpoint:
@@ -137,15 +139,8 @@ class GraphQLEndpoint:
             cpu = time.thread_time() - cpu_started
             # CPU over budget, or a long wait (a slow database): back to threads. Wall
             # time alone would also punish the document for the OS preempting us.
-            placement = known.placement
-            if cpu > INLINE_BUDGET or time.perf_counter() - started > WAIT_BUDGET:
-                placement.strikes += 1
-                if placement.strikes >= STRIKES:
-                    placement.inline = False
-                    placement.probation = PROBATION
-                    placement.strikes = 0
-            else:
-                placement.strikes = 0
+            if outcome.executed:
+                _judge_inline(known.placement, cpu, time.perf_counter() - started)
             return outcome
         return await anyio.to_thread.run_sync(self._process_in_thread, payload, authorization, cid)
 
@@ -157,7 +152,7 @@ class GraphQLEndpoint:
         elapsed = time.thread_time() - started
         query = payload.get("query") if isinstance(payload, dict) else None
         prepared = self._documents.peek(query) if isinstance(query, str) else None
-        if prepared is not None and prepared.document is not None:
+        if outcome.executed and prepared is not None and prepared.document is not None:
             _place(prepared.placement, elapsed)
         return outcome
 
@@ -295,7 +290,23 @@ class GraphQLEndpoint:
             day = self._services.clock.now().date()
             name = operation_name or operation.name or NOT_SPECIFIED
             meter = (principal.billing_org_pk, day, name, principal.token_label)
-        return _Outcome(200, response, meter=meter)
+        return _Outcome(200, response, meter=meter, executed=True)
+
+
+def _judge_inline(placement: Placement, cpu: float, wall: float) -> None:
+    """After an inline run: a long wait (a slow database) sends the document back to
+    threads at once; CPU over budget does after ``STRIKES`` more bad runs than good ones,
+    so alternating cheap and expensive runs cannot keep it on the loop."""
+    if wall > WAIT_BUDGET:
+        placement.strikes = STRIKES
+    elif cpu > INLINE_BUDGET:
+        placement.strikes += 1
+    elif placement.strikes:
+        placement.strikes -= 1
+    if placement.strikes >= STRIKES:
+        placement.inline = False
+        placement.probation = PROBATION
+        placement.strikes = 0
 
 
 def _place(placement: Placement, elapsed: float) -> None:
