@@ -60,15 +60,13 @@ class Authenticator:
         prefix, digest = self._expect(
             authorization, CredentialKind.ACCESS_TOKEN, CredentialKind.PERSONAL_TOKEN
         )
-        now = int(self._clock.now().timestamp())
         with self._db.read() as conn:
             if prefix == CredentialKind.ACCESS_TOKEN.value:
                 access = store.find_access_token(conn, digest)
                 if (
                     access is None
-                    or access.revoked_at is not None
                     or access.account_revoked_at is not None
-                    or access.expires_at <= now
+                    or not self._usable(access.expires_at, access.revoked_at)
                 ):
                     raise UnauthorizedError
                 return Principal(
@@ -80,11 +78,7 @@ class Authenticator:
                     tenancy_generation=access.tenancy_generation,
                 )
             personal = store.find_personal_token(conn, digest)
-        if (
-            personal is None
-            or personal.revoked_at is not None
-            or (personal.expires_at is not None and personal.expires_at <= now)
-        ):
+        if personal is None or not self._usable(personal.expires_at, personal.revoked_at):
             raise UnauthorizedError
         return Principal(
             kind=PrincipalKind.USER,
