@@ -84,3 +84,33 @@ def test_secrets_are_returned_once(harness: Harness) -> None:
         "personalTokens": [],
         "ingestKeys": [],
     }
+
+
+def test_an_unknown_permission_is_refused_and_no_role_is_created(harness: Harness) -> None:
+    org = str(uuid.uuid4().int % 10**9)
+    document = {
+        "organizations": [
+            {"id": org, "name": "Perms", "roles": [{"name": "Root", "permissions": ["god_mode"]}]}
+        ],
+        "users": [
+            {
+                "email": f"root-{org}@example.test",
+                "name": "Root",
+                "memberships": [{"organization": org, "role": "Root"}],
+                "personalTokens": [{"name": "t", "billingOrganization": org}],
+            }
+        ],
+    }
+    response = harness.http.post(
+        "/v1/admin/apply", json=document, headers={"Authorization": f"Bearer {harness.admin_token}"}
+    )
+    assert response.status_code == 422
+    problems = response.json()["error"]["problems"]
+    assert [p["path"] for p in problems] == ["organizations[0].roles[0].permissions[0]"]
+    assert "god_mode" in problems[0]["reason"] and "usage_stats" in problems[0]["reason"]
+    # With a known permission the same document applies, and the role grants exactly it.
+    document["organizations"][0]["roles"] = [{"name": "Root", "permissions": ["usage_stats"]}]
+    secrets = harness.apply(document)
+    token = next(iter(harness.personal_tokens(secrets).values()))
+    answer = harness.graphql(token, "{ myUsageStatsOrganizations { id } }")
+    assert answer["data"] == {"myUsageStatsOrganizations": [{"id": org}]}

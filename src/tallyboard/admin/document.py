@@ -16,13 +16,20 @@ from typing import Annotated, Any
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
-from tallyboard.domain.roles import PERMISSION_PATTERN
+from tallyboard.domain.roles import unknown_permission_reason
 
 __all__ = ["Document", "load_text", "parse_document", "parse_duration", "parse_lifetime"]
 
@@ -132,17 +139,20 @@ class SettingsChange(_Model):
         return out
 
 
+def _known_permission(value: str) -> str:
+    reason = unknown_permission_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+Permission = Annotated[str, Field(max_length=64), AfterValidator(_known_permission)]
+"""One permission of a custom role; validated per item, so the path names its index."""
+
+
 class CustomRole(_Model):
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    permissions: list[str] = Field(default_factory=list)
-
-    @field_validator("permissions")
-    @classmethod
-    def _permissions(cls, values: list[str]) -> list[str]:
-        bad = [p for p in values if not PERMISSION_PATTERN.match(p)]
-        if bad:
-            raise ValueError(f"permission names are lower_snake_case, got {bad}")
-        return values
+    permissions: list[Permission] = Field(default_factory=list)
 
 
 class Agent(_Model):
