@@ -31,7 +31,14 @@ from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import unknown_permission_reason
 
-__all__ = ["Document", "load_text", "parse_document", "parse_duration", "parse_lifetime"]
+__all__ = [
+    "Document",
+    "load_text",
+    "parse_document",
+    "parse_duration",
+    "parse_lifetime",
+    "problems_of",
+]
 
 MIN_TOKEN_LIFETIME = 5 * 60
 MAX_TOKEN_LIFETIME = 30 * 24 * 3600
@@ -317,20 +324,27 @@ def _reason(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def problems_of(error: ValidationError) -> list[Problem]:
+    """Every problem of a failed validation, each with its document path."""
+    problems = []
+    for entry in error.errors():
+        loc = tuple(entry["loc"])
+        # Union members add their type names to the location; they help nobody.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p in _UNION_NOISE))
+        problems.append(Problem(_path(loc), _reason(entry)))
+    return problems
+
+
 def parse_document(raw: object) -> Document:
-    """Validate a decoded document; raise :class:`InvalidInputError` listing every problem."""
+    """Validate a decoded document's shape; raise :class:`InvalidInputError` listing every
+    problem. (``admin.draft.read_document`` also lets the applier check the references of
+    an invalid document's valid part, so one pass reports everything.)"""
     if not isinstance(raw, Mapping):
         raise InvalidInputError([Problem("", "the document must be a mapping (an object)")])
     try:
         return Document.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            # Union members add their type names to the location; they help nobody.
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p in _UNION_NOISE))
-            problems.append(Problem(_path(loc), _reason(error)))
-        raise InvalidInputError(problems) from None
+        raise InvalidInputError(problems_of(exc)) from None
 
 
 _UNION_NOISE = frozenset({"int", "str", "float", "bool", "constrained-int", "constrained-str"})
