@@ -16,6 +16,7 @@ The rules (documented for operators in ``docs/admin-apply.md``):
 
 from __future__ import annotations
 
+import logging
 import uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,10 +31,14 @@ from tallyboard.admin.validation import Known, reference_problems
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
+from tallyboard.storage import credential_store
+from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
 from tallyboard.storage.tenancy_store import bump_generation
 
 __all__ = ["Applier", "ApplyResult"]
+
+log = logging.getLogger(__name__)
 
 _APPLY_LOCK = (0, 1)  # advisory lock key: one application at a time per instance
 
@@ -44,6 +49,8 @@ class ApplyResult:
     personal_tokens: list[dict[str, str]] = field(default_factory=list)
     ingest_keys: list[dict[str, str]] = field(default_factory=list)
     changes: Counter[str] = field(default_factory=Counter)
+    disabled_personal_tokens: list[DisabledPersonalToken] = field(default_factory=list)
+    """Revoked because their user no longer belongs to their billing organization."""
 
     def secrets(self) -> dict[str, list[dict[str, str]]]:
         """The contract's output: secrets created by this application, shown once."""
@@ -56,7 +63,13 @@ class ApplyResult:
     def summary(self) -> str:
         if not self.changes:
             return "No changes: the database already matches the document."
-        return ", ".join(f"{n} {what}" for what, n in sorted(self.changes.items()))
+        lines = [", ".join(f"{n} {what}" for what, n in sorted(self.changes.items()))]
+        lines += [
+            f"Personal token {t.name!r} of {t.user_email} disabled: the user no longer "
+            f"belongs to its billing organization {t.billing_org_id}"
+            for t in self.disabled_personal_tokens
+        ]
+        return "\n".join(lines)
 
 
 class Applier:
@@ -110,9 +123,30 @@ class _Run:
         self._apply_service_accounts()
         self._apply_ingest_keys()
         self._apply_revocations()
+        self._disable_tokens_outside_billing_org()
         if self.result.changes:
             # Every process's remembered grants are now stale (decision 0009).
             bump_generation(self.conn, uuidlib.uuid4().hex)
+
+    def _disable_tokens_outside_billing_org(self) -> None:
+        """A personal token bills its organization; once its user has left that
+        organization it must stop working (and stay stopped if they come back: the
+        secret may have been kept by someone who should no longer have it). The whole
+        database is swept, so tokens orphaned before this rule existed go too."""
+        disabled = credential_store.revoke_tokens_outside_billing_org(self.conn, self.now)
+        if not disabled:
+            return
+        self.result.disabled_personal_tokens = disabled
+        self.result.changes["personal tokens disabled"] += len(disabled)
+        for token in disabled:
+            log.info(
+                "personal token disabled: its user left the billing organization",
+                extra={
+                    "user": token.user_email,
+                    "token_name": token.name,
+                    "organization": token.billing_org_id,
+                },
+            )
 
     def _apply_org(self, org: Organization) -> None:
         existing = self.org_by_id.get(org.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
@@ -13,6 +13,7 @@ from tallyboard.storage.tenancy_store import generation_subquery
 __all__ = [
     "AccessTokenRow",
     "AdminTokenRow",
+    "DisabledPersonalToken",
     "IngestKeyRow",
     "PersonalTokenRow",
     "ServiceAccountRow",
@@ -25,6 +26,7 @@ __all__ = [
     "insert_access_token",
     "insert_admin_token",
     "revoke_admin_token",
+    "revoke_tokens_outside_billing_org",
 ]
 
 
@@ -49,6 +51,15 @@ class PersonalTokenRow:
     user_pk: int
     user_name: str
     tenancy_generation: str | None
+    billing_member: bool
+    """The user still belongs to the billing organization (else the token is dead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledPersonalToken:
+    user_email: str
+    name: str
+    billing_org_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,16 @@ _FIND_ACCESS_TOKEN = (
     )
     .where(t.access_tokens.c.token_hash == bindparam("token_hash"))
 )
+_BILLING_MEMBERSHIP = (
+    exists()
+    .where(
+        t.memberships.c.user_pk == t.personal_tokens.c.user_pk,
+        t.memberships.c.org_pk == t.personal_tokens.c.billing_org_pk,
+    )
+    .correlate(t.personal_tokens)
+)
+"""A personal token bills its billing organization only while its user belongs to it
+(a primary-key probe, riding along with the lookup)."""
 _FIND_PERSONAL_TOKEN = (
     select(
         t.personal_tokens.c.pk,
@@ -108,6 +129,7 @@ _FIND_PERSONAL_TOKEN = (
         t.users.c.pk,
         t.users.c.name,
         generation_subquery(),
+        _BILLING_MEMBERSHIP.label("billing_member"),
     )
     .join_from(t.personal_tokens, t.users, t.users.c.pk == t.personal_tokens.c.user_pk)
     .where(t.personal_tokens.c.token_hash == bindparam("token_hash"))
@@ -121,7 +143,28 @@ def find_access_token(conn: Connection, token_hash: str) -> AccessTokenRow | Non
 
 def find_personal_token(conn: Connection, token_hash: str) -> PersonalTokenRow | None:
     row = conn.execute(_FIND_PERSONAL_TOKEN, {"token_hash": token_hash}).first()
-    return PersonalTokenRow(*row) if row else None
+    if row is None:
+        return None
+    pk, name, billing, expires, revoked, user_pk, user_name, generation, member = row
+    return PersonalTokenRow(
+        pk, name, billing, expires, revoked, user_pk, user_name, generation, bool(member)
+    )
+
+
+def revoke_tokens_outside_billing_org(conn: Connection, now: int) -> list[DisabledPersonalToken]:
+    """Revoke every active personal token whose user no longer belongs to its billing
+    organization; returns them (ordered by user, then name)."""
+    pt, u, o = t.personal_tokens, t.users, t.organizations
+    orphaned = conn.execute(
+        select(pt.c.pk, u.c.email, pt.c.name, o.c.id)
+        .join_from(pt, u, u.c.pk == pt.c.user_pk)
+        .join(o, o.c.pk == pt.c.billing_org_pk)
+        .where(pt.c.revoked_at.is_(None), ~_BILLING_MEMBERSHIP)
+        .order_by(u.c.email, pt.c.name)
+    ).all()
+    if orphaned:
+        conn.execute(update(pt).where(pt.c.pk.in_([r[0] for r in orphaned])).values(revoked_at=now))
+    return [DisabledPersonalToken(email, name, org_id) for _, email, name, org_id in orphaned]
 
 
 _ADMIN_COLUMNS = (
