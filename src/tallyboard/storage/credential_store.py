@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
@@ -18,6 +18,7 @@ __all__ = [
     "PersonalTokenRow",
     "ServiceAccountRow",
     "admin_tokens",
+    "delete_dead_access_tokens",
     "find_access_token",
     "find_admin_token",
     "find_ingest_key",
@@ -26,6 +27,7 @@ __all__ = [
     "insert_access_token",
     "insert_admin_token",
     "revoke_admin_token",
+    "revoke_older_access_tokens",
     "revoke_tokens_outside_billing_org",
 ]
 
@@ -247,3 +249,36 @@ def insert_admin_token(
         .returning(t.admin_tokens.c.pk)
     )
     return int(result.scalar_one())
+
+
+def revoke_older_access_tokens(
+    conn: Connection, service_account_pk: int, keep: int, now: int
+) -> int:
+    """Revoke the account's live access tokens beyond its ``keep`` newest; returns how
+    many were revoked."""
+    at = t.access_tokens
+    live = (
+        at.c.service_account_pk == service_account_pk,
+        at.c.revoked_at.is_(None),
+        at.c.expires_at > now,
+    )
+    newest = select(at.c.pk).where(*live).order_by(at.c.pk.desc()).limit(keep)
+    result = conn.execute(update(at).where(*live, at.c.pk.not_in(newest)).values(revoked_at=now))
+    return int(result.rowcount)
+
+
+def delete_dead_access_tokens(conn: Connection, cutoff: int, limit: int) -> int:
+    """Delete up to ``limit`` access tokens that expired or were revoked at or before
+    ``cutoff``, oldest first (the oldest are the likeliest dead, so the scan in key
+    order stops early); returns how many were deleted."""
+    at = t.access_tokens
+    dead = (
+        select(at.c.pk)
+        .where(or_(at.c.expires_at <= cutoff, at.c.revoked_at <= cutoff))
+        .order_by(at.c.pk)
+        .limit(limit)
+    )
+    pks = list(conn.execute(dead).scalars())
+    if not pks:
+        return 0
+    return int(conn.execute(delete(at).where(at.c.pk.in_(pks))).rowcount)
