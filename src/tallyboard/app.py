@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from tallyboard.access.authenticator import Authenticator
 from tallyboard.access.oauth import OAuthService
+from tallyboard.access.oauth_throttle import OAuthThrottle
 from tallyboard.access.policy import Policy
 from tallyboard.access.rate_limit import RateLimiter
 from tallyboard.access.token_pruner import TokenPruner
@@ -134,6 +135,16 @@ def build_flusher(settings: Settings, services: Services, writer: RollupWriter) 
     )
 
 
+def build_token_endpoint(settings: Settings, services: Services) -> TokenEndpoint:
+    """``/oauth/token``, throttling failed attempts unless ``oauth_failure_rate`` is 0."""
+    throttle = (
+        OAuthThrottle(settings.oauth_failure_burst, settings.oauth_failure_rate)
+        if settings.oauth_failure_rate
+        else None
+    )
+    return TokenEndpoint(services.oauth, throttle)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
     database = Database(settings.database_url)
@@ -169,7 +180,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-        Route("/oauth/token", TokenEndpoint(services.oauth).handle, methods=["POST"]),
+        Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),

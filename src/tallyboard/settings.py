@@ -88,6 +88,22 @@ class Settings(BaseSettings):
         ge=1,
         description="Live access tokens per service account; minting one more revokes the oldest",
     )
+    oauth_failure_burst: int = Field(
+        20,
+        ge=1,
+        description=(
+            "Failed /oauth/token requests allowed at once per client address "
+            "(per client id: 5x); then 429 with Retry-After"
+        ),
+    )
+    oauth_failure_rate: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "Failed /oauth/token requests regained per second per client address "
+            "(per client id: 5x); 0 disables the throttle"
+        ),
+    )
     token_prune_interval: float = Field(
         600.0, gt=0, description="Seconds between sweeps deleting expired and revoked access tokens"
     )
