@@ -38,9 +38,13 @@ class IssuedToken:
 
 
 class OAuthService:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, max_live_tokens: int = 100) -> None:
         self._db = database
         self._clock = clock
+        # Live access tokens per service account: minting one more revokes the oldest,
+        # so a client that mints per request keeps working and storage stays bounded
+        # (dead tokens are then deleted by access.token_pruner).
+        self._max_live_tokens = max_live_tokens
 
     def issue(
         self, grant_type: str | None, client_id: str | None, secret: str | None
@@ -65,4 +69,5 @@ class OAuthService:
             now = int(self._clock.now().timestamp())
             lifetime = account.token_lifetime_seconds
             store.insert_access_token(conn, account.pk, hash_secret(token), now, now + lifetime)
+            store.revoke_older_access_tokens(conn, account.pk, self._max_live_tokens, now)
         return IssuedToken(access_token=token, expires_in=lifetime)

@@ -208,7 +208,7 @@ class GraphQLEndpoint:
     ) -> _Outcome:
         if self._rate_limiter is not None:
             try:
-                self._rate_limiter.check(principal.credential_key)
+                self._rate_limiter.check(principal.rate_key)
             except RateLimitedError as exc:
                 outcome = _refusal(codes.RATE_LIMITED, exc.message, cid)
                 outcome.headers["Retry-After"] = str(exc.retry_after)
