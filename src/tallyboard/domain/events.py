@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from tallyboard.domain import text as text_rules
 from tallyboard.domain.credits import MICRO, parse_credits
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType, is_billable_status
@@ -43,10 +44,10 @@ __all__ = [
     "usage_deltas",
 ]
 
-MAX_ID_LENGTH = 128
+MAX_ID_LENGTH = text_rules.MAX_ID_LENGTH
 """Event ids, sources and catalog ids (flow, project, agent) fit the key columns."""
 
-MAX_TEXT_LENGTH = 256
+MAX_TEXT_LENGTH = text_rules.MAX_NAME_LENGTH
 """Names, operation names and token names: generous, but bounded."""
 
 MAX_QUANTITY = 10**9
@@ -244,7 +245,7 @@ def epoch_ms(moment: datetime) -> int:
 
 def format_ms(time_ms: int) -> str:
     moment = _EPOCH + timedelta(milliseconds=time_ms)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"  # %Y does not pad years < 1000
     return f"{text}.{time_ms % 1000:03d}Z" if time_ms % 1000 else f"{text}Z"
 
 
@@ -298,7 +299,7 @@ class EventValidator:
 
     def __init__(self) -> None:
         self._orgs: dict[str, str | None] = {}
-        self._times: dict[str, int | None] = {}
+        self._times: dict[str, int | str] = {}
 
     def validate(self, raw: object, index: int) -> Event | Rejection:
         if isinstance(raw, NotJson):
@@ -363,29 +364,52 @@ class EventValidator:
             _add(problems, "time", "is required" if value is None else _TIME_SHAPE)
             return None
         try:
-            time_ms = self._times[value]
+            parsed = self._times[value]
         except KeyError:
-            time_ms = _parse_time(value)
+            parsed = _parse_time(value)
             if len(self._times) < 10_000:
-                self._times[value] = time_ms
-        if time_ms is None:
-            _add(problems, "time", _TIME_SHAPE)
-        return time_ms
+                self._times[value] = parsed
+        if isinstance(parsed, str):
+            _add(problems, "time", parsed)
+            return None
+        return parsed
 
 
 _TIME_SHAPE = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z"
+_TIME_RANGE = "must lie within the years 0001 to 9999 once converted to UTC"
 
 
-def _parse_time(text: str) -> int | None:
+def _parse_time(text: str) -> int | str:
+    """Exact epoch milliseconds of an RFC 3339 timestamp with a time zone, or why not.
+
+    Refused (one ``INVALID_EVENT`` naming ``time``, never a failed batch):
+    anything unparseable, no time zone, and instants outside years 1-9999 in UTC
+    (``9999-12-31T23:59:59-23:59`` is a valid text whose instant no calendar
+    arithmetic could bucket or print). A leap second (``23:59:60``) is accepted, as
+    RFC 3339 allows, and counts as the last millisecond of its minute; a lower-case
+    ``z`` is UTC, as RFC 3339 allows. Digits beyond the microsecond are ignored.
+    """
     if len(text) > _MAX_TIME_LENGTH or len(text) < 20:
-        return None
+        return _TIME_SHAPE
+    leap = text[16:19] == ":60" and text[13] == ":"
+    if leap:
+        text = f"{text[:17]}59{text[19:]}"
+    if text[-1] == "z":
+        text = f"{text[:-1]}Z"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        return _TIME_SHAPE
+    except OverflowError:  # e.g. 9999-12-31T24:00:00Z, on Pythons that accept 24:00
+        return _TIME_RANGE
     if moment.tzinfo is None:
-        return None
-    return epoch_ms(moment)
+        return _TIME_SHAPE
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        return _TIME_RANGE
+    time_ms = epoch_ms(moment)
+    return time_ms - time_ms % 1000 + 999 if leap else time_ms
 
 
 def _canonical_uuid(text: str) -> str | None:
