@@ -84,7 +84,9 @@ def _two(low: int, high: int) -> st.SearchStrategy[str]:
 
 _offset = st.one_of(
     st.sampled_from(["Z", "z", "+00:00", "-00:00"]),
-    st.tuples(st.sampled_from("+-"), _two(0, 25), _two(0, 61)).map(lambda p: f"{p[0]}{p[1]}:{p[2]}"),
+    st.tuples(st.sampled_from("+-"), _two(0, 25), _two(0, 61)).map(
+        lambda p: f"{p[0]}{p[1]}:{p[2]}"
+    ),
 )
 _timestamps = st.builds(
     lambda y, mo, d, sep, h, mi, s, frac, off: f"{y:04d}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{off}",
@@ -116,7 +118,9 @@ def test_any_time_text_is_an_instant_in_range_or_a_time_rejection(text: str) -> 
     Window.backfill(NOW, 400, 300).problem(result.time_ms)
     result.org_pk = 1
     (key,) = usage_deltas([result]).api_calls
-    assert key[1] == (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=result.time_ms)).date()
+    assert (
+        key[1] == (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=result.time_ms)).date()
+    )
 
 
 _offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(

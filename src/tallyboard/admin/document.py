@@ -16,13 +16,21 @@ from typing import Annotated, Any
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import PERMISSION_PATTERN
+from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
 
 __all__ = ["Document", "load_text", "parse_document", "parse_duration", "parse_lifetime"]
 
@@ -72,6 +80,22 @@ class _Model(BaseModel):
         coerce_numbers_to_str=True,
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """No control characters in any text (``domain/text.py``); descriptions may
+        keep line breaks."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str):
+                problem = character_problem(text, allow_line_breaks=info.field_name in _FREE_TEXT)
+                if problem is not None:
+                    raise ValueError(problem)
+        return value
+
+
+_FREE_TEXT = frozenset({"description"})
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
@@ -154,8 +178,8 @@ class Agent(_Model):
 class Project(_Model):
     id: Identifier
     name: NonEmpty
-    icon: str | None = None
-    color: str | None = None
+    icon: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
+    color: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
 
 
 class Flow(_Model):

@@ -270,6 +270,9 @@ def _text(
     if not isinstance(value, str) or not value or len(value) > max_length:
         _add(problems, path, f"must be a string of 1 to {max_length} characters")
         return None
+    if (problem := text_rules.character_problem(value)) is not None:
+        _add(problems, path, problem)
+        return None
     return value
 
 
