@@ -75,15 +75,16 @@ class StorageDialect:
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
-        """Insert rows, or overwrite ``value_columns`` where the new row ranks higher.
+        """Insert rows, or overwrite each group of columns where the new one ranks higher.
 
-        Rows hold the key columns then the value columns; a stored row is replaced
-        only when the new ``rank_columns`` (a subset of the value columns, nulls as
-        "") compare greater, so the outcome does not depend on arrival order.
+        Rows hold the key columns then every group's columns in order. A group (e.g.
+        ``("name_at", "name")``) is its own ranked fact: a stored group is replaced only
+        when the new group's values (nulls as "") compare greater, so the outcome does
+        not depend on arrival order, and a group that ranks lower leaves the stored
+        one alone whatever the row's other groups do.
         """
         raise NotImplementedError
 
@@ -106,6 +107,24 @@ def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
         )
 
     return f"{side('excluded')} > {side(table.name)}"
+
+
+def _newer_update(table: Table, key_columns: Sequence[str], groups: Sequence[Sequence[str]]) -> str:
+    """``ON CONFLICT ... DO UPDATE``: each group replaced only where it ranks higher;
+    rows where no group does are not touched at all (no dead tuples, no WAL)."""
+    conditions = [_rank_condition(table, group) for group in groups]
+    if len(groups) == 1:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in groups[0])
+    else:
+        updates = ", ".join(
+            f"{c} = CASE WHEN {condition} THEN excluded.{c} ELSE {table.name}.{c} END"
+            for group, condition in zip(groups, conditions, strict=True)
+            for c in group
+        )
+    return (
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
+        f"WHERE {' OR '.join(f'({c})' for c in conditions)}"
+    )
 
 
 class SqliteDialect(StorageDialect):
@@ -183,19 +202,16 @@ class SqliteDialect(StorageDialect):
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
         if not rows:
             return
-        columns = [*key_columns, *value_columns]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in value_columns)
+        columns = [*key_columns, *(c for group in groups for c in group)]
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
-            f"WHERE {_rank_condition(table, rank_columns)}"
+            f"{_newer_update(table, key_columns, groups)}"
         )
         _sqlite_executemany(conn, sql, rows)
 
@@ -381,20 +397,17 @@ class PostgresDialect(StorageDialect):
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
         if not rows:
             return
-        columns = [*key_columns, *value_columns]
+        columns = [*key_columns, *(c for group in groups for c in group)]
         casts, params = _pg_columns(table, columns, rows)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in value_columns)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"SELECT * FROM unnest({casts}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
-            f"WHERE {_rank_condition(table, rank_columns)}"
+            f"{_newer_update(table, key_columns, groups)}"
         )
         with _driver_cursor(conn) as cursor:
             cursor.execute(sql, params)
