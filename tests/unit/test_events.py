@@ -248,11 +248,11 @@ def test_catalog_facts_do_not_depend_on_arrival_order(
     def newest(stated: list[tuple[int, str]], absent: tuple[int, str | None]) -> object:
         return max(((epoch_ms(NOW) + 1000 * s, v) for s, v in stated), default=absent)
 
-    flow_name, project = catalog_facts(events).flows[(7, "flow-1")]
-    assert flow_name == newest([(s, n) for s, n, _, _ in facts if n], (0, "flow-1"))
-    assert project == newest([(s, p) for s, _, p, _ in facts if p], (0, None))
-    (agent_name,) = catalog_facts(events).agents[(7, "agt-1")]
-    assert agent_name == newest([(s, a) for s, _, _, a in facts if a], (0, None))
+    named, in_project = catalog_facts(events).flows[(7, "flow-1")]
+    assert named == newest([(s, n) for s, n, _, _ in facts if n], (0, "flow-1"))
+    assert in_project == newest([(s, p) for s, _, p, _ in facts if p], (0, None))
+    (agent,) = catalog_facts(events).agents[(7, "agt-1")]
+    assert agent == newest([(s, a) for s, _, _, a in facts if a], (0, None))
 
 
 def test_task_runs_keep_their_flow_project_and_name() -> None:
