@@ -14,9 +14,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+
+from tallyboard.storage.pg_arrays import pg_array_type, pg_unnest_columns
 
 __all__ = ["InsertOutcome", "PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
 
@@ -94,7 +96,7 @@ class StorageDialect:
 
 
 def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
-    numeric = {c for c in rank_columns if _pg_array_type(table, c) != "text[]"}
+    numeric = {c for c in rank_columns if pg_array_type(table, c) != "text[]"}
 
     def side(prefix: str) -> str:
         return (
@@ -243,75 +245,6 @@ def _sqlite_executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ..
         cursor.executemany(sql, rows)
 
 
-# Most specific first: BigInteger and SmallInteger are subclasses of Integer.
-_PG_ARRAY_TYPES = {
-    BigInteger: "int8[]",
-    SmallInteger: "int2[]",
-    Integer: "int4[]",
-    LargeBinary: "bytea[]",
-}
-
-
-_PG_INTEGER_ARRAYS = frozenset({"int2[]", "int4[]", "int8[]"})
-_pg_array_types: dict[tuple[str, str], str] = {}
-
-
-def _pg_array_type(table: Table, column: str) -> str:
-    known = _pg_array_types.get((table.name, column))
-    if known is not None:
-        return known
-    column_type = type(table.c[column].type)
-    array = "text[]"
-    for sql_type, candidate in _PG_ARRAY_TYPES.items():
-        if issubclass(column_type, sql_type):
-            array = candidate
-            break
-    _pg_array_types[(table.name, column)] = array
-    return array
-
-
-def _pg_array_literal(values: Sequence[Any], array_type: str) -> str | list[Any]:
-    """A column of values as one PostgreSQL array literal (cast by the statement).
-
-    psycopg adapts a Python list element by element in Python (type inference,
-    quoting); joining one literal string is several times cheaper for the thousands
-    of elements of a batch's rollup rows. Text elements are always double-quoted,
-    with backslashes and quotes escaped: that is the complete quoting rule of array
-    literals, so every string (braces, commas, spaces, "NULL", "") survives as is.
-    """
-    try:
-        if array_type == "text[]":
-            return (
-                "{"
-                + ",".join(
-                    "NULL"
-                    if value is None
-                    else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                    for value in values
-                )
-                + "}"
-            )
-        if array_type in _PG_INTEGER_ARRAYS:
-            # int.__repr__ refuses anything but an int (a float, a None) with TypeError.
-            return "{" + ",".join(map(int.__repr__, values)) + "}"
-    except (AttributeError, TypeError):
-        pass  # not all strings / integers
-    return list(values)  # anything else: psycopg adapts it
-
-
-def _pg_columns(
-    table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> tuple[str, tuple[str | list[Any], ...]]:
-    """``unnest(...)`` arguments with their casts, and the parameters: one per column."""
-    types = [_pg_array_type(table, c) for c in columns]
-    casts = ", ".join(f"%s::{array_type}" for array_type in types)
-    params = tuple(
-        _pg_array_literal(values, array_type)
-        for values, array_type in zip(zip(*rows, strict=True), types, strict=True)
-    )
-    return casts, params
-
-
 class PostgresDialect(StorageDialect):
     """PostgreSQL: one statement per table via ``unnest`` of column arrays."""
 
@@ -329,7 +262,7 @@ class PostgresDialect(StorageDialect):
         if not rows:
             return
         columns = [*key_columns, *add_columns, *max_columns]
-        casts, params = _pg_columns(table, columns, rows)
+        casts, params = pg_unnest_columns(table, columns, rows)
         updates = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in add_columns]
         updates += [f"{c} = GREATEST({table.name}.{c}, EXCLUDED.{c})" for c in max_columns]
         sql = (
@@ -369,7 +302,7 @@ class PostgresDialect(StorageDialect):
                 f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([_pg_array_type(table, c)[:-2] for c in columns])
+                copy.set_types([pg_array_type(table, c)[:-2] for c in columns])
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(
@@ -382,7 +315,7 @@ class PostgresDialect(StorageDialect):
         if len(inserted) < len(rows):
             missing = [row[:key_length] for row in rows if row[:key_length] not in inserted]
             key_arrays = tuple(list(values) for values in zip(*missing, strict=True))
-            key_casts = ", ".join(f"%s::{_pg_array_type(table, c)}" for c in keys)
+            key_casts = ", ".join(f"%s::{pg_array_type(table, c)}" for c in keys)
             selected = ", ".join(f"{table.name}.{c}" for c in [*keys, *fetch_columns])
             sql = (
                 f"SELECT {selected} FROM {table.name} "
@@ -403,7 +336,7 @@ class PostgresDialect(StorageDialect):
         if not rows:
             return
         columns = [*key_columns, *(c for group in groups for c in group)]
-        casts, params = _pg_columns(table, columns, rows)
+        casts, params = pg_unnest_columns(table, columns, rows)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"SELECT * FROM unnest({casts}) "
