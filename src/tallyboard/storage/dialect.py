@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from tallyboard.storage.pg_arrays import pg_array_type, pg_unnest_columns
 
@@ -94,6 +94,18 @@ class StorageDialect:
         """Serialize writers on (key1, key2) until the transaction ends."""
         raise NotImplementedError
 
+    def refuses_content(self, exc: BaseException) -> bool:
+        """Whether the database refused a statement for the values it carried.
+
+        Examples: an index entry too long (PostgreSQL's B-tree), NUL in text, a sum out
+        of range, a row of an organization deleted meanwhile. Retrying the same values
+        can never succeed, but the same statement without them can -- unlike an
+        unreachable, busy or full database, where retrying everything is right.
+        """
+        if isinstance(exc, UnicodeError):  # a lone surrogate has no encoding at all
+            return True
+        return isinstance(exc, (DataError, IntegrityError))
+
 
 def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
     numeric = {c for c in rank_columns if pg_array_type(table, c) != "text[]"}
@@ -127,6 +139,14 @@ def _newer_update(table: Table, key_columns: Sequence[str], groups: Sequence[Seq
         f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
         f"WHERE {' OR '.join(f'({c})' for c in conditions)}"
     )
+
+
+_SQLITE_CONTENT_CODES = frozenset({18, 19, 20})
+"""SQLITE_TOOBIG, SQLITE_CONSTRAINT (every extended code), SQLITE_MISMATCH."""
+
+_PG_CONTENT_CLASSES = frozenset({"22", "23", "54"})
+"""SQLSTATE classes: data exception, integrity constraint violation, program limit
+exceeded (``54000``: "index row size ... exceeds btree version 4 maximum")."""
 
 
 class SqliteDialect(StorageDialect):
@@ -219,6 +239,12 @@ class SqliteDialect(StorageDialect):
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         return None
+
+    def refuses_content(self, exc: BaseException) -> bool:
+        code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_CONTENT_CODES:
+            return True
+        return super().refuses_content(exc)
 
 
 @contextmanager
@@ -347,6 +373,12 @@ class PostgresDialect(StorageDialect):
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (key1, key2))
+
+    def refuses_content(self, exc: BaseException) -> bool:
+        state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _PG_CONTENT_CLASSES:
+            return True
+        return super().refuses_content(exc)
 
 
 def dialect_for(name: str) -> StorageDialect:
