@@ -63,9 +63,11 @@ _NOTHING: Stated = (0, None)
 Fact = TypeVar("Fact", FlowFact, ProjectFact, AgentFact)
 
 
-def _rank(stated: Stated) -> tuple[int, str]:
-    at, value = stated
-    return (at, "" if value is None else value)
+def _newer(old: Stated, new: Stated) -> Stated:
+    """The higher-ranking of two statements of one attribute: by time, then value."""
+    if new[0] != old[0]:
+        return new if new[0] > old[0] else old
+    return new if (new[1] or "") > (old[1] or "") else old
 
 
 def _merge(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
@@ -74,14 +76,7 @@ def _merge(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
     if current is None:
         facts[key] = fact
     elif current != fact:
-        merged = tuple(
-            new if _rank(new) > _rank(old) else old for old, new in zip(current, fact, strict=True)
-        )
-        facts[key] = merged  # type: ignore[assignment]
-
-
-def _stated(at: int, value: str | None) -> Stated:
-    return _NOTHING if value is None else (at, value)
+        facts[key] = tuple(map(_newer, current, fact))  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -104,19 +99,23 @@ def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
         at = event.time_ms
         if isinstance(usage, TaskRun):
             project = usage.project
-            name = (at, usage.flow_name) if usage.flow_name is not None else (0, usage.flow_id)
-            flow: FlowFact = (name, _stated(at, project.id if project is not None else None))
-            _merge(facts.flows, (event.org_pk, usage.flow_id), flow)
-            if project is not None:
-                described: ProjectFact = (
-                    (at, project.name),
-                    _stated(at, project.icon),
-                    _stated(at, project.color),
-                )
-                _merge(facts.projects, (event.org_pk, project.id), described)
+            name: Stated = (
+                (at, usage.flow_name) if usage.flow_name is not None else (0, usage.flow_id)
+            )
+            if project is None:
+                _merge(facts.flows, (event.org_pk, usage.flow_id), (name, _NOTHING))
+                continue
+            _merge(facts.flows, (event.org_pk, usage.flow_id), (name, (at, project.id)))
+            described: ProjectFact = (
+                (at, project.name),
+                _NOTHING if project.icon is None else (at, project.icon),
+                _NOTHING if project.color is None else (at, project.color),
+            )
+            _merge(facts.projects, (event.org_pk, project.id), described)
         elif isinstance(usage, CreditUse):
             if usage.resource is not AiResource.AI_AUTOMATION or usage.agent_id is None:
                 continue
-            agent: AgentFact = (_stated(at, usage.agent_name),)
+            agent_name = usage.agent_name
+            agent: AgentFact = (_NOTHING if agent_name is None else (at, agent_name),)
             _merge(facts.agents, (event.org_pk, usage.agent_id), agent)
     return facts

@@ -14,6 +14,10 @@ _MAX_TIME_LENGTH = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DAY_MS = 86_400_000
+_FIRST_MS = -62_135_596_800_000
+"""0001-01-01T00:00:00Z: the first instant a calendar date (and ``format_ms``) can hold."""
+_LAST_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,7 @@ def parse_time(text: str) -> int | str:
     """
     if len(text) > _MAX_TIME_LENGTH or len(text) < 20:
         return TIME_SHAPE
-    leap = text[16:19] == ":60" and text[13] == ":"
+    leap = text[17] == "6" and text[18] == "0" and text[16] == ":" and text[13] == ":"
     if leap:
         text = f"{text[:17]}59{text[19:]}"
     if text[-1] == "z":
@@ -101,9 +105,7 @@ def parse_time(text: str) -> int | str:
         return _TIME_RANGE
     if moment.tzinfo is None:
         return TIME_SHAPE
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
+    time_ms = epoch_ms(moment)  # timedelta arithmetic: cannot overflow, unlike astimezone()
+    if not _FIRST_MS <= time_ms <= _LAST_MS:
         return _TIME_RANGE
-    time_ms = epoch_ms(moment)
     return time_ms - time_ms % 1000 + 999 if leap else time_ms
