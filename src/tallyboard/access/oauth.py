@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret, same_hash
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.errors import ClientError
+from tallyboard.domain.text import character_problem
 from tallyboard.storage import credential_store as store
 from tallyboard.storage.database import Database
 
@@ -59,6 +60,8 @@ class OAuthService:
             raise OAuthError(
                 "invalid_client", "client_id and client_secret are required", status=401
             )
+        if character_problem(client_id) is not None:  # PostgreSQL cannot even look it up
+            raise OAuthError("invalid_request", "client_id must not contain control characters")
         presented = hash_secret(secret)
         with self._db.write() as conn:
             account = store.find_service_account_by_client_id(conn, client_id)

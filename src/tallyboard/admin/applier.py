@@ -32,6 +32,7 @@ from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
 from tallyboard.storage import credential_store
+from tallyboard.storage.catalog_store import attribute_time_column
 from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
 from tallyboard.storage.tenancy_store import bump_generation
@@ -40,6 +41,8 @@ __all__ = ["Applier", "ApplyResult"]
 
 log = logging.getLogger(__name__)
 
+_STATED = ("name", "project_id", "icon", "color")
+"""Catalog attributes ranked by the time of the fact that set them (domain/catalog.py)."""
 _APPLY_LOCK = (0, 1)  # advisory lock key: one application at a time per instance
 
 
@@ -211,8 +214,9 @@ class _Run:
         row = current.get(key)
         if row is not None and all(row[k] == v for k, v in values.items()):
             return
-        if "name" in values:
-            values = {**values, "name_at": self.now_ms}
+        # Every attribute the document states is a fact at the time of this apply.
+        stated = {attribute_time_column(c): self.now_ms for c in _STATED if c in values}
+        values = {**values, **stated}
         store.upsert_catalog(self.conn, table, org_pk, key, values, exists=row is not None)
         self.result.changes[f"{table} written"] += 1
 

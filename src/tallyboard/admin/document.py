@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -30,6 +31,7 @@ from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import unknown_permission_reason
+from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
 
 __all__ = [
     "Document",
@@ -86,6 +88,22 @@ class _Model(BaseModel):
         coerce_numbers_to_str=True,
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """No control characters in any text (``domain/text.py``); descriptions may
+        keep line breaks."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str):
+                problem = character_problem(text, allow_line_breaks=info.field_name in _FREE_TEXT)
+                if problem is not None:
+                    raise ValueError(problem)
+        return value
+
+
+_FREE_TEXT = frozenset({"description"})
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
@@ -171,8 +189,8 @@ class Agent(_Model):
 class Project(_Model):
     id: Identifier
     name: NonEmpty
-    icon: str | None = None
-    color: str | None = None
+    icon: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
+    color: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
 
 
 class Flow(_Model):

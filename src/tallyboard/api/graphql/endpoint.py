@@ -41,6 +41,7 @@ from tallyboard.api.graphql.projection import Fallback
 from tallyboard.api.http.body import read_body
 from tallyboard.domain.errors import PayloadTooLargeError, RateLimitedError, UnauthorizedError
 from tallyboard.domain.rollup import ApiCallKey
+from tallyboard.domain.text import MAX_NAME_LENGTH
 from tallyboard.domain.usage import NOT_SPECIFIED
 from tallyboard.observability.logging import correlation_id
 
@@ -184,6 +185,8 @@ class GraphQLEndpoint:
             return _refusal(codes.BAD_REQUEST, "variables must be a JSON object", cid)
         if operation_name is not None and not isinstance(operation_name, str):
             return _refusal(codes.BAD_REQUEST, "operationName must be a string", cid)
+        if operation_name is not None and len(operation_name) > MAX_NAME_LENGTH:
+            return _refusal(codes.BAD_REQUEST, _long_name(len(operation_name)), cid)
         variables = variables or {}
 
         try:
@@ -232,6 +235,8 @@ class GraphQLEndpoint:
                 else "The document has several operations: choose one with operationName"
             )
             return _refusal(codes.BAD_REQUEST, message, cid)
+        if operation.name is not None and len(operation.name) > MAX_NAME_LENGTH:
+            return _refusal(codes.BAD_REQUEST, _long_name(len(operation.name)), cid)
         uuids = operation.uuid_count(variables, self._max_uuids)
         if uuids > self._max_uuids:
             return _refusal(
@@ -315,6 +320,14 @@ def _place(placement: Placement, elapsed: float) -> None:
         placement.probation -= 1
     elif elapsed <= INLINE_BUDGET:
         placement.inline = True
+
+
+def _long_name(length: int) -> str:
+    """Operation names are metered (a rollup key): bounded like every name (domain/text.py)."""
+    return (
+        f"operationName: operation names may have at most {MAX_NAME_LENGTH} characters, "
+        f"this one has {length}; the request was not executed"
+    )
 
 
 def _refusal(code: str, message: str, cid: str, *, status: int | None = None) -> _Outcome:
