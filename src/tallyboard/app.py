@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
             max_org_uuids=settings.max_org_uuids,
+            max_fields=settings.max_fields,
         ),
         settings.document_cache_size,
         services.metrics,

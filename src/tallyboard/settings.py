@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     max_depth: int = Field(15, ge=1, description="Deepest selection allowed in a document")
     max_aliases: int = Field(15, ge=0, description="Aliases allowed in a document")
     max_tokens: int = Field(2000, ge=10, description="Lexical tokens allowed in a document")
+    max_fields: int = Field(
+        2000,
+        ge=1,
+        description=(
+            "Field selections allowed in a document once every fragment spread is expanded"
+        ),
+    )
     max_org_uuids: int = Field(
         25, ge=1, description="Organization UUIDs per document, summed over every field"
     )

@@ -18,17 +18,12 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     parse,
-    validate,
 )
 
 from tallyboard.api.graphql.errors import PARSE_FAILED, QUERY_TOO_COMPLEX, VALIDATION_FAILED
-from tallyboard.api.graphql.limits import (
-    OperationPlan,
-    count_aliases,
-    max_depth,
-    plan_operations,
-)
+from tallyboard.api.graphql.limits import SATURATED, OperationPlan, measure
 from tallyboard.api.graphql.projection import Projection, compile_projection
+from tallyboard.api.graphql.validation import validate_document
 from tallyboard.observability.metrics import Metrics
 
 __all__ = ["DocumentCache", "DocumentLimits", "Placement", "PreparedDocument", "Refusal"]
@@ -40,6 +35,7 @@ class DocumentLimits:
     max_aliases: int
     max_tokens: int
     max_org_uuids: int
+    max_fields: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +85,10 @@ def _locations(error: GraphQLError) -> list[dict[str, int]] | None:
     return [{"line": loc.line, "column": loc.column} for loc in error.locations]
 
 
+def _amount(count: int) -> str:
+    return f"more than {SATURATED:,}" if count >= SATURATED else f"{count:,}"
+
+
 class DocumentCache:
     def __init__(
         self, schema: GraphQLSchema, limits: DocumentLimits, size: int, metrics: Metrics
@@ -124,6 +124,8 @@ class DocumentCache:
         try:
             document = parse(query, max_tokens=limits.max_tokens)
         except GraphQLSyntaxError as exc:
+            if "nested too deeply" in exc.message:  # the parser ran out of stack
+                return self._refuse(QUERY_TOO_COMPLEX, "The document is nested too deeply")
             if "Parsing aborted" in exc.message:  # graphql-core's max_tokens refusal
                 return self._refuse(
                     QUERY_TOO_COMPLEX,
@@ -132,20 +134,34 @@ class DocumentCache:
             return PreparedDocument(
                 refusal=Refusal(PARSE_FAILED, ((exc.message, _locations(exc)),))
             )
-        aliases = count_aliases(document)
-        if aliases > limits.max_aliases:
+        shape = measure(document, limits.max_org_uuids)
+        if shape.aliases > limits.max_aliases:
             return self._refuse(
                 QUERY_TOO_COMPLEX,
-                f"The document uses {aliases} aliases; at most {limits.max_aliases} are allowed",
+                f"The document uses {shape.aliases} aliases; "
+                f"at most {limits.max_aliases} are allowed",
             )
-        depth = max_depth(document)
-        if depth > limits.max_depth:
+        if shape.depth > limits.max_depth:
             return self._refuse(
                 QUERY_TOO_COMPLEX,
-                f"The document is {depth} levels deep; at most {limits.max_depth} are allowed",
+                f"The document is {shape.depth} levels deep; "
+                f"at most {limits.max_depth} are allowed",
             )
-        errors = validate(self._schema, document, hide_suggestions=True)
-        if errors:
+        if shape.fields > limits.max_fields:
+            return self._refuse(
+                QUERY_TOO_COMPLEX,
+                f"The document selects {_amount(shape.fields)} fields once its fragments "
+                f"are expanded; at most {limits.max_fields} are allowed",
+            )
+        validation = validate_document(self._schema, document)
+        if validation.too_complex:
+            return self._refuse(
+                QUERY_TOO_COMPLEX,
+                "The document is too complex to validate: too many fields share a "
+                "response name, or its fragments nest too deeply",
+            )
+        if validation.errors:
+            errors = validation.errors
             return PreparedDocument(
                 refusal=Refusal(
                     VALIDATION_FAILED, tuple((e.message, _locations(e)) for e in errors)
@@ -153,13 +169,14 @@ class DocumentCache:
             )
         if not any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
             return self._refuse(VALIDATION_FAILED, "The document contains no operation")
-        operations = plan_operations(document, limits.max_org_uuids)
         projections = {
             (d.name.value if d.name else None): compile_projection(self._schema, d)
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
-        return PreparedDocument(document=document, operations=operations, projections=projections)
+        return PreparedDocument(
+            document=document, operations=shape.operations, projections=projections
+        )
 
     @staticmethod
     def _refuse(code: str, message: str) -> PreparedDocument:

@@ -1,0 +1,117 @@
+"""The document cache: every document real clients send is accepted under the default
+limits, and documents whose cost is out of proportion to their size are refused before
+they cost more than a linear pass (validation included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from tallyboard.api.graphql import errors as codes
+from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
+from tallyboard.api.graphql.limits import measure
+from tallyboard.api.graphql.schema import build_schema
+from tallyboard.observability.metrics import Metrics
+from tallyboard.settings import Settings
+from tests.support.reference_documents import (
+    PUBLIC_REFERENCE,
+    dashboard_documents,
+    introspection_documents,
+)
+
+SCHEMA = build_schema()
+
+
+def default_cache(**overrides: Any) -> DocumentCache:
+    settings = Settings(**overrides)
+    limits = DocumentLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_org_uuids=settings.max_org_uuids,
+        max_fields=settings.max_fields,
+    )
+    return DocumentCache(SCHEMA, limits, settings.document_cache_size, Metrics())
+
+
+LEGITIMATE = {**PUBLIC_REFERENCE, **dashboard_documents(), **introspection_documents()}
+
+
+def test_the_dashboard_sends_every_kind_of_document_we_check() -> None:
+    assert len(dashboard_documents()) >= 8  # the extraction still finds them all
+
+
+@pytest.mark.parametrize("name", sorted(LEGITIMATE))
+def test_documents_real_clients_send_pass_every_limit(name: str) -> None:
+    prepared = default_cache().prepare(LEGITIMATE[name])
+    assert prepared.refusal is None, prepared.refusal
+    # ... with room to spare: a fifth of the field bound at most.
+    assert measure(parse(LEGITIMATE[name]), 25).fields * 5 <= Settings().max_fields
+
+
+def doubling(levels: int) -> str:
+    parts = ["fragment F0 on Query{__typename}"]
+    parts += [f"fragment F{i} on Query{{...F{i - 1} ...F{i - 1}}}" for i in range(1, levels + 1)]
+    return "\n".join([*parts, f"query{{...F{levels}}}"])
+
+
+def repeated(count: int, text: str) -> str:
+    return " ".join([text] * count)
+
+
+PATHOLOGICAL = {
+    # Exponential expansion: refused by the field bound before validation.
+    "fragment fan-out F22": doubling(22),
+    "fragment fan-out F26": doubling(26),
+    # Quadratic OverlappingFieldsCanBeMerged: refused by its comparison budget.
+    "one response name 450 times": "{" + repeated(450, "myUsageStatsOrganizations{id}") + "}",
+    "one leaf 1,990 times": "{" + repeated(1990, "__typename") + "}",
+    "one response name, differing arguments": "{"
+    + " ".join(f'organization(id:"{i}"){{id}}' for i in range(220))
+    + "}",
+    "150 fragments of one field": "{"
+    + " ".join(f"...P{i}" for i in range(150))
+    + "}"
+    + "".join(f" fragment P{i} on Query{{__typename}}" for i in range(150)),
+    # Deep nesting: refused by the parser before it can exhaust the stack.
+    "inline fragments nested 400 deep": "{" + "...on Query{" * 400 + "__typename" + "}" * 401,
+    "lists nested 400 deep": "{organization(id:" + "[" * 400 + '"1"' + "]" * 400 + "){id}}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_documents_costly_out_of_proportion_to_their_size_are_too_complex(name: str) -> None:
+    prepared = default_cache().prepare(PATHOLOGICAL[name])
+    assert prepared.refusal is not None
+    assert prepared.refusal.code == codes.QUERY_TOO_COMPLEX, prepared.refusal
+
+
+def test_the_field_bound_is_checked_before_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tallyboard.api.graphql import document_cache
+
+    def never(*_: object) -> object:
+        raise AssertionError("validated a document over the field bound")
+
+    monkeypatch.setattr(document_cache, "validate_document", never)
+    refusal = default_cache().prepare(doubling(26)).refusal
+    assert refusal is not None
+    assert "at most 2000" in refusal.messages[0][0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Valid but wide: many distinct fields, many variables, long argument lists.
+        "query("
+        + " ".join(f"$v{i}:ID" for i in range(300))
+        + "){"
+        + " ".join(f"o{i}:organization(id:$v{i}){{id}}" for i in range(15))
+        + "}",
+        "{" + " ".join("...on Query{__typename}" for _ in range(40)) + "}",
+    ],
+)
+def test_wide_documents_are_answered_by_validation_not_by_the_budget(query: str) -> None:
+    refusal = default_cache().prepare(query).refusal
+    assert refusal is None or refusal.code == codes.VALIDATION_FAILED, refusal
