@@ -3,6 +3,7 @@ UUID budget holds whatever supplies the UUIDs (literals, variables, default valu
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -103,3 +104,50 @@ def test_defaults_of_single_ids_and_within_budget_lists_count_like_literals(
     assert "27 organization UUIDs" in message
     within = f"query Q($u: [ID!]! = [{listed}]) {{ {combined_fields(1, '$u')} }}"
     assert post(harness, token, {"query": within}).status_code == 200
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+PERIOD_QUERY = (
+    'query Q($p: PeriodFilter!) { apiUsageStats(organizationUuid: "8a1c4f10-1111-4d2c-9c2a-'
+    'abc123def456", period: $p) { limit } }'
+)
+IDS_QUERY = (
+    "query Q($p: [ID!]!) "
+    "{ apiUsageStatsCombined(organizationUuids: $p, period: current_month) { partial } }"
+)
+
+
+@pytest.mark.parametrize("depth", [254, 300, 1000])
+def test_deeply_nested_variables_are_invalid_input_or_ignored_never_a_server_error(
+    harness: Harness, token: str, depth: int
+) -> None:
+    value = nested(depth)
+    for query in (
+        PERIOD_QUERY,
+        IDS_QUERY,
+        "query Q($p: ID!) { ... on Query { organization(id: $p) { id } } }",
+    ):
+        body = f'{{"query": {json.dumps(query)}, "variables": {{"p": {value}}}}}'
+        refusal(post(harness, token, body.encode()), 400, "INVALID_INPUT")
+    # Variables the operation does not declare, and extensions, are ignored.
+    for extra in (f'"variables": {{"junk": {value}}}', f'"extensions": {{"x": {value}}}'):
+        body = f'{{"query": "{{ __typename }}", {extra}}}'
+        response = post(harness, token, body.encode())
+        assert response.json() == {"data": {"__typename": "Query"}}, response.text
+    assert "no query" in refusal(
+        post(harness, token, f'{{"a": {value}}}'.encode()), 400, "BAD_REQUEST"
+    )
+
+
+def test_json_nested_past_what_the_parser_reads_is_a_bad_request_naming_the_problem(
+    harness: Harness, token: str
+) -> None:
+    for body in (
+        nested(2000),
+        f'{{"query": "{{ __typename }}", "variables": {{"p": {nested(1100)}}}}}',
+    ):
+        message = refusal(post(harness, token, body.encode()), 400, "BAD_REQUEST")
+        assert "more than 1024 levels deep" in message

@@ -57,6 +57,9 @@ STRIKES = 3
 PROBATION = 200
 """Thread runs a document that overran the budget inline serves before trying again."""
 
+JSON_DEPTH = 1024
+"""Deepest JSON nesting a request body may have (orjson's own limit)."""
+
 _STATUS = {
     codes.UNAUTHORIZED: 401,
     codes.PARSE_FAILED: 400,
@@ -129,7 +132,10 @@ class GraphQLEndpoint:
     async def _dispatch(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
         try:
             payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):  # orjson parses at most 1,024 levels
+                message = f"The request body nests JSON more than {JSON_DEPTH} levels deep"
+                return _refusal(codes.BAD_REQUEST, message, cid)
             return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
         query = payload.get("query") if isinstance(payload, dict) else None
         known = self._documents.peek(query) if isinstance(query, str) else None
