@@ -148,9 +148,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             max_tokens=settings.max_tokens,
             max_org_uuids=settings.max_org_uuids,
             max_fields=settings.max_fields,
+            max_length=settings.max_query_length,
         ),
-        settings.document_cache_size,
         services.metrics,
+        max_entries=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
     )
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None

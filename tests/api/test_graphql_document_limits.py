@@ -151,3 +151,11 @@ def test_json_nested_past_what_the_parser_reads_is_a_bad_request_naming_the_prob
     ):
         message = refusal(post(harness, token, body.encode()), 400, "BAD_REQUEST")
         assert "more than 1024 levels deep" in message
+
+
+def test_long_documents_are_refused_before_they_are_read(harness: Harness, token: str) -> None:
+    # 900 KB of comment fits the body limit and every token limit; lexing it alone would
+    # cost 0.2 s of CPU per distinct document.
+    query = "{ __typename }\n#" + "x" * 900_000
+    message = refusal(post(harness, token, {"query": query}), 400, "QUERY_TOO_COMPLEX")
+    assert "900,016 characters long; at most 100,000 are allowed" in message

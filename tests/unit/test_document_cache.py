@@ -10,7 +10,7 @@ import pytest
 from graphql import parse
 
 from tallyboard.api.graphql import errors as codes
-from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
+from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits, footprint
 from tallyboard.api.graphql.limits import measure
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.observability.metrics import Metrics
@@ -32,8 +32,15 @@ def default_cache(**overrides: Any) -> DocumentCache:
         max_tokens=settings.max_tokens,
         max_org_uuids=settings.max_org_uuids,
         max_fields=settings.max_fields,
+        max_length=settings.max_query_length,
     )
-    return DocumentCache(SCHEMA, limits, settings.document_cache_size, Metrics())
+    return DocumentCache(
+        SCHEMA,
+        limits,
+        Metrics(),
+        max_entries=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+    )
 
 
 LEGITIMATE = {**PUBLIC_REFERENCE, **dashboard_documents(), **introspection_documents()}
@@ -115,3 +122,94 @@ def test_the_field_bound_is_checked_before_validation(monkeypatch: pytest.Monkey
 def test_wide_documents_are_answered_by_validation_not_by_the_budget(query: str) -> None:
     refusal = default_cache().prepare(query).refusal
     assert refusal is None or refusal.code == codes.VALIDATION_FAILED, refusal
+
+
+def test_large_distinct_documents_stay_within_the_byte_bound_and_a_hot_one_stays() -> None:
+    bound = 2 * 1024 * 1024
+    cache = default_cache(document_cache_bytes=bound)
+    hot = "{ myUsageStatsOrganizations { id uuid name } }"
+    accounted = footprint(hot, cache.prepare(hot))
+    for n in range(40):
+        # A comment holds its text twice: in the query and in its token.
+        large = f"{{ __typename }} # {n} " + "x" * 99_000
+        prepared = cache.prepare(large)
+        assert prepared.refusal is None
+        assert footprint(large, prepared) > 2 * 99_000
+        assert cache.entries.size <= bound
+        assert cache.peek(hot) is not None, f"the hot document was evicted after {n}"
+    assert cache.entries.size > bound / 2  # large documents are cached, just bounded
+    assert len(cache.entries) < 12
+    assert accounted < 100 * 1024
+
+
+def test_documents_longer_than_the_bound_are_refused_before_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tallyboard.api.graphql import document_cache
+
+    def never(*_: object, **__: object) -> object:
+        raise AssertionError("parsed a document over the length bound")
+
+    cache = default_cache()
+    monkeypatch.setattr(document_cache, "parse", never)
+    refusal = cache.prepare("{ __typename }" + " " * 100_000).refusal
+    assert refusal is not None and refusal.code == codes.QUERY_TOO_COMPLEX
+    assert "100,014 characters long; at most 100,000" in refusal.messages[0][0]
+    assert len(cache.entries) == 0
+
+
+def test_the_count_bound_still_holds_for_small_documents() -> None:
+    cache = default_cache(document_cache_size=5)
+    for n in range(20):
+        cache.prepare(f"query Q{n} {{ __typename }}")
+    assert len(cache.entries) == 5
+    assert cache.peek("query Q19 { __typename }") is not None
+    assert cache.peek("query Q0 { __typename }") is None
+
+
+def test_refusals_are_cached_and_accounted_too() -> None:
+    cache = default_cache()
+    query = "{ nope }"
+    refused = cache.prepare(query)
+    assert refused.refusal is not None
+    assert cache.peek(query) is refused
+    assert cache.entries.size == footprint(query, refused)
+
+
+def measured_and_estimated(cache: DocumentCache, texts: list[str]) -> tuple[int, int]:
+    """Bytes the prepared entries really hold (tracemalloc) and what the cache accounts."""
+    import gc
+    import tracemalloc
+
+    cache.prepare(texts[0] + " # warm-up: one-time caches of the schema and validator")
+    kept = []
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for text in texts:
+            fresh = "".join(text)  # a new string: its memory counts as the entry's
+            kept.append((fresh, cache.prepare(fresh)))
+        gc.collect()
+        measured = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return measured, sum(footprint(text, prepared) for text, prepared in kept)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{ __typename } # N" + " " * 50_000,  # padding: the text is all there is
+        "{ __typename } # N" + "x" * 50_000,  # a comment: held twice
+        '{ organization(id: "N' + "x" * 50_000 + '") { id } }',  # a string: twice too
+        LEGITIMATE["tab-ai.js:DashboardAiCreditDetails"].replace("query ", "query QN", 1),
+        LEGITIMATE["introspection (every option)"].replace("Query {", "QueryN {", 1),
+        "{ nopeN " + " ".join(f"bad{i}" for i in range(150)) + " }",  # refused
+    ],
+    ids=["padding", "comment", "string", "dashboard", "introspection", "invalid"],
+)
+def test_the_accounted_size_follows_the_memory_entries_really_hold(template: str) -> None:
+    texts = [template.replace("N", str(n), 1) for n in range(20)]
+    measured, estimated = measured_and_estimated(default_cache(), texts)
+    # Never far below (the bound would not hold), at worst a few times above.
+    assert 0.6 * measured <= estimated <= 3 * measured, (measured, estimated)
