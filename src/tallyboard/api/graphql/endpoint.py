@@ -1,4 +1,4 @@
-"""``POST /graphql`` (and GraphiQL on ``GET``).
+"""``POST /graphql`` (GraphiQL on ``GET`` is a page of the web layer, web/routes.py).
 
 The journey of a request (docs/architecture.md):
 
@@ -27,10 +27,9 @@ from typing import Any
 
 import anyio.to_thread
 import orjson
-from ariadne.explorer import ExplorerGraphiQL
 from graphql import GraphQLSchema, execute_sync
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from tallyboard.access.principal import Principal
 from tallyboard.access.rate_limit import RateLimiter
@@ -108,11 +107,8 @@ class GraphQLEndpoint:
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
         self._record = services.accumulator.record if metering else None
-        self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            return HTMLResponse(self._graphiql)
         cid = correlation_id.get() or "-"
         try:
             body = await read_body(request, self._max_body)
