@@ -8,7 +8,7 @@ budget of 500,000 comparison units. The documents we serve (the dashboard's, the
 public reference documents, GraphiQL's introspection) spend none: they never repeat a
 response name in one selection set. :data:`OVERLAP_BUDGET` bounds the rule to a few
 tens of milliseconds while leaving room for hand-written documents that do
-(docs/decisions/0012-document-limits.md has the measurements).
+(docs/decisions/0013-graphql-document-limits.md has the measurements).
 """
 
 from __future__ import annotations
