@@ -10,9 +10,10 @@ import pytest
 from graphql import parse
 
 from tallyboard.api.graphql import errors as codes
-from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits, footprint
+from tallyboard.api.graphql.document_cache import DocumentCache, footprint
 from tallyboard.api.graphql.limits import measure
 from tallyboard.api.graphql.schema import build_schema
+from tallyboard.app import build_document_cache
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tests.support.reference_documents import (
@@ -25,22 +26,8 @@ SCHEMA = build_schema()
 
 
 def default_cache(**overrides: Any) -> DocumentCache:
-    settings = Settings(**overrides)
-    limits = DocumentLimits(
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        max_org_uuids=settings.max_org_uuids,
-        max_fields=settings.max_fields,
-        max_length=settings.max_query_length,
-    )
-    return DocumentCache(
-        SCHEMA,
-        limits,
-        Metrics(),
-        max_entries=settings.document_cache_size,
-        max_bytes=settings.document_cache_bytes,
-    )
+    """The cache the application builds, with the default settings unless overridden."""
+    return build_document_cache(Settings(**overrides), SCHEMA, Metrics())
 
 
 LEGITIMATE = {**PUBLIC_REFERENCE, **dashboard_documents(), **introspection_documents()}

@@ -25,7 +25,7 @@ from graphql import (
 )
 
 from tallyboard.api.graphql.errors import PARSE_FAILED, QUERY_TOO_COMPLEX, VALIDATION_FAILED
-from tallyboard.api.graphql.limits import SATURATED, OperationPlan, measure
+from tallyboard.api.graphql.limits import SATURATED, DocumentShape, OperationPlan, measure
 from tallyboard.api.graphql.projection import Projection, compile_projection
 from tallyboard.api.graphql.validation import validate_document
 from tallyboard.cache.bounded import BoundedCache
@@ -173,39 +173,13 @@ class DocumentCache:
         return prepared
 
     def _prepare(self, query: str) -> PreparedDocument:
-        limits = self._limits
-        try:
-            document = parse(query, max_tokens=limits.max_tokens)
-        except GraphQLSyntaxError as exc:
-            if "nested too deeply" in exc.message:  # the parser ran out of stack
-                return self._refuse(QUERY_TOO_COMPLEX, "The document is nested too deeply")
-            if "Parsing aborted" in exc.message:  # graphql-core's max_tokens refusal
-                return self._refuse(
-                    QUERY_TOO_COMPLEX,
-                    f"The document has more than {limits.max_tokens} tokens",
-                )
-            return PreparedDocument(
-                refusal=Refusal(PARSE_FAILED, ((exc.message, _locations(exc)),))
-            )
-        shape = measure(document, limits.max_org_uuids)
-        if shape.aliases > limits.max_aliases:
-            return self._refuse(
-                QUERY_TOO_COMPLEX,
-                f"The document uses {shape.aliases} aliases; "
-                f"at most {limits.max_aliases} are allowed",
-            )
-        if shape.depth > limits.max_depth:
-            return self._refuse(
-                QUERY_TOO_COMPLEX,
-                f"The document is {shape.depth} levels deep; "
-                f"at most {limits.max_depth} are allowed",
-            )
-        if shape.fields > limits.max_fields:
-            return self._refuse(
-                QUERY_TOO_COMPLEX,
-                f"The document selects {_amount(shape.fields)} fields once its fragments "
-                f"are expanded; at most {limits.max_fields} are allowed",
-            )
+        document = self._parse(query)
+        if isinstance(document, PreparedDocument):
+            return document
+        shape = measure(document, self._limits.max_org_uuids)
+        excess = self._excess(shape)
+        if excess is not None:
+            return self._refuse(QUERY_TOO_COMPLEX, excess)
         validation = validate_document(self._schema, document)
         if validation.too_complex:
             return self._refuse(
@@ -230,6 +204,41 @@ class DocumentCache:
         return PreparedDocument(
             document=document, operations=shape.operations, projections=projections
         )
+
+    def _parse(self, query: str) -> DocumentNode | PreparedDocument:
+        """The syntax tree, or the refusal of a document that does not parse."""
+        try:
+            return parse(query, max_tokens=self._limits.max_tokens)
+        except GraphQLSyntaxError as exc:
+            if "nested too deeply" in exc.message:  # the parser ran out of stack
+                return self._refuse(QUERY_TOO_COMPLEX, "The document is nested too deeply")
+            if "Parsing aborted" in exc.message:  # graphql-core's max_tokens refusal
+                return self._refuse(
+                    QUERY_TOO_COMPLEX,
+                    f"The document has more than {self._limits.max_tokens} tokens",
+                )
+            return PreparedDocument(
+                refusal=Refusal(PARSE_FAILED, ((exc.message, _locations(exc)),))
+            )
+
+    def _excess(self, shape: DocumentShape) -> str | None:
+        """Which static limit the document exceeds, if any (checked before validation)."""
+        limits = self._limits
+        if shape.aliases > limits.max_aliases:
+            return (
+                f"The document uses {shape.aliases} aliases; "
+                f"at most {limits.max_aliases} are allowed"
+            )
+        if shape.depth > limits.max_depth:
+            return (
+                f"The document is {shape.depth} levels deep; at most {limits.max_depth} are allowed"
+            )
+        if shape.fields > limits.max_fields:
+            return (
+                f"The document selects {_amount(shape.fields)} fields once its fragments "
+                f"are expanded; at most {limits.max_fields} are allowed"
+            )
+        return None
 
     @staticmethod
     def _refuse(code: str, message: str) -> PreparedDocument:
