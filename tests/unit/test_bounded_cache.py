@@ -22,6 +22,17 @@ def test_the_least_recently_used_entry_goes_first() -> None:
     assert [cache.get(k) for k in "acd"] == [ord("a"), ord("c"), 4]
 
 
+def test_peeking_does_not_make_an_entry_recent() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=2, max_size=100)
+    cache.put("a", 1, 1)
+    cache.put("b", 2, 1)
+    assert cache.peek("a") == 1
+    cache.put("c", 3, 1)
+    assert cache.peek("a") is None
+    assert cache.peek("b") == 2
+    assert cache.peek("missing") is None
+
+
 def test_the_size_bound_evicts_as_many_entries_as_a_large_one_needs() -> None:
     cache: BoundedCache[str, str] = BoundedCache(max_entries=100, max_size=10)
     for key in "abcde":

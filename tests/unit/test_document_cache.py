@@ -123,6 +123,7 @@ def test_large_distinct_documents_stay_within_the_byte_bound_and_a_hot_one_stays
         assert prepared.refusal is None
         assert footprint(large, prepared) > 2 * 99_000
         assert cache.entries.size <= bound
+        assert cache.prepare(hot).refusal is None  # a request for it: recently used
         assert cache.peek(hot) is not None, f"the hot document was evicted after {n}"
     assert cache.entries.size > bound / 2  # large documents are cached, just bounded
     assert len(cache.entries) < 12

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Hashable
 from typing import Generic, NamedTuple, TypeVar
 
-from cachetools import LRUCache
+from cachetools import Cache, LRUCache
 
 __all__ = ["BoundedCache"]
 
@@ -47,8 +47,20 @@ class BoundedCache(Generic[K, V]):
     def get(self, key: K) -> V | None:
         """The value cached under ``key`` (now the most recently used), if any."""
         with self._lock:
-            entry = self._entries.get(key)
-        return None if entry is None else entry.value
+            try:
+                entry = self._entries[key]
+            except KeyError:
+                return None
+        return entry.value
+
+    def peek(self, key: K) -> V | None:
+        """The value cached under ``key``, if any, leaving the order alone: a plain dict
+        read (``Cache.__getitem__`` skips the LRU bookkeeping), so no lock either."""
+        try:
+            entry = Cache.__getitem__(self._entries, key)
+        except KeyError:
+            return None
+        return entry.value
 
     def put(self, key: K, value: V, size: int) -> bool:
         """Cache ``value``, evicting the least recently used entries to make room.

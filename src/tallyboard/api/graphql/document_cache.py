@@ -153,8 +153,9 @@ class DocumentCache:
         return self._entries
 
     def peek(self, query: str) -> PreparedDocument | None:
-        """The cached outcome for ``query``, if any (no parsing, no counting)."""
-        return self._entries.get(query)
+        """The cached outcome for ``query``, if any (no parsing, no counting; only
+        :meth:`prepare`, once per request, makes it recently used)."""
+        return self._entries.peek(query)
 
     def prepare(self, query: str) -> PreparedDocument:
         if len(query) > self._limits.max_length:  # refused at no cost: not worth caching
