@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
@@ -59,7 +60,7 @@ from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
-__all__ = ["create_app", "create_app_from_environment"]
+__all__ = ["build_document_cache", "create_app", "create_app_from_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,27 @@ def build_token_endpoint(settings: Settings, services: Services) -> TokenEndpoin
     return TokenEndpoint(services.oauth, throttle)
 
 
+def build_document_cache(
+    settings: Settings, schema: GraphQLSchema, metrics: Metrics
+) -> DocumentCache:
+    """Parsed and validated documents under the configured limits and cache bounds."""
+    limits = DocumentLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_org_uuids=settings.max_org_uuids,
+        max_fields=settings.max_fields,
+        max_length=settings.max_query_length,
+    )
+    return DocumentCache(
+        schema,
+        limits,
+        metrics,
+        max_entries=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+    )
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
     database = Database(settings.database_url)
@@ -152,17 +174,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     services = build_services(settings, clock or SystemClock(), database, writer)
     flusher = build_flusher(settings, services, writer)
     schema = build_schema()
-    documents = DocumentCache(
-        schema,
-        DocumentLimits(
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            max_org_uuids=settings.max_org_uuids,
-        ),
-        settings.document_cache_size,
-        services.metrics,
-    )
+    documents = build_document_cache(settings, schema, services.metrics)
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
@@ -179,7 +191,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),

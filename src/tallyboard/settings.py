@@ -63,12 +63,32 @@ class Settings(BaseSettings):
     max_depth: int = Field(15, ge=1, description="Deepest selection allowed in a document")
     max_aliases: int = Field(15, ge=0, description="Aliases allowed in a document")
     max_tokens: int = Field(2000, ge=10, description="Lexical tokens allowed in a document")
+    max_fields: int = Field(
+        2000,
+        ge=1,
+        description=(
+            "Field selections allowed in a document once every fragment spread is expanded"
+        ),
+    )
+    max_query_length: int = Field(
+        100_000,
+        ge=100,
+        description="Characters allowed in a document's text, comments and white space included",
+    )
     max_org_uuids: int = Field(
         25, ge=1, description="Organization UUIDs per document, summed over every field"
     )
     max_body_bytes: int = Field(1 * MiB, ge=1024, description="Largest GraphQL request body")
     document_cache_size: int = Field(
         1024, ge=0, description="Parsed and validated documents kept per process"
+    )
+    document_cache_bytes: int = Field(
+        64 * MiB,
+        ge=0,
+        description=(
+            "Estimated memory the parsed documents kept per process may take "
+            "(text, syntax tree and compiled plan; least recently used out first)"
+        ),
     )
     rate_limit: float = Field(
         0.0,

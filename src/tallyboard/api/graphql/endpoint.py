@@ -1,4 +1,4 @@
-"""``POST /graphql`` (and GraphiQL on ``GET``).
+"""``POST /graphql`` (GraphiQL on ``GET`` is a page of the web layer, web/routes.py).
 
 The journey of a request (docs/architecture.md):
 
@@ -27,10 +27,9 @@ from typing import Any
 
 import anyio.to_thread
 import orjson
-from ariadne.explorer import ExplorerGraphiQL
 from graphql import GraphQLSchema, execute_sync
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from tallyboard.access.principal import Principal
 from tallyboard.access.rate_limit import RateLimiter
@@ -57,6 +56,9 @@ STRIKES = 3
 """Over-budget inline runs (net of good ones) that send a document back to threads."""
 PROBATION = 200
 """Thread runs a document that overran the budget inline serves before trying again."""
+
+JSON_DEPTH = 1024
+"""Deepest JSON nesting a request body may have (orjson's own limit)."""
 
 _STATUS = {
     codes.UNAUTHORIZED: 401,
@@ -106,11 +108,8 @@ class GraphQLEndpoint:
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
         self._record = services.accumulator.record if metering else None
-        self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            return HTMLResponse(self._graphiql)
         cid = correlation_id.get() or "-"
         try:
             body = await read_body(request, self._max_body)
@@ -130,7 +129,10 @@ class GraphQLEndpoint:
     async def _dispatch(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
         try:
             payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):  # orjson parses at most 1,024 levels
+                message = f"The request body nests JSON more than {JSON_DEPTH} levels deep"
+                return _refusal(codes.BAD_REQUEST, message, cid)
             return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
         query = payload.get("query") if isinstance(payload, dict) else None
         known = self._documents.peek(query) if isinstance(query, str) else None
