@@ -87,6 +87,22 @@ class Metrics:
             "Raw events removed by retention",
             registry=r,
         )
+        self.failures = Counter(
+            "tallyboard_failures",
+            "Requests that failed on the server's side (database outage, bug), by kind",
+            ["kind"],  # database:<error> | bug:<exception type>
+            registry=r,
+        )
+        self.header_timeouts = Counter(
+            "tallyboard_header_timeouts",
+            "Connections closed because a request's headers did not arrive in time",
+            registry=r,
+        )
+        self.connections_refused = Counter(
+            "tallyboard_connections_refused",
+            "Requests answered 503 because the process was at its connection limit",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
