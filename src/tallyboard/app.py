@@ -43,6 +43,7 @@ from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher
+from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.stats.ai_credits import AiCreditStats
@@ -50,14 +51,14 @@ from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.integrations import IntegrationStats
-from tallyboard.storage.database import Database
+from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
-__all__ = ["create_app", "create_app_from_environment"]
+__all__ = ["create_app", "create_app_from_environment", "database_timeouts"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,14 @@ def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
     if settings.redis_url:
         return RedisCache(settings.redis_url)
     return MemoryCache(now=_timer(clock))
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        lock=settings.db_lock_timeout,
+    )
 
 
 def build_services(
@@ -96,6 +105,7 @@ def build_services(
         database=database,
         clock=clock,
         metrics=metrics,
+        failures=FailureLog(metrics, settings.failure_log_interval),
         policy=Policy(database),
         authenticator=Authenticator(database, clock),
         oauth=OAuthService(database, clock),
@@ -103,7 +113,11 @@ def build_services(
         accumulator=Accumulator(settings.metering_max_keys, metrics),
         ingest=IngestService(database, events, writer, clock, metrics, settings),
         ingest_backpressure=Backpressure(
-            settings.ingest_concurrency, settings.ingest_queue, metrics
+            settings.ingest_concurrency,
+            settings.ingest_queue,
+            metrics,
+            buffer_bytes=(settings.ingest_concurrency + settings.ingest_queue)
+            * settings.ingest_max_body_bytes,
         ),
         retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
         max_org_uuids=settings.max_org_uuids,
@@ -135,7 +149,7 @@ def build_flusher(settings: Settings, services: Services, writer: RollupWriter) 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, timeouts=database_timeouts(settings))
     writer = RollupWriter(database.dialect, settings.operation_name_cap)
     services = build_services(settings, clock or SystemClock(), database, writer)
     flusher = build_flusher(settings, services, writer)
@@ -203,7 +217,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(CorrelationMiddleware, metrics=services.metrics)],
+        middleware=[
+            Middleware(
+                CorrelationMiddleware,
+                metrics=services.metrics,
+                failures=services.failures,
+                body_timeout=settings.body_timeout,
+            )
+        ],
     )
     app.state.services = services
     app.state.flusher = flusher

@@ -19,6 +19,8 @@ from tallyboard.domain.errors import (
     PermissionDeniedError,
     QueryTooComplexError,
     RateLimitedError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
     TallyboardError,
     UnauthorizedError,
 )
@@ -28,6 +30,7 @@ __all__ = ["error_response", "json_response", "status_for"]
 
 _STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
     (PayloadTooLargeError, 413),
+    (RequestTimeoutError, 408),
     (BadRequestError, 400),
     (InvalidInputError, 422),
     (UnauthorizedError, 401),
@@ -36,6 +39,7 @@ _STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
     (RateLimitedError, 429),
     (OverloadedError, 429),
     (NotMigratedError, 503),
+    (ServiceUnavailableError, 503),
 )
 
 
@@ -63,8 +67,50 @@ def error_response(error: TallyboardError) -> Response:
     if isinstance(error, InvalidInputError):
         body["problems"] = [{"path": p.path, "reason": p.reason} for p in error.problems]
     headers: dict[str, str] = {}
-    if isinstance(error, (RateLimitedError, OverloadedError)):
+    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
     return json_response({"error": body}, status_for(error), headers)
+
+
+# ---- answers given outside any endpoint: the middleware's last resort, the server's
+# connection limit. Each endpoint family keeps its documented shape.
+
+_OAUTH_ERRORS = {
+    "BAD_REQUEST": "invalid_request",
+    "SERVICE_UNAVAILABLE": "temporarily_unavailable",
+}
+
+
+def error_document(path: str, code: str, message: str, cid: str) -> bytes:
+    """The error body for ``path``: GraphQL's ``errors`` list on ``/graphql``, RFC 6749's
+    shape on ``/oauth/token``, ``{"error": {code, message, correlation_id}}`` elsewhere."""
+    payload: dict[str, Any]
+    if path == "/graphql":
+        entry = {"message": message, "extensions": {"code": code, "correlation_id": cid}}
+        payload = {"errors": [entry]}
+    elif path == "/oauth/token":
+        payload = {
+            "error": _OAUTH_ERRORS.get(code, "server_error"),
+            "error_description": message,
+            "correlation_id": cid,
+        }
+    else:
+        payload = {"error": {"code": code, "message": message, "correlation_id": cid}}
+    return orjson.dumps(payload)
+
+
+def raw_error(
+    path: str, error: TallyboardError, cid: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of ``error`` for a raw ASGI ``send``."""
+    body = error_document(path, error.code, error.message, cid)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+    return status_for(error), headers, body
