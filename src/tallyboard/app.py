@@ -13,9 +13,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
@@ -29,10 +31,12 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.errors import http_exception_response
 from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
+from tallyboard.api.http.server import METRICS_STATE_KEY
 from tallyboard.cache.backend import CacheBackend
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
@@ -58,7 +62,11 @@ from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
-__all__ = ["create_app", "create_app_from_environment", "database_timeouts"]
+__all__ = [
+    "create_app",
+    "create_app_from_environment",
+    "database_timeouts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +200,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     ]
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
         if settings.metering:
             await flusher.start()
@@ -203,7 +211,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            # The lifespan state reaches the HTTP protocol too (api/http/server.py).
+            yield {METRICS_STATE_KEY: services.metrics}
         finally:
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,6 +226,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_response},
         middleware=[
             Middleware(
                 CorrelationMiddleware,

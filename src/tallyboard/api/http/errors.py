@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from tallyboard.domain.errors import (
@@ -26,7 +28,14 @@ from tallyboard.domain.errors import (
 )
 from tallyboard.observability.logging import correlation_id
 
-__all__ = ["error_response", "json_response", "status_for"]
+__all__ = [
+    "error_document",
+    "error_response",
+    "http_exception_response",
+    "json_response",
+    "raw_error",
+    "status_for",
+]
 
 _STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
     (PayloadTooLargeError, 413),
@@ -114,3 +123,18 @@ def raw_error(
     if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
         headers.append((b"retry-after", str(error.retry_after).encode()))
     return status_for(error), headers, body
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def http_exception_response(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown path 404, wrong method 405) in the JSON shape of
+    the path's endpoint family, instead of plain text."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    code = "BAD_REQUEST" if path == "/graphql" else _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+    body = error_document(path, code, exc.detail, correlation_id.get() or "-")
+    return Response(
+        body, status_code=exc.status_code, headers=exc.headers, media_type="application/json"
+    )
