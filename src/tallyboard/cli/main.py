@@ -19,6 +19,7 @@ from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
+from tallyboard.cli.server import raise_open_files_limit, server_options
 from tallyboard.domain.clock import SystemClock
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError
 from tallyboard.domain.periods import format_datetime
@@ -63,6 +64,7 @@ def run_server(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
     _migrated_database(settings).dispose()
     export_to_environment(settings)
+    raise_open_files_limit()
     typer.echo(
         f"Tallyboard on {settings.base_url}/ (GraphQL at {settings.base_url}/graphql)", err=True
     )
@@ -72,12 +74,7 @@ def run_server(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=30,
+        **server_options(settings),
     )
 
 
