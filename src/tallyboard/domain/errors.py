@@ -146,12 +146,23 @@ class ServiceUnavailableError(ServiceError):
     """A dependency (the database) is unreachable, stalled or full: not the caller's
     fault, and the same request may succeed after ``retry_after`` seconds.
 
-    ``kind`` names the failure for logs and metrics (e.g. ``database:SQLITE_FULL``);
-    it never reaches a client."""
+    ``kind`` names the failure for logs and metrics (e.g. ``database:SQLITE_FULL``) and
+    ``where`` what was unavailable (the database URL, password hidden): for operators
+    (logs, the command line), never sent to a client."""
 
     code = "SERVICE_UNAVAILABLE"
 
-    def __init__(self, message: str, retry_after: int = 1, kind: str = "unavailable") -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: int = 1,
+        kind: str = "unavailable",
+        where: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.kind = kind
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.kind}]"

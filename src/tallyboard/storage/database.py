@@ -143,13 +143,14 @@ def unavailable_error(exc: BaseException) -> ServiceUnavailableError | None:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def _translated(where: str) -> Iterator[None]:
     try:
         yield
     except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
         error = unavailable_error(exc)
         if error is None:
             raise
+        error.where = where
         raise error from exc
 
 
@@ -243,6 +244,8 @@ class Database:
         timeouts: DatabaseTimeouts | None = None,
     ) -> None:
         self.url = normalize_url(url)
+        self.where = redact_url(url)
+        """The URL with its password hidden, for messages to operators."""
         self.timeouts = timeouts or DatabaseTimeouts()
         parsed = make_url(self.url)
         kwargs: dict[str, Any] = {
@@ -300,11 +303,11 @@ class Database:
         """
         shared = self._shared.get()
         if shared is None:
-            with _translated(), self.engine.connect() as conn, conn.begin():
+            with _translated(self.where), self.engine.connect() as conn, conn.begin():
                 yield conn
             return
         try:
-            with _translated():
+            with _translated(self.where):
                 yield shared.open()
         except BaseException as exc:
             # A failed statement may have spoiled the transaction (PostgreSQL aborts
@@ -337,7 +340,7 @@ class Database:
             shared.close(commit=False)
             raise
         self._shared.reset(token)
-        with _translated():
+        with _translated(self.where):
             shared.close(commit=True)
 
     @contextmanager
@@ -358,7 +361,7 @@ class Database:
                     "database:write_on_event_loop",
                 )
             shared.close(commit=True)
-        with _translated(), self.engine.connect() as conn:
+        with _translated(self.where), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
             with conn.begin():
@@ -367,7 +370,7 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A plain connection (no transaction begun), for schema tools."""
-        with _translated(), self.engine.connect() as conn:
+        with _translated(self.where), self.engine.connect() as conn:
             yield conn
 
     def ping(self) -> None:
