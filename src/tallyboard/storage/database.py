@@ -99,11 +99,18 @@ _PG_UNAVAILABLE_STATES = frozenset({"55P03", "25P03"})  # lock_timeout, idle tim
 _PG_CONTENTION = frozenset({"55P03", "40001", "40P01", "57014"})
 
 
+_STORAGE_FAILURES = ("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_CORRUPT")
+
+
 def _message(kind: str, contention: bool) -> tuple[str, int]:
+    """What the client is told, and after how many seconds a retry makes sense."""
+    name = kind.partition(":")[2]
     if contention:
         return "The database is busy; retry the same request after 1 second", 1
-    if kind.endswith(("SQLITE_FULL", "DiskFull")):
+    if name in ("SQLITE_FULL", "DiskFull"):
         return "The database has no space left; retry later (an operator must free space)", 30
+    if name.startswith(_STORAGE_FAILURES) or name in ("SQLITE_NOTADB", "SQLITE_NOMEM"):
+        return "The database cannot read or write its storage; retry later", 30
     return "The database is unavailable; retry the same request after 5 seconds", 5
 
 
