@@ -184,6 +184,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         settings.max_org_uuids,
         limiter,
         metering=settings.metering,
+        inline=settings.inline_execution,
     )
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     document_cache_size: int = Field(
         1024, ge=0, description="Parsed and validated documents kept per process"
     )
+    inline_execution: bool = Field(
+        True,
+        description=(
+            "SQLite only: run GraphQL documents known to be cheap on the event loop, with "
+            "reads that never wait for a lock (decision 0013); false: always on worker "
+            "threads (PostgreSQL always uses threads)"
+        ),
+    )
     rate_limit: float = Field(
         0.0, ge=0, description="Requests per second per credential (0 disables rate limiting)"
     )

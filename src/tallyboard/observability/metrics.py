@@ -31,6 +31,11 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.graphql_inline_fallbacks = Counter(
+            "tallyboard_graphql_inline_fallbacks",
+            "Requests run on the event loop whose read met a lock, rerun on a worker thread",
+            registry=r,
+        )
         self.metering_recorded = Counter(
             "tallyboard_metering_recorded_calls",
             "Billable calls recorded in the in-process accumulator",

@@ -108,6 +108,7 @@ class GraphQLEndpoint:
         rate_limiter: RateLimiter | None,
         *,
         metering: bool = True,
+        inline: bool = True,
     ) -> None:
         self._services = services
         self._schema = schema
@@ -116,7 +117,7 @@ class GraphQLEndpoint:
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
         self._record = services.accumulator.record if metering else None
-        self._inline_allowed = services.database.can_read_without_waiting
+        self._inline_allowed = inline and services.database.can_read_without_waiting
         self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
@@ -151,6 +152,7 @@ class GraphQLEndpoint:
             outcome = self._process(payload, authorization, cid, nowait=True)
             cpu = time.thread_time() - cpu_started
             if outcome is None:  # a read would have waited for a lock: run it on a thread
+                self._services.metrics.graphql_inline_fallbacks.inc()
                 _judge_inline(known.placement, cpu, float("inf"))
             else:
                 # CPU over budget, or a long wait (a slow disk): back to threads. Wall
