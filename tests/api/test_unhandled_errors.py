@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tallyboard.domain.errors import ServiceUnavailableError
+from tests.support.events import org_document
 from tests.support.harness import Harness
 
 SECRET = "KeyError at /srv/tallyboard/secret.py: SELECT * FROM credentials"
@@ -96,3 +98,33 @@ def test_unknown_paths_and_wrong_methods_answer_in_json(harness: Harness) -> Non
     (entry,) = _clean(put)["errors"]
     assert entry["extensions"]["code"] == "BAD_REQUEST"
     assert entry["extensions"]["correlation_id"] == put.headers["x-correlation-id"]
+
+
+def test_a_field_the_database_failed_is_a_503_with_the_partial_data_and_is_not_billed(
+    harness: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document, (_org,) = org_document()
+    org_id = document["organizations"][0]["id"]
+    document["serviceAccounts"] = [
+        {"organization": org_id, "name": "bot", "role": "admin", "tokenLifetime": "1h"}
+    ]
+    token = harness.service_account_tokens(harness.apply(document))["bot"]
+    query = "query Two($id: ID!) { __typename organization(id: $id) { id } }"
+
+    def unavailable(*_args: Any, **_kwargs: Any) -> Any:
+        raise ServiceUnavailableError("The database is unavailable", 5, "database:Test")
+
+    monkeypatch.setattr(harness.services.policy, "require_by_id", unavailable)
+    caplog.set_level(logging.ERROR)
+    response = harness.graphql_response(token, query, {"id": org_id})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    body = _clean(response)
+    assert body["data"] == {"__typename": "Query", "organization": None}
+    (entry,) = body["errors"]
+    assert entry["path"] == ["organization"]
+    assert entry["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert [r.kind for r in _failure_lines(caplog)] == ["database:Test"]  # type: ignore[attr-defined]
+    harness.flush()
+    with harness.services.database.read() as conn:
+        calls = conn.exec_driver_sql("SELECT count(*) FROM api_calls_daily").scalar()
+    assert calls == 0  # a server-side failure is never billed

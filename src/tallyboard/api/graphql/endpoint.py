@@ -24,7 +24,6 @@ database failed them (``SERVICE_UNAVAILABLE``: 503 with ``Retry-After``).
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +54,6 @@ from tallyboard.domain.usage import NOT_SPECIFIED
 from tallyboard.observability.logging import correlation_id
 
 __all__ = ["GraphQLEndpoint"]
-
-log = logging.getLogger(__name__)
 
 INLINE_BUDGET = 0.005
 """Seconds a document's execution may block the event loop; slower ones use threads."""
@@ -313,15 +310,17 @@ class GraphQLEndpoint:
             for error in result.errors:
                 entry, code = codes.format_error(error, cid)
                 formatted.append(entry)
-                if code in (codes.INTERNAL, codes.SERVICE_UNAVAILABLE):
+                if code == codes.SERVICE_UNAVAILABLE or (
+                    code == codes.INTERNAL and server_error is None
+                ):
                     server_error = error.original_error or error
                 elif code == codes.PERMISSION_DENIED and error.path and len(error.path) == 1:
                     denied_roots.add(str(error.path[0]))
             response["errors"] = formatted
-        if server_error is not None:
-            return self._failed_fields(server_error, response, cid)
         if context.warnings:
             response["extensions"] = {"warnings": list(context.warnings)}
+        if server_error is not None:
+            return self._failed_fields(server_error, response, cid)
 
         billable = not (operation.root_keys and denied_roots >= operation.root_keys)
         meter = None
