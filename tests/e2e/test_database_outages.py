@@ -14,6 +14,8 @@ import resource
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,8 +83,19 @@ class Tenant:
         ]
 
 
-def _through(proxy: TcpProxy, database_url: str) -> str:
-    return urlsplit(database_url)._replace(netloc=f"postgres@127.0.0.1:{proxy.port}").geturl()
+@contextmanager
+def _behind_proxy(
+    database_url: str, workdir: Path, **settings: Any
+) -> Iterator[tuple[TcpProxy, ServerProcess]]:
+    """A ``tallyboard serve`` whose every byte to PostgreSQL goes through a proxy."""
+    with TcpProxy("127.0.0.1", urlsplit(database_url).port or 5432) as proxy:
+        through = urlsplit(database_url)._replace(netloc=f"postgres@127.0.0.1:{proxy.port}")
+        server = ServerProcess(through.geturl(), workdir, db_connect_timeout=2, **settings)
+        server.start()
+        try:
+            yield proxy, server
+        finally:
+            server.stop()
 
 
 def _timed(call: Any) -> tuple[Any, float]:
@@ -112,6 +125,27 @@ def _failure_lines(server: ServerProcess) -> list[dict[str, Any]]:
     return [r for r in server.log_records() if r.get("logger") == "tallyboard.failures"]
 
 
+def _assert_operations_answer(server: ServerProcess) -> None:
+    """While every database call hangs: liveness and metrics at once, readiness within
+    its 2 s bound and with a reason (a hung check is never joined by another)."""
+    for _ in range(5):
+        health, waited = _timed(lambda: httpx.get(f"{server.url}/healthz", timeout=5))
+        assert health.json() == {"status": "ok"} and waited < 1.0
+        metrics, waited = _timed(lambda: httpx.get(f"{server.url}/metrics", timeout=5))
+        assert metrics.status_code == 200 and waited < 1.0
+    reasons = set()
+    for _ in range(2):
+        ready, waited = _timed(lambda: httpx.get(f"{server.url}/readyz", timeout=10))
+        assert ready.status_code == 503 and waited < 3.5
+        reasons.add(ready.json()["reason"])
+    known = {
+        "the database did not answer within 2 s",
+        "the database is unavailable (OperationalError)",
+    }
+    hung = {r for r in reasons if r.startswith("the database has not answered")}
+    assert reasons <= known | hung, reasons
+
+
 def _wait_for(condition: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -124,70 +158,50 @@ def test_a_stalled_postgresql_freezes_nothing_and_loses_nothing(
     postgres_url: str, tmp_path: Path
 ) -> None:
     tenant = Tenant(postgres_url)
-    with TcpProxy("127.0.0.1", urlsplit(postgres_url).port or 5432) as proxy:
-        server = ServerProcess(
-            _through(proxy, postgres_url), tmp_path, db_connect_timeout=2, flush_interval=0.2
-        )
-        server.start()
-        try:
-            tenant.sign_in(server.url)
-            # The same cheap document again and again: what used to run on the loop.
-            warm = [tenant.query(server.url).status_code for _ in range(10)]
-            assert warm == [200] * 10
-            first = tenant.events(300)
-            with IngestClient(server.url, tenant.key) as client:
-                assert client.send(first).accepted == 300
+    with _behind_proxy(postgres_url, tmp_path, flush_interval=0.2) as (proxy, server):
+        tenant.sign_in(server.url)
+        # The same cheap document again and again: what used to run on the loop.
+        warm = [tenant.query(server.url).status_code for _ in range(10)]
+        assert warm == [200] * 10
+        first = tenant.events(300)
+        with IngestClient(server.url, tenant.key) as client:
+            assert client.send(first).accepted == 300
 
-            proxy.pause()
-            paused_at = time.monotonic()
-            answers: list[httpx.Response] = []
-            second = tenant.events(200, tasks=7)
-            sent: list[int] = []
+        proxy.pause()
+        paused_at = time.monotonic()
+        answers: list[httpx.Response] = []
+        second = tenant.events(200, tasks=7)
+        sent: list[int] = []
 
-            def query() -> None:
-                answers.append(tenant.query(server.url))
+        def query() -> None:
+            answers.append(tenant.query(server.url))
 
-            def ingest() -> None:
-                with IngestClient(server.url, tenant.key, max_attempts=60, backoff=0.2) as c:
-                    sent.append(c.send(second).accepted)
+        def ingest() -> None:
+            with IngestClient(server.url, tenant.key, max_attempts=60, backoff=0.2) as c:
+                sent.append(c.send(second).accepted)
 
-            workers = [threading.Thread(target=query) for _ in range(6)]
-            workers.append(threading.Thread(target=ingest))
-            for worker in workers:
-                worker.start()
-            for _ in range(5):  # the process answers while every database call hangs
-                health, waited = _timed(lambda: httpx.get(f"{server.url}/healthz", timeout=5))
-                assert health.json() == {"status": "ok"} and waited < 1.0
-                metrics, waited = _timed(lambda: httpx.get(f"{server.url}/metrics", timeout=5))
-                assert metrics.status_code == 200 and waited < 1.0
-            reasons = set()
-            for _ in range(2):  # bounded, and says why (a hung check is never joined)
-                ready, waited = _timed(lambda: httpx.get(f"{server.url}/readyz", timeout=10))
-                assert ready.status_code == 503 and waited < 3.5
-                reasons.add(ready.json()["reason"])
-            assert reasons <= {
-                "the database did not answer within 2 s",
-                "the database is unavailable (OperationalError)",
-            } | {r for r in reasons if r.startswith("the database has not answered")}, reasons
-            assert time.monotonic() - paused_at >= 3  # a stall of several seconds
-            proxy.resume()
+        workers = [threading.Thread(target=query) for _ in range(6)]
+        workers.append(threading.Thread(target=ingest))
+        for worker in workers:
+            worker.start()
+        _assert_operations_answer(server)
+        assert time.monotonic() - paused_at >= 3  # a stall of several seconds
+        proxy.resume()
 
-            for worker in workers:
-                worker.join(90)
-            assert sent == [200]  # every event acknowledged, once the database was back
-            for answer in answers:  # each one answered, or refused cleanly
-                if answer.status_code == 200:
-                    assert answer.json()["data"]["organization"]["id"] == tenant.id
-                else:
-                    _assert_clean_failure(answer, graphql=True)
-            _wait_for(lambda: httpx.get(f"{server.url}/readyz").status_code == 200)
-            snapshot = rollup_snapshot(postgres_url, tenant.uuid)
-            assert snapshot.total_tasks() == 300 * 3 + 200 * 7
-            assert snapshot.total_runs() == 500
-            billed = 10 + sum(a.status_code == 200 for a in answers)
-            _wait_for(lambda: rollup_snapshot(postgres_url, tenant.uuid).total_calls() == billed)
-        finally:
-            server.stop()
+        for worker in workers:
+            worker.join(90)
+        assert sent == [200]  # every event acknowledged, once the database was back
+        for answer in answers:  # each one answered, or refused cleanly
+            if answer.status_code == 200:
+                assert answer.json()["data"]["organization"]["id"] == tenant.id
+            else:
+                _assert_clean_failure(answer, graphql=True)
+        _wait_for(lambda: httpx.get(f"{server.url}/readyz").status_code == 200)
+        snapshot = rollup_snapshot(postgres_url, tenant.uuid)
+        assert snapshot.total_tasks() == 300 * 3 + 200 * 7
+        assert snapshot.total_runs() == 500
+        billed = 10 + sum(a.status_code == 200 for a in answers)
+        _wait_for(lambda: rollup_snapshot(postgres_url, tenant.uuid).total_calls() == billed)
 
 
 @pytest.mark.postgres
@@ -195,49 +209,42 @@ def test_an_unreachable_postgresql_gets_json_503s_and_one_log_line_per_kind(
     postgres_url: str, tmp_path: Path
 ) -> None:
     tenant = Tenant(postgres_url)
-    with TcpProxy("127.0.0.1", urlsplit(postgres_url).port or 5432) as proxy:
-        server = ServerProcess(
-            _through(proxy, postgres_url), tmp_path, db_connect_timeout=2, failure_log_interval=60
-        )
-        server.start()
-        try:
-            tenant.sign_in(server.url)
-            proxy.cut()
-            auth = {"Authorization": f"Bearer {tenant.key}"}
-            for _ in range(20):
-                response, waited = _timed(
-                    lambda: httpx.post(
-                        f"{server.url}/v1/events", json=tenant.events(5), headers=auth, timeout=30
-                    )
+    with _behind_proxy(postgres_url, tmp_path, failure_log_interval=60) as (proxy, server):
+        tenant.sign_in(server.url)
+        proxy.cut()
+        auth = {"Authorization": f"Bearer {tenant.key}"}
+        for _ in range(20):
+            response, waited = _timed(
+                lambda: httpx.post(
+                    f"{server.url}/v1/events", json=tenant.events(5), headers=auth, timeout=30
                 )
-                _assert_clean_failure(response, graphql=False)
-                assert waited < 3
-            _assert_clean_failure(tenant.query(server.url), graphql=True)
-            token = httpx.post(
-                f"{server.url}/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
             )
-            assert token.status_code == 503
-            assert token.json()["error"] == "temporarily_unavailable"
-            ready = httpx.get(f"{server.url}/readyz", timeout=10)
-            assert ready.status_code == 503
-            assert ready.json()["reason"].startswith("the database is unavailable")
-            assert httpx.get(f"{server.url}/healthz").status_code == 200
+            _assert_clean_failure(response, graphql=False)
+            assert waited < 3
+        _assert_clean_failure(tenant.query(server.url), graphql=True)
+        token = httpx.post(
+            f"{server.url}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        )
+        assert token.status_code == 503
+        assert token.json()["error"] == "temporarily_unavailable"
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["reason"].startswith("the database is unavailable")
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
 
-            lines = _failure_lines(server)
-            kinds = Counter(line["kind"] for line in lines)
-            assert kinds and all(count == 1 for count in kinds.values()), kinds
-            assert all("exc" in line for line in lines)  # the first of a kind: traceback
-            assert sum(len(orjson.dumps(line)) for line in lines) < 32 * 1024 * len(kinds)
-            metrics = httpx.get(f"{server.url}/metrics").text
-            assert 'tallyboard_failures_total{kind="database:OperationalError"}' in metrics
+        lines = _failure_lines(server)
+        kinds = Counter(line["kind"] for line in lines)
+        assert kinds and all(count == 1 for count in kinds.values()), kinds
+        assert all("exc" in line for line in lines)  # the first of a kind: traceback
+        assert sum(len(orjson.dumps(line)) for line in lines) < 32 * 1024 * len(kinds)
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert 'tallyboard_failures_total{kind="database:OperationalError"}' in metrics
 
-            proxy.restore()
-            with IngestClient(server.url, tenant.key, max_attempts=30, backoff=0.2) as client:
-                assert client.send(tenant.events(50)).accepted == 50
-            _wait_for(lambda: httpx.get(f"{server.url}/readyz").status_code == 200)
-        finally:
-            server.stop()
+        proxy.restore()
+        with IngestClient(server.url, tenant.key, max_attempts=30, backoff=0.2) as client:
+            assert client.send(tenant.events(50)).accepted == 50
+        _wait_for(lambda: httpx.get(f"{server.url}/readyz").status_code == 200)
 
 
 def _file_size_limit(limit: int) -> Any:

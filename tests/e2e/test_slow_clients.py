@@ -11,6 +11,7 @@ and 7): none of them can keep producers out or exhaust the process.
 
 from __future__ import annotations
 
+import resource
 import socket
 import threading
 import time
@@ -29,7 +30,7 @@ from tallyboard.storage.database import Database
 from tests.support.events import api_call, org_document
 from tests.support.harness import mint_admin_token
 from tests.support.raw_http import open_request, read_response, wait_closed
-from tests.support.server_process import running_server
+from tests.support.server_process import ServerProcess, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite]
 
@@ -242,3 +243,26 @@ def test_beyond_the_connection_limit_a_request_gets_503_at_once(
                 sock.close()
         assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
         assert _metric(server.url, "tallyboard_connections_refused_total") >= 2
+
+
+def test_serve_lifts_the_open_files_soft_limit_to_the_hard_one(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard > 256
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    server = ServerProcess(sqlite_url, tmp_path, preexec=low_soft_limit)
+    server.start()
+    try:
+        line = next(
+            line
+            for line in Path(f"/proc/{server.pid}/limits").read_text().splitlines()
+            if line.startswith("Max open files")
+        )
+    finally:
+        server.stop()
+    soft, limit = line.split()[3:5]
+    assert soft == limit != "256", line
