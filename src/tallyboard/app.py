@@ -229,12 +229,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_response},
         middleware=[
-            Middleware(
-                CorrelationMiddleware,
-                metrics=services.metrics,
-                failures=services.failures,
-                body_timeout=settings.body_timeout,
-            )
+            Middleware(CorrelationMiddleware, metrics=services.metrics, failures=services.failures)
         ],
     )
     app.state.services = services

@@ -13,11 +13,15 @@ __all__ = ["raise_open_files_limit", "server_options"]
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn options every Tallyboard server runs with: the header deadline and
-    the JSON connection-limit answer of ``TallyboardHttpProtocol``, keep-alive,
-    connection limit and backlog (docs/operations.md)."""
+    """The uvicorn options every Tallyboard server runs with: the header and body
+    deadlines and the JSON connection-limit answer of ``TallyboardHttpProtocol``,
+    keep-alive, connection limit and backlog (docs/operations.md)."""
     # A partial of an importable class pickles, so ``--workers`` processes get it too.
-    protocol = functools.partial(TallyboardHttpProtocol, header_timeout=settings.header_timeout)
+    protocol = functools.partial(
+        TallyboardHttpProtocol,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+    )
     return {
         "loop": "uvloop",
         "http": protocol,

@@ -3,9 +3,10 @@ last-resort error answer -- plain ASGI (no per-request task).
 
 - Every request gets an id (a sane incoming ``X-Correlation-ID`` is reused), returned
   in the ``X-Correlation-ID`` header and in every error body.
-- A request's body must arrive within ``body_timeout`` seconds of the request's start
-  (``RequestTimeoutError``, 408, connection closed): a trickling sender holds nothing
-  for longer (issue 11, item 6). Waits after the body (disconnect detection) are free.
+- A request whose body missed its deadline (the protocol's :class:`BodyClock`,
+  ``body_timeout``) gets ``RequestTimeoutError`` from ``receive`` -- the endpoint's
+  408, and the connection is closed: a trickling sender holds nothing for longer
+  (issue 11, item 6).
 - Anything an endpoint lets escape is answered here in the endpoint's documented JSON
   shape (``api/http/errors.py``): a database outage is 503 ``SERVICE_UNAVAILABLE``
   with ``Retry-After``, a bug is 500 ``INTERNAL_SERVER_ERROR``; neither body carries a
@@ -15,7 +16,6 @@ last-resort error answer -- plain ASGI (no per-request task).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tallyboard.api.graphql.errors import INTERNAL_MESSAGE
 from tallyboard.api.http.errors import raw_error
+from tallyboard.api.http.server import BODY_CLOCK_KEY, BodyClock
 from tallyboard.domain.errors import (
     RequestTimeoutError,
     ServiceUnavailableError,
@@ -61,17 +62,10 @@ def _route(path: str) -> str:
 
 
 class CorrelationMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        metrics: Metrics,
-        failures: FailureLog,
-        body_timeout: float = 30.0,
-    ) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, failures: FailureLog) -> None:
         self.app = app
         self.metrics = metrics
         self.failures = failures
-        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,8 +93,11 @@ class CorrelationMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        clock = scope.get(BODY_CLOCK_KEY)  # None in-process (tests' TestClient)
+        if clock is not None:
+            receive = _bounded(receive, clock)
         try:
-            await self.app(scope, self._bounded(receive), send_with_id)
+            await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             pass  # the client left: nobody to answer, nothing went wrong here
         except Exception as exc:
@@ -111,29 +108,6 @@ class CorrelationMiddleware:
         finally:
             self.metrics.http_requests.labels(_route(scope["path"]), str(status)).inc()
             correlation_id.reset(token)
-
-    def _bounded(self, receive: Receive) -> Receive:
-        """``receive`` with the body deadline, until the body has arrived."""
-        deadline = asyncio.get_running_loop().time() + self.body_timeout
-        timeout = self.body_timeout
-        complete = False
-
-        async def receive_before_deadline() -> Message:
-            nonlocal complete
-            if complete:
-                return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise RequestTimeoutError(
-                    f"The request body did not arrive within {timeout:g} seconds"
-                ) from None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                complete = True
-            return message
-
-        return receive_before_deadline
 
     async def _answer(self, scope: Scope, exc: Exception, cid: str, send: Send) -> None:
         if isinstance(exc, TallyboardError):
@@ -149,6 +123,20 @@ class CorrelationMiddleware:
     def _record(self, scope: Scope, exc: Exception) -> None:
         kind = exc.kind if isinstance(exc, ServiceUnavailableError) else failure_kind(exc)
         self.failures.record(kind, exc, f"{scope.get('method', '?')} {_route(scope['path'])}")
+
+
+def _bounded(receive: Receive, clock: BodyClock) -> Receive:
+    """``receive``, raising ``RequestTimeoutError`` once the body missed its deadline."""
+
+    async def receive_before_deadline() -> Message:
+        message = await receive()
+        if clock.expired and message.get("more_body", False):
+            raise RequestTimeoutError(
+                f"The request body did not arrive within {clock.timeout:g} seconds"
+            )
+        return message
+
+    return receive_before_deadline
 
 
 def failure_kind(exc: BaseException) -> str:

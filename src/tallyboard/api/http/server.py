@@ -1,5 +1,5 @@
-"""The HTTP protocol Tallyboard serves with: uvicorn's httptools protocol plus a header
-deadline and a JSON answer at the connection limit.
+"""The HTTP protocol Tallyboard serves with: uvicorn's httptools protocol plus header
+and body deadlines and a JSON answer at the connection limit.
 
 uvicorn 0.54 bounds idle *keep-alive* connections (``timeout_keep_alive``) but not a
 connection that never completes its request headers: ``connection_made`` arms no
@@ -9,15 +9,19 @@ holds a file descriptor (issue 11, item 7: 19,990 of them exhausted the process)
 This subclass gives every request ``header_timeout`` seconds from the moment the
 server starts waiting for it (connection open, or first byte after a keep-alive
 pause) to its last header byte; then a connection that sent nothing is closed and one
-that sent part of a request gets ``408`` and is closed.
+that sent part of a request gets ``408`` and is closed. Likewise a body must arrive
+within ``body_timeout`` seconds of its headers (issue 11, item 6): on expiry the
+request's :class:`BodyClock` is marked and the application woken; the middleware
+turns that into the endpoint's own ``408``.
 
 uvicorn's own ``limit_concurrency`` answers ``503`` in plain text; here the same
 check (open connections or running requests at the limit) answers in the JSON error
 shape of the path, with ``Retry-After``, so clients never see a non-JSON error.
 
-The smallest mechanism that works: a timer per connection on the event loop, the
-same kind uvicorn uses for keep-alive; no task, no per-request cost beyond arming and
-cancelling it.
+The smallest mechanism that works: timers on the event loop, the kind uvicorn uses
+for keep-alive, armed per connection and only when a read leaves headers or a body
+incomplete -- a request that arrives whole costs no timer at all (a timer per request
+cost ~4 us, an ``asyncio.timeout`` per ``receive`` ~8 us).
 """
 
 from __future__ import annotations
@@ -33,13 +37,26 @@ from uvicorn.server import ServerState
 from tallyboard.api.http.errors import error_document
 from tallyboard.observability.metrics import Metrics
 
-__all__ = ["METRICS_STATE_KEY", "TallyboardHttpProtocol"]
+__all__ = ["BODY_CLOCK_KEY", "METRICS_STATE_KEY", "BodyClock", "TallyboardHttpProtocol"]
 
 METRICS_STATE_KEY = "tallyboard_metrics"
 """Where the application's lifespan state holds its :class:`Metrics` for this layer."""
+BODY_CLOCK_KEY = "tallyboard.body_clock"
+"""The scope key of a request's :class:`BodyClock`."""
 
 _RETRY_AFTER = 1
 _AT_LIMIT = "The server is at its connection limit; retry after 1 second"
+
+
+class BodyClock:
+    """A request's body deadline, shared by the protocol (which runs the timer) and the
+    middleware (which turns an expiry into ``RequestTimeoutError``: the endpoint's 408)."""
+
+    __slots__ = ("expired", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.expired = False
 
 
 class TallyboardHttpProtocol(HttpToolsProtocol):
@@ -51,47 +68,77 @@ class TallyboardHttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         header_timeout: float = 10.0,
+        body_timeout: float = 30.0,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._header_timeout = header_timeout
+        self._body_timeout = body_timeout
         self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_clock: BodyClock | None = None
         self._partial_request = False
         # uvicorn's check is replaced by ours (same rule, JSON answer): _start_asgi_task.
         self._connection_limit = self.limit_concurrency
         self.limit_concurrency = None
 
-    # ---------------------------------------------------------------- header deadline
+    # ---------------------------------------------------------------- deadlines
+    # A request that arrives whole in one read (the usual case) arms no timer at all:
+    # timers are armed only for headers or a body still incomplete after a read.
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_timer()
-
-    def data_received(self, data: bytes) -> None:
-        if self.cycle is None or self.cycle.response_complete:
-            # Bytes of a new request (possibly after a keep-alive pause): its headers
-            # must now arrive before the deadline.
-            self._partial_request = True
-            if self._header_timer is None:
-                self._arm_header_timer()
-        super().data_received(data)
-
-    def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
-        self._partial_request = False
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
-        super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        self._cancel_header_timer()
         self._header_timer = self.loop.call_later(self._header_timeout, self._headers_too_slow)
 
-    def _cancel_header_timer(self) -> None:
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            if self._partial_request and self._header_timer is None:
+                self._header_timer = self.loop.call_later(
+                    self._header_timeout, self._headers_too_slow
+                )
+        elif cycle.more_body and self._body_timer is None and self._body_clock is not None:
+            self._body_timer = self.loop.call_later(self._body_timeout, self._body_too_slow)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._partial_request = True
+        self._body_clock = BodyClock(self._body_timeout)
+        self.scope[BODY_CLOCK_KEY] = self._body_clock  # type: ignore[literal-required]
+
+    def on_headers_complete(self) -> None:
+        self._partial_request = False
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._cancel_body_timer()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        self._cancel_body_timer()  # answered without reading the whole body (413...)
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in (self._header_timer, self._body_timer):
+            if timer is not None:
+                timer.cancel()
+        self._header_timer = self._body_timer = None
+        super().connection_lost(exc)
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_too_slow(self) -> None:
+        """Wake the application: its next ``receive`` ends in a 408 (the middleware)."""
+        self._body_timer = None
+        if self._body_clock is not None and self.cycle is not None:
+            self._body_clock.expired = True
+            self.cycle.message_event.set()
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
