@@ -26,6 +26,7 @@ from bench import report
 SECTIONS = [
     "metering_overhead",
     "ceiling",
+    "placement",
     "query_latency",
     "ingest_throughput",
     "scale_out",

@@ -132,9 +132,10 @@ def render(results: dict[str, Any]) -> str:
 
 TUNING = """**How the GraphQL layer is tuned** ([decision
 0009](decisions/0009-graphql-request-path.md), measured with this section and `py-spy
-record` on the server process): one read transaction per request; documents that execute
-within 5 ms of CPU run on the event loop (no thread hop, no GIL hand-offs around every
-SQLite call); a precompiled projection instead of graphql-core's general executor for
+record` on the server process): one read transaction per request; on SQLite, documents
+that execute within 5 ms of CPU run on the event loop with reads that never wait for a
+lock (no thread hop, no GIL hand-offs around every SQLite call; decision 0014: never on
+PostgreSQL); a precompiled projection instead of graphql-core's general executor for
 plain documents (identical answers, falls back otherwise); prebuilt statements for the
 credential, grants and settings reads; grants remembered per tenancy generation (every
 `admin apply` writes a new one, read with the credential, so a removed permission is

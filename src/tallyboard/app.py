@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from graphql import GraphQLSchema
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
@@ -32,10 +34,12 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.errors import http_exception_response
 from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
+from tallyboard.api.http.server import METRICS_STATE_KEY
 from tallyboard.cache.backend import CacheBackend
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
@@ -46,6 +50,7 @@ from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher
+from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.stats.ai_credits import AiCreditStats
@@ -53,14 +58,19 @@ from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.integrations import IntegrationStats
-from tallyboard.storage.database import Database
+from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
-__all__ = ["build_document_cache", "create_app", "create_app_from_environment"]
+__all__ = [
+    "build_document_cache",
+    "create_app",
+    "create_app_from_environment",
+    "database_timeouts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +88,14 @@ def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
     if settings.redis_url:
         return RedisCache(settings.redis_url)
     return MemoryCache(now=_timer(clock))
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        lock=settings.db_lock_timeout,
+    )
 
 
 def build_services(
@@ -99,6 +117,7 @@ def build_services(
         database=database,
         clock=clock,
         metrics=metrics,
+        failures=FailureLog(metrics, settings.failure_log_interval),
         policy=Policy(database),
         authenticator=Authenticator(database, clock),
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
@@ -106,7 +125,11 @@ def build_services(
         accumulator=Accumulator(settings.metering_max_keys, metrics),
         ingest=IngestService(database, events, writer, clock, metrics, settings),
         ingest_backpressure=Backpressure(
-            settings.ingest_concurrency, settings.ingest_queue, metrics
+            settings.ingest_concurrency,
+            settings.ingest_queue,
+            metrics,
+            buffer_bytes=(settings.ingest_concurrency + settings.ingest_queue)
+            * settings.ingest_max_body_bytes,
         ),
         retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
         max_org_uuids=settings.max_org_uuids,
@@ -169,7 +192,7 @@ def build_document_cache(
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, timeouts=database_timeouts(settings))
     writer = RollupWriter(database.dialect, settings.operation_name_cap)
     services = build_services(settings, clock or SystemClock(), database, writer)
     flusher = build_flusher(settings, services, writer)
@@ -186,6 +209,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         settings.max_org_uuids,
         limiter,
         metering=settings.metering,
+        inline=settings.inline_execution,
     )
     pruner = TokenPruner(services.database, services.clock)
     ops = OpsEndpoints(services)
@@ -203,7 +227,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     ]
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await anyio.to_thread.run_sync(check_migrated, services.database)
         if settings.metering:
             await flusher.start()
@@ -215,7 +239,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            # The lifespan state reaches the HTTP protocol too (api/http/server.py).
+            yield {METRICS_STATE_KEY: services.metrics}
         finally:
             for housekeeping in (retention, pruning):
                 housekeeping.cancel()
@@ -230,7 +255,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(CorrelationMiddleware, metrics=services.metrics)],
+        exception_handlers={HTTPException: http_exception_response},
+        middleware=[
+            Middleware(CorrelationMiddleware, metrics=services.metrics, failures=services.failures)
+        ],
     )
     app.state.services = services
     app.state.flusher = flusher

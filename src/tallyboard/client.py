@@ -3,8 +3,9 @@
 Retrying is safe because ingestion is exactly-once per (organization, source, id): a
 batch whose response was lost is simply sent again with the same event ids, and what
 the server had already committed comes back as ``duplicates``. The client therefore
-retries every outcome that may be transient -- ``429`` (honouring ``Retry-After``),
-``5xx``, timeouts and connection failures -- with exponential backoff, and never
+retries every outcome that may be transient -- ``408`` (the body did not reach the
+server in time), ``429`` (honouring ``Retry-After``), ``5xx``, timeouts and connection
+failures -- with exponential backoff, and never
 re-encodes or re-identifies an event between attempts. Events without an ``id`` get
 a random one *before* the first attempt, for the same reason.
 
@@ -147,7 +148,7 @@ class IngestClient:
                     result: dict[str, Any] = response.json()
                     return result
                 last_problem = f"HTTP {response.status_code}: {_message(response)}"
-                if response.status_code != 429 and response.status_code < 500:
+                if response.status_code not in (408, 429) and response.status_code < 500:
                     raise IngestError(last_problem, response.status_code)
                 delay = _retry_after(response)
             if attempt + 1 < self._max_attempts:

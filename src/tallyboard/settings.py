@@ -34,12 +34,76 @@ class Settings(BaseSettings):
         None, description="Base URL printed in links (default: http://HOST:PORT)"
     )
 
+    # ---- connections and request time limits (docs/operations.md)
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description=(
+            "Seconds a connection may take to send a request's headers (a silent or "
+            "trickling connection is closed)"
+        ),
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request body may take to arrive (then 408, connection closed)",
+    )
+    keep_alive_timeout: int = Field(
+        5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open"
+    )
+    limit_concurrency: int = Field(
+        1000,
+        ge=1,
+        description=(
+            "Open connections (or requests in progress) per process beyond which a request "
+            "gets 503 Retry-After at once"
+        ),
+    )
+    backlog: int = Field(
+        2048, ge=1, description="Connections the kernel queues before the server accepts them"
+    )
+
+    # ---- database time limits (docs/operations.md)
+    db_connect_timeout: float = Field(
+        5.0,
+        ge=1,
+        le=300,
+        description=(
+            "Seconds to open a database connection or wait for a pooled one "
+            "(then 503 SERVICE_UNAVAILABLE)"
+        ),
+    )
+    db_statement_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=86400,
+        description="Seconds one PostgreSQL statement may run before it is cancelled",
+    )
+    db_lock_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Seconds a write waits for a lock (PostgreSQL lock_timeout, SQLite busy timeout)"
+        ),
+    )
+
     # ---- logging
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Minimum level of log records"
     )
     log_format: Literal["json", "text"] = Field(
         "json", description="json: one object per line; text: for humans"
+    )
+    failure_log_interval: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "Seconds between log lines about one kind of server-side failure (the first "
+            "has a traceback, later ones a count)"
+        ),
     )
 
     # ---- self-metering
@@ -88,6 +152,14 @@ class Settings(BaseSettings):
         description=(
             "Estimated memory the parsed documents kept per process may take "
             "(text, syntax tree and compiled plan; least recently used out first)"
+        ),
+    )
+    inline_execution: bool = Field(
+        True,
+        description=(
+            "SQLite only: run GraphQL documents known to be cheap on the event loop, with "
+            "reads that never wait for a lock (decision 0014); false: always on worker "
+            "threads (PostgreSQL always uses threads)"
         ),
     )
     rate_limit: float = Field(

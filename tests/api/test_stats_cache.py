@@ -44,12 +44,14 @@ def rollup_reads(h: Any) -> Iterator[list[str]]:
         if "ai_credits_monthly" in statement:
             statements.append(statement)
 
-    engine = h.services.database.engine
-    event.listen(engine, "before_cursor_execute", record)
+    engines = h.services.database.engines  # the event loop's reads have their own
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def combined(h: Any, token: str, orgs: list[str], period: str = "current_month") -> dict[str, Any]:

@@ -68,6 +68,13 @@ def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
     assert ingest["cells"] and all(cell["exact"] for cell in ingest["cells"])
     assert {c["replays"] for c in ingest["cells"]} == {0, 0.5}
     assert {t["section"] for t in ingest["targets"]} == {"ingest_throughput"}
+    placement = results["sections"]["placement"]
+    assert set(placement["cost"]) == {"typename", "api_usage_top10", "ai_combined_cached"}
+    for cost in placement["cost"].values():
+        assert cost["inline"]["runs"][0]["requests"] > 0
+        assert cost["threads"]["runs"][0]["requests"] > 0
+    assert set(placement["under_writes"]) == {"inline", "threads"}
+    assert all(u["probes"] > 0 for u in placement["under_writes"].values())
 
     markdown = (tmp_path / "benchmarks.md").read_text()
     for heading in ("## Machine", "## Commands", "## Targets"):

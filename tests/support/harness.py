@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
 from tallyboard.app import create_app
+from tallyboard.cli.server import server_options
 from tallyboard.domain.clock import FixedClock
 from tallyboard.settings import Settings
 from tallyboard.storage import credential_store
@@ -158,13 +159,9 @@ class LiveServer(_Api):
         self.admin_token = mint_admin_token(database_url)
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # The options `tallyboard serve` uses: header deadline, keep-alive, limits.
         config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_config=None,
-            lifespan="on",
-            access_log=False,
+            self.app, host="127.0.0.1", port=self.port, **server_options(self.settings)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -1,8 +1,13 @@
-"""A TCP proxy a test can cut, to give a real server a real database outage.
+"""A TCP proxy a test can stall or cut, standing between Tallyboard and its database.
 
-While cut, every open connection is closed and new ones are accepted and closed at
-once: the server's driver sees "server closed the connection unexpectedly" at its next
-statement or connect, exactly as when the database goes away, and never hangs.
+The shared PostgreSQL server must never be stopped by a test; this proxy reproduces
+what its clients see instead:
+
+- ``pause()``: like ``SIGSTOP`` on the server -- connections stay open and new ones
+  complete their TCP handshake (the kernel queues them), but not one byte is
+  forwarded in either direction until ``resume()``;
+- ``cut()``: like a crashed server -- every connection is closed and new ones are
+  refused until ``restore()``.
 """
 
 from __future__ import annotations
@@ -10,21 +15,23 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from types import TracebackType
 from urllib.parse import urlsplit
 
 __all__ = ["TcpProxy"]
 
 
 class TcpProxy:
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
-        self._upstream = (upstream_host, upstream_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._running = threading.Event()
+        self._running.set()
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._cut = False
+        self._sockets: set[socket.socket] = set()
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._listener: socket.socket | None = self._listen(0)
+        self.port: int = self._listener.getsockname()[1]
+        self._start_accepting()
 
     @classmethod
     def for_url(cls, url: str) -> tuple[TcpProxy, str]:
@@ -36,56 +43,92 @@ class TcpProxy:
         proxied = parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host)
         return proxy, proxied.geturl()
 
+    # ------------------------------------------------------------ controls
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     def cut(self) -> None:
+        """Close every connection and refuse new ones."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not
+            # (Linux), and the socket would go on accepting.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         with self._lock:
-            self._cut = True
-            for sock in self._open:
-                _close(sock)
-            self._open.clear()
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def restore(self) -> None:
-        with self._lock:
-            self._cut = False
+        """Accept connections again, on the same port."""
+        if self._listener is None:
+            self._listener = self._listen(self.port)
+            self._start_accepting()
 
     def close(self) -> None:
-        self.cut()
         self._closed = True
-        _close(self._listener)
+        self._running.set()
+        self.cut()
 
-    def _accept(self) -> None:
-        while not self._closed:
+    def __enter__(self) -> TcpProxy:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ forwarding
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(128)
+        return listener
+
+    def _start_accepting(self) -> None:
+        listener = self._listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket | None) -> None:
+        while listener is not None and not self._closed:
+            self._running.wait()  # paused: connections wait in the kernel's backlog
             try:
-                client, _ = self._listener.accept()
+                client, _ = listener.accept()
             except OSError:
-                return
+                return  # cut() or close()
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
             with self._lock:
-                if self._cut:
-                    _close(client)
-                    continue
-                try:
-                    upstream = socket.create_connection(self._upstream, timeout=5)
-                except OSError:
-                    _close(client)
-                    continue
-                upstream.settimeout(None)
-                self._open.update((client, upstream))
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+                self._sockets |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
-            while chunk := source.recv(65536):
-                target.sendall(chunk)
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                self._running.wait()  # paused: hold what arrived, forward nothing
+                sink.sendall(data)
         except OSError:
             pass
         finally:
-            with self._lock:
-                for sock in (source, target):
-                    self._open.discard(sock)
-                    _close(sock)
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

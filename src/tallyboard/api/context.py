@@ -16,6 +16,7 @@ from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
+from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditStats
 from tallyboard.stats.api_usage import ApiUsageService
@@ -32,6 +33,7 @@ class Services:
     database: Database
     clock: Clock
     metrics: Metrics
+    failures: FailureLog
     policy: Policy
     authenticator: Authenticator
     oauth: OAuthService

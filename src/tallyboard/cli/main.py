@@ -20,8 +20,10 @@ from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
+from tallyboard.cli.problems import database_problem
+from tallyboard.cli.server import raise_open_files_limit, server_options
 from tallyboard.domain.clock import SystemClock
-from tallyboard.domain.errors import InvalidInputError, NotMigratedError
+from tallyboard.domain.errors import InvalidInputError, NotMigratedError, ServiceUnavailableError
 from tallyboard.domain.periods import format_datetime
 from tallyboard.observability.logging import configure_logging
 from tallyboard.settings import Settings
@@ -64,6 +66,7 @@ def run_server(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
     _migrated_database(settings).dispose()
     export_to_environment(settings)
+    raise_open_files_limit()
     typer.echo(
         f"Tallyboard on {settings.base_url}/ (GraphQL at {settings.base_url}/graphql)", err=True
     )
@@ -73,12 +76,7 @@ def run_server(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=30,
+        **server_options(settings),
     )
 
 
@@ -93,7 +91,15 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare only")] = False,
 ) -> None:
     """Create a fresh demo database (tenants, tokens, usage) and serve it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(
+            f"Cannot create the directory {path.parent} for the demo database: "
+            f"{exc.strerror}. Choose another place with --path.",
+            err=True,
+        )
+        sys.exit(1)
     settings = load_settings(ctx, database_url=f"sqlite:///{path.resolve()}", host=host, port=port)
     console = Console(stderr=True)
     build = prepare_demo(path, settings, console)
@@ -302,4 +308,10 @@ def backfill(
 
 
 def main() -> None:
-    app()
+    """The ``tallyboard`` command: a database that cannot be used is reported in plain
+    words (what failed, how to fix it) with exit status 1, never as a traceback."""
+    try:
+        app()
+    except ServiceUnavailableError as exc:
+        typer.echo(database_problem(exc), err=True)
+        sys.exit(1)

@@ -9,7 +9,8 @@ an opaque ``INTERNAL_SERVER_ERROR`` (logged with its correlation id).
     TallyboardError
     ├── ClientError                (the caller can fix it)
     │   ├── BadRequestError        BAD_REQUEST
-    │   │   └── PayloadTooLargeError
+    │   │   ├── PayloadTooLargeError   (HTTP 413)
+    │   │   └── RequestTimeoutError    (HTTP 408: the body did not arrive in time)
     │   ├── InvalidInputError      INVALID_INPUT (carries every Problem at once)
     │   ├── UnauthorizedError      UNAUTHORIZED
     │   ├── PermissionDeniedError  PERMISSION_DENIED
@@ -17,7 +18,9 @@ an opaque ``INTERNAL_SERVER_ERROR`` (logged with its correlation id).
     │   └── RateLimitedError       RATE_LIMITED (carries retry_after)
     └── ServiceError               (ours to fix or wait out)
         ├── NotMigratedError
-        └── OverloadedError        (carries retry_after)
+        ├── OverloadedError        (carries retry_after)
+        └── ServiceUnavailableError  SERVICE_UNAVAILABLE (carries retry_after: the
+                                     database is unreachable, stalled or full)
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ __all__ = [
     "Problem",
     "QueryTooComplexError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "ServiceError",
+    "ServiceUnavailableError",
     "TallyboardError",
     "UnauthorizedError",
 ]
@@ -75,6 +80,10 @@ class BadRequestError(ClientError):
 
 class PayloadTooLargeError(BadRequestError):
     pass
+
+
+class RequestTimeoutError(BadRequestError):
+    """The request body did not arrive within its deadline (a slow or stalled sender)."""
 
 
 class InvalidInputError(ClientError):
@@ -131,3 +140,29 @@ class OverloadedError(ServiceError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ServiceError):
+    """A dependency (the database) is unreachable, stalled or full: not the caller's
+    fault, and the same request may succeed after ``retry_after`` seconds.
+
+    ``kind`` names the failure for logs and metrics (e.g. ``database:SQLITE_FULL``) and
+    ``where`` what was unavailable (the database URL, password hidden): for operators
+    (logs, the command line), never sent to a client."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: int = 1,
+        kind: str = "unavailable",
+        where: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.kind = kind
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.kind}]"

@@ -31,6 +31,11 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.graphql_inline_fallbacks = Counter(
+            "tallyboard_graphql_inline_fallbacks",
+            "Requests run on the event loop whose read met a lock, rerun on a worker thread",
+            registry=r,
+        )
         self.metering_recorded = Counter(
             "tallyboard_metering_recorded_calls",
             "Billable calls recorded in the in-process accumulator",
@@ -90,6 +95,22 @@ class Metrics:
         self.retention_deleted = Counter(
             "tallyboard_retention_deleted_events",
             "Raw events removed by retention",
+            registry=r,
+        )
+        self.failures = Counter(
+            "tallyboard_failures",
+            "Requests that failed on the server's side (database outage, bug), by kind",
+            ["kind"],  # database:<error> | bug:<exception type>
+            registry=r,
+        )
+        self.header_timeouts = Counter(
+            "tallyboard_header_timeouts",
+            "Connections closed because a request's headers did not arrive in time",
+            registry=r,
+        )
+        self.connections_refused = Counter(
+            "tallyboard_connections_refused",
+            "Requests answered 503 because the process was at its connection limit",
             registry=r,
         )
 

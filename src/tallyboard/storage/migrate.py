@@ -31,13 +31,13 @@ def head_revision() -> str:
 
 
 def current_revision(database: Database) -> str | None:
-    with database.engine.connect() as conn:
+    with database.connection() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
     config = _config()
-    with database.engine.begin() as conn:
+    with database.connection() as conn, conn.begin():
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

@@ -6,21 +6,24 @@ The journey of a request (docs/architecture.md):
    loop;
 2. the rest -- request shape (400), authentication (401), rate limiting (429), the
    cached document (parse/validate/limits: 400), the UUID budget (400), then
-   execution -- inside one read transaction shared by every read of the request. It
-   runs on the event loop when the document is known to execute within
-   ``INLINE_BUDGET`` (no thread hop, no GIL hand-offs between threads), else on a
-   worker thread; a document that overruns the budget inline goes back to threads
-   (decision 0009);
+   execution -- inside one read transaction shared by every read of the request. On
+   PostgreSQL it always runs on a worker thread: a round trip can hang (a stalled
+   server, a cut network) and nothing that can hang may run on the event loop. On
+   SQLite it runs on the event loop when the document is known to execute within
+   ``INLINE_BUDGET`` (no thread hop, no GIL hand-offs between threads) *and* its reads
+   never wait: a read that would wait for a lock fails at once and the request is run
+   again on a worker thread; a document that overruns the budget inline goes back to
+   threads (decisions 0009, 0014);
 3. on the event loop, a billable request bumps the metering accumulator
    (spec §3: executed, authenticated, not every root field denied, no server error).
 
 Request-level refusals answer with ``{"errors": [...]}`` and the status of their code;
-executed requests answer 200 with ``data`` and field ``errors``.
+executed requests answer 200 with ``data`` and field ``errors`` -- except when the
+database failed them (``SERVICE_UNAVAILABLE``: 503 with ``Retry-After``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,15 +41,19 @@ from tallyboard.api.graphql import errors as codes
 from tallyboard.api.graphql.document_cache import DocumentCache, Placement
 from tallyboard.api.graphql.projection import Fallback
 from tallyboard.api.http.body import read_body
-from tallyboard.domain.errors import PayloadTooLargeError, RateLimitedError, UnauthorizedError
+from tallyboard.domain.errors import (
+    PayloadTooLargeError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+)
 from tallyboard.domain.rollup import ApiCallKey
 from tallyboard.domain.text import MAX_NAME_LENGTH
 from tallyboard.domain.usage import NOT_SPECIFIED
 from tallyboard.observability.logging import correlation_id
 
 __all__ = ["GraphQLEndpoint"]
-
-log = logging.getLogger(__name__)
 
 INLINE_BUDGET = 0.005
 """Seconds a document's execution may block the event loop; slower ones use threads."""
@@ -69,6 +76,7 @@ _STATUS = {
     codes.INVALID_INPUT: 400,
     codes.RATE_LIMITED: 429,
     codes.INTERNAL: 500,
+    codes.SERVICE_UNAVAILABLE: 503,
 }
 _DEPRECATION = {
     "code": "DEPRECATED_CREDENTIAL",
@@ -100,6 +108,7 @@ class GraphQLEndpoint:
         rate_limiter: RateLimiter | None,
         *,
         metering: bool = True,
+        inline: bool = True,
     ) -> None:
         self._services = services
         self._schema = schema
@@ -108,13 +117,15 @@ class GraphQLEndpoint:
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
         self._record = services.accumulator.record if metering else None
+        self._inline_allowed = inline and services.database.can_read_without_waiting
 
     async def handle(self, request: Request) -> Response:
         cid = correlation_id.get() or "-"
         try:
             body = await read_body(request, self._max_body)
-        except PayloadTooLargeError as exc:
-            outcome = _refusal(codes.BAD_REQUEST, exc.message, cid, status=413)
+        except (PayloadTooLargeError, RequestTimeoutError) as exc:
+            status = 413 if isinstance(exc, PayloadTooLargeError) else 408
+            outcome = _refusal(codes.BAD_REQUEST, exc.message, cid, status=status)
         else:
             outcome = await self._dispatch(body, request.headers.get("authorization"), cid)
         if outcome.meter is not None and self._record is not None:
@@ -136,22 +147,27 @@ class GraphQLEndpoint:
             return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
         query = payload.get("query") if isinstance(payload, dict) else None
         known = self._documents.peek(query) if isinstance(query, str) else None
-        if known is not None and known.placement.inline:
+        if known is not None and known.placement.inline and self._inline_allowed:
             started, cpu_started = time.perf_counter(), time.thread_time()
-            outcome = self._process(payload, authorization, cid)
+            outcome = self._process(payload, authorization, cid, nowait=True)
             cpu = time.thread_time() - cpu_started
-            # CPU over budget, or a long wait (a slow database): back to threads. Wall
-            # time alone would also punish the document for the OS preempting us.
-            if outcome.executed:
-                _judge_inline(known.placement, cpu, time.perf_counter() - started)
-            return outcome
+            if outcome is None:  # a read would have waited for a lock: run it on a thread
+                self._services.metrics.graphql_inline_fallbacks.inc()
+                _judge_inline(known.placement, cpu, float("inf"))
+            else:
+                # CPU over budget, or a long wait (a slow disk): back to threads. Wall
+                # time alone would also punish the document for the OS preempting us.
+                if outcome.executed:
+                    _judge_inline(known.placement, cpu, time.perf_counter() - started)
+                return outcome
         return await anyio.to_thread.run_sync(self._process_in_thread, payload, authorization, cid)
 
     def _process_in_thread(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
         # CPU time, not wall time: waiting for the GIL behind other threads (which an
         # inline run does not do) must not keep a cheap document off the loop.
         started = time.thread_time()
-        outcome = self._process(payload, authorization, cid)
+        outcome = self._process(payload, authorization, cid, nowait=False)
+        assert outcome is not None  # only a nowait run gives up
         elapsed = time.thread_time() - started
         query = payload.get("query") if isinstance(payload, dict) else None
         prepared = self._documents.peek(query) if isinstance(query, str) else None
@@ -161,13 +177,33 @@ class GraphQLEndpoint:
 
     # ------------------------------------------------------------ the request
 
-    def _process(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
+    def _process(
+        self, payload: Any, authorization: str | None, cid: str, *, nowait: bool
+    ) -> _Outcome | None:
+        """The request's outcome; None when a ``nowait`` run met a lock (run it again
+        on a worker thread: everything it did was reads)."""
+        scope = None
         try:
-            with self._services.database.read_scope():
-                return self._process_unguarded(payload, authorization, cid)
-        except Exception:
-            log.exception("GraphQL request failed")
-            return _refusal(codes.INTERNAL, codes.INTERNAL_MESSAGE, cid)
+            with self._services.database.read_scope(nowait=nowait) as scope:
+                outcome = self._process_unguarded(payload, authorization, cid)
+        except Exception as exc:
+            if scope is not None and scope.blocked:
+                return None
+            return self._failed(exc, cid)
+        if scope.blocked:
+            return None
+        return outcome
+
+    def _failed(self, exc: Exception, cid: str) -> _Outcome:
+        """A request the server could not serve: an outage (503) or a bug (500), logged
+        once per kind per interval (observability/failures.py)."""
+        if isinstance(exc, ServiceUnavailableError):
+            self._services.failures.record(exc.kind, exc, "POST /graphql")
+            outcome = _refusal(codes.SERVICE_UNAVAILABLE, exc.message, cid)
+            outcome.headers["Retry-After"] = str(exc.retry_after)
+            return outcome
+        self._services.failures.record(f"bug:{type(exc).__name__}", exc, "POST /graphql")
+        return _refusal(codes.INTERNAL, codes.INTERNAL_MESSAGE, cid)
 
     def _process_unguarded(self, payload: Any, authorization: str | None, cid: str) -> _Outcome:
         if isinstance(payload, list):
@@ -275,29 +311,43 @@ class GraphQLEndpoint:
 
         response: dict[str, Any] = {"data": result.data}
         denied_roots: set[str] = set()
-        server_error = False
+        server_error: BaseException | None = None
         if result.errors:
             formatted = []
             for error in result.errors:
                 entry, code = codes.format_error(error, cid)
                 formatted.append(entry)
-                if code == codes.INTERNAL:
-                    server_error = True
+                if code == codes.SERVICE_UNAVAILABLE or (
+                    code == codes.INTERNAL and server_error is None
+                ):
+                    server_error = error.original_error or error
                 elif code == codes.PERMISSION_DENIED and error.path and len(error.path) == 1:
                     denied_roots.add(str(error.path[0]))
             response["errors"] = formatted
         if context.warnings:
             response["extensions"] = {"warnings": list(context.warnings)}
+        if server_error is not None:
+            return self._failed_fields(server_error, response, cid)
 
-        billable = not server_error and not (
-            operation.root_keys and denied_roots >= operation.root_keys
-        )
+        billable = not (operation.root_keys and denied_roots >= operation.root_keys)
         meter = None
         if billable:
             day = self._services.clock.now().date()
             name = operation_name or operation.name or NOT_SPECIFIED
             meter = (principal.billing_org_pk, day, name, principal.token_label)
         return _Outcome(200, response, meter=meter, executed=True)
+
+    def _failed_fields(self, error: BaseException, response: dict[str, Any], cid: str) -> _Outcome:
+        """Executed, but a field failed on the server's side: never billable; logged
+        once per kind per interval; 503 + ``Retry-After`` when the database failed it
+        (the data is partial), else 200 with the field errors."""
+        if isinstance(error, ServiceUnavailableError):
+            self._services.failures.record(error.kind, error, "POST /graphql (a field)")
+            return _Outcome(503, response, {"Retry-After": str(error.retry_after)})
+        self._services.failures.record(
+            f"bug:{type(error).__name__}", error, "POST /graphql (a field)"
+        )
+        return _Outcome(200, response, executed=True)
 
 
 def _judge_inline(placement: Placement, cpu: float, wall: float) -> None:

@@ -1,8 +1,12 @@
-"""GraphQL error codes: the one place the error tree becomes ``extensions.code``."""
+"""GraphQL error codes: the one place the error tree becomes ``extensions.code``.
+
+A field that failed on the server's side (a bug, or ``SERVICE_UNAVAILABLE`` when the
+database failed it) is logged by the endpoint, once per kind per interval
+(observability/failures.py), not here once per field.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from graphql import GraphQLError
@@ -16,13 +20,12 @@ __all__ = [
     "PERMISSION_DENIED",
     "QUERY_TOO_COMPLEX",
     "RATE_LIMITED",
+    "SERVICE_UNAVAILABLE",
     "UNAUTHORIZED",
     "VALIDATION_FAILED",
     "error_entry",
     "format_error",
 ]
-
-log = logging.getLogger(__name__)
 
 UNAUTHORIZED = "UNAUTHORIZED"
 PERMISSION_DENIED = "PERMISSION_DENIED"
@@ -33,6 +36,8 @@ QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 BAD_REQUEST = "BAD_REQUEST"
 RATE_LIMITED = "RATE_LIMITED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+"""The database is unreachable, stalled or full (HTTP 503 with ``Retry-After``)."""
 
 INTERNAL_MESSAGE = "Internal server error; quote the correlation_id when reporting it"
 
@@ -59,11 +64,6 @@ def format_error(error: GraphQLError, correlation_id: str) -> tuple[dict[str, An
             ]
     else:
         code, message = INTERNAL, INTERNAL_MESSAGE
-        log.error(
-            "resolver failed",
-            exc_info=(type(original), original, original.__traceback__),
-            extra={"path": error.path},
-        )
     entry: dict[str, Any] = {"message": message}
     if error.locations:
         entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

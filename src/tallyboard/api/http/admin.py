@@ -11,7 +11,7 @@ from tallyboard.admin.draft import read_document
 from tallyboard.api.context import Services
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
-from tallyboard.domain.errors import BadRequestError, TallyboardError
+from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
 
 __all__ = ["ApplyEndpoint"]
 
@@ -34,6 +34,8 @@ class ApplyEndpoint:
                 raise BadRequestError(f"The body is not valid JSON: {exc}") from None
             document = read_document(raw)
             result = await anyio.to_thread.run_sync(self._services.applier.apply, document)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:
             return error_response(exc)
         return json_response(result.secrets(), headers={"Cache-Control": "no-store"})

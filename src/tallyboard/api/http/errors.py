@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from tallyboard.domain.errors import (
@@ -19,15 +21,25 @@ from tallyboard.domain.errors import (
     PermissionDeniedError,
     QueryTooComplexError,
     RateLimitedError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
     TallyboardError,
     UnauthorizedError,
 )
 from tallyboard.observability.logging import correlation_id
 
-__all__ = ["error_response", "json_response", "status_for"]
+__all__ = [
+    "error_document",
+    "error_response",
+    "http_exception_response",
+    "json_response",
+    "raw_error",
+    "status_for",
+]
 
 _STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
     (PayloadTooLargeError, 413),
+    (RequestTimeoutError, 408),
     (BadRequestError, 400),
     (InvalidInputError, 422),
     (UnauthorizedError, 401),
@@ -36,6 +48,7 @@ _STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
     (RateLimitedError, 429),
     (OverloadedError, 429),
     (NotMigratedError, 503),
+    (ServiceUnavailableError, 503),
 )
 
 
@@ -63,8 +76,65 @@ def error_response(error: TallyboardError) -> Response:
     if isinstance(error, InvalidInputError):
         body["problems"] = [{"path": p.path, "reason": p.reason} for p in error.problems]
     headers: dict[str, str] = {}
-    if isinstance(error, (RateLimitedError, OverloadedError)):
+    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
     return json_response({"error": body}, status_for(error), headers)
+
+
+# ---- answers given outside any endpoint: the middleware's last resort, the server's
+# connection limit. Each endpoint family keeps its documented shape.
+
+_OAUTH_ERRORS = {
+    "BAD_REQUEST": "invalid_request",
+    "SERVICE_UNAVAILABLE": "temporarily_unavailable",
+}
+
+
+def error_document(path: str, code: str, message: str, cid: str) -> bytes:
+    """The error body for ``path``: GraphQL's ``errors`` list on ``/graphql``, RFC 6749's
+    shape on ``/oauth/token``, ``{"error": {code, message, correlation_id}}`` elsewhere."""
+    payload: dict[str, Any]
+    if path == "/graphql":
+        entry = {"message": message, "extensions": {"code": code, "correlation_id": cid}}
+        payload = {"errors": [entry]}
+    elif path == "/oauth/token":
+        payload = {
+            "error": _OAUTH_ERRORS.get(code, "server_error"),
+            "error_description": message,
+            "correlation_id": cid,
+        }
+    else:
+        payload = {"error": {"code": code, "message": message, "correlation_id": cid}}
+    return orjson.dumps(payload)
+
+
+def raw_error(
+    path: str, error: TallyboardError, cid: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of ``error`` for a raw ASGI ``send``."""
+    body = error_document(path, error.code, error.message, cid)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+    return status_for(error), headers, body
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def http_exception_response(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown path 404, wrong method 405) in the JSON shape of
+    the path's endpoint family, instead of plain text."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    code = "BAD_REQUEST" if path == "/graphql" else _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+    body = error_document(path, code, exc.detail, correlation_id.get() or "-")
+    return Response(
+        body, status_code=exc.status_code, headers=exc.headers, media_type="application/json"
+    )

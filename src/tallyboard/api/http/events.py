@@ -1,8 +1,11 @@
 """``POST /v1/events`` (ingest key) and ``POST /v1/admin/backfill`` (instance admin token).
 
-Translation only: authenticate, take a place under backpressure (429 beyond it),
-read the body within its byte limit (413), then hand it to the ingest service in one
-worker-thread hop. The response is sent after the service has committed.
+Translation only: authenticate, read the body within its byte limit (413), its time
+limit (408, enforced by the middleware) and the process's body-byte budget (429), then
+take a place under backpressure (429 beyond it) and hand the batch to the ingest
+service in one worker-thread hop. A place is taken only by a complete body, so slow
+senders cannot hold producers out (ingest/backpressure.py). The response is sent after
+the service has committed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from starlette.responses import Response
 from tallyboard.api.context import Services
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
-from tallyboard.domain.errors import BadRequestError, TallyboardError
+from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
 from tallyboard.ingest.parser import is_ndjson
 
 __all__ = ["EventsEndpoint"]
@@ -31,6 +34,8 @@ class EventsEndpoint:
                 self._services.authenticator.ingest_key, request.headers.get("authorization")
             )
             return await self._ingest(request, key.org_pk, backfill=False)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:
             return error_response(exc)
 
@@ -40,15 +45,18 @@ class EventsEndpoint:
                 self._services.authenticator.admin, request.headers.get("authorization")
             )
             return await self._ingest(request, None, backfill=True)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:
             return error_response(exc)
 
     async def _ingest(self, request: Request, bound_org_pk: int | None, backfill: bool) -> Response:
         gate = self._services.ingest_backpressure
-        async with gate.admitted():
-            body = await read_body(request, self._max_body_bytes)
+        gate.check()  # every place taken: refuse before reading a body for nothing
+        with gate.buffering() as allowance:
+            body = await read_body(request, self._max_body_bytes, allowance.charge)
             ndjson = is_ndjson(request.headers.get("content-type"))
-            async with gate.writing():
+            async with gate.admitted(), gate.writing():
                 try:
                     result = await anyio.to_thread.run_sync(
                         lambda: self._services.ingest.ingest(
