@@ -276,7 +276,7 @@ class UsageMeter:
         with self._lock:
             taken, self._counts = self._counts, {}
             self._in_flight_keys = len(taken)
-            self._in_flight_calls = sum(taken.values())
+            self._in_flight_calls += sum(taken.values())
             self._taken += 1
             seq = self._taken
         try:
