@@ -15,6 +15,7 @@ import json
 import random
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -41,7 +42,7 @@ async def card(request: Request) -> Response:
     return JSONResponse({"id": request.path_params["card_id"]}, status_code=status)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
     return next((v.decode() for k, v in scope["headers"] if k == name), None)
 
 
