@@ -24,6 +24,17 @@ install: $(STAMP)
 demo: install
 	$(BIN)/tallyboard demo
 
+## The metered example API (examples/metered-graphql-api) on :8080, metered into the
+## Tallyboard at TALLYBOARD_URL (default http://127.0.0.1:8000, where `make demo` serves).
+example: install
+	@test -n "$(TALLYBOARD_INGEST_KEY)" || { \
+		echo "Set TALLYBOARD_INGEST_KEY: make example TALLYBOARD_INGEST_KEY=tb_ing_... (make demo prints it)"; \
+		exit 2; }
+	cd examples/metered-graphql-api && \
+		TALLYBOARD_URL="$${TALLYBOARD_URL:-http://127.0.0.1:8000}" \
+		TALLYBOARD_INGEST_KEY="$(TALLYBOARD_INGEST_KEY)" \
+		../../$(BIN)/uvicorn app:app --host 127.0.0.1 --port $${EXAMPLE_PORT:-8080}
+
 serve: install
 	$(BIN)/tallyboard migrate
 	$(BIN)/tallyboard serve
