@@ -48,13 +48,14 @@ API_KEYS: dict[str, Caller] = {
 
 
 class ApiKeyAuth:
-    """``Authorization: Bearer <api key>`` -> ``scope["state"]["caller"]``, else 401."""
+    """``Authorization: Bearer <api key>`` -> ``scope["state"]["caller"]``, else 401
+    (``/health`` is open: load balancers have no key, and it is not metered)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] == "/health":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "OVER_LIMIT",
     "CurrentOperation",
+    "checked",
     "guarded",
     "name_of_graphql_request",
 ]
@@ -65,6 +66,12 @@ def guarded(meter: UsageMeter, role: str, function: Callable[[T], object], arg: 
     except Exception as exc:
         meter.note_error(f"{role} raised {type(exc).__name__}", exc)
         return None
+    return checked(meter, role, value)
+
+
+def checked(meter: UsageMeter, role: str, value: object) -> str | None:
+    """``value`` if it is a string, ``None`` if it is ``None``; anything else is ``None``
+    counted (and logged once) as an error of the application's callable."""
     if value is None or isinstance(value, str):
         return value
     meter.note_error(f"{role} returned {type(value).__name__}, not a string or None")

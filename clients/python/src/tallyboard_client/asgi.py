@@ -38,11 +38,11 @@ from tallyboard_client._request import (
     OVER_LIMIT,
     CurrentOperation,
     _OverLimit,
-    guarded,
+    checked,
     name_of_graphql_request,
 )
 from tallyboard_client.meter import UsageMeter
-from tallyboard_client.naming import safe_name
+from tallyboard_client.naming import MAX_NAME_LENGTH, safe_name
 
 __all__ = ["MeteringMiddleware"]
 
@@ -72,7 +72,7 @@ class MeteringMiddleware:
         self.token_name = token_name
         self.max_body_bytes = max_body_bytes
         self.graphql_paths = None if graphql_paths is None else frozenset(graphql_paths)
-        self._route_names: dict[tuple[str, str, str, bool], str] = {}
+        self._route_names: dict[tuple[str, str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,25 +81,31 @@ class MeteringMiddleware:
         method = scope["method"]
         body: bytes | _OverLimit | None = None
         query: str | None = None
+        current: CurrentOperation | None = None
         if method == "POST":
+            # Any POST may reach a GraphQL server (JSON, or multipart uploads): the
+            # extension gets a slot to report the executed operation in.
+            current = CurrentOperation()
             if self._may_be_graphql(scope) and _is_json(scope):
                 receive, body = await self._read_body(scope, receive)
         elif method == "GET":
             raw = scope.get("query_string", b"")
             if b"query=" in raw and self._may_be_graphql(scope):
+                current = CurrentOperation()
                 query = raw.decode("latin-1")
-        current = CurrentOperation()
-        reset = CURRENT_OPERATION.set(current)
         root = scope.get("root_path", "")
         started = False
 
-        async def metered_send(message: Message) -> None:
+        def metered_send(message: Message) -> Awaitable[None]:
+            # A plain function handing back send()'s awaitable: no coroutine of its own.
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
                 self._record(scope, root, message["status"], current, body, query)
-            await send(message)
+            return send(message)
 
+        # A plain request has nothing GraphQL to learn from the application: no slot.
+        reset = None if current is None else CURRENT_OPERATION.set(current)
         try:
             await self.app(scope, receive, metered_send)
         except Exception:
@@ -108,7 +114,8 @@ class MeteringMiddleware:
                 self._record(scope, root, 500, current, body, query)
             raise
         finally:
-            CURRENT_OPERATION.reset(reset)
+            if reset is not None:
+                CURRENT_OPERATION.reset(reset)
         if not started:  # no response at all: the server answers 500
             self._record(scope, root, 500, current, body, query)
 
@@ -143,45 +150,59 @@ class MeteringMiddleware:
         scope: Scope,
         root: str,
         status: int,
-        current: CurrentOperation,
+        current: CurrentOperation | None,
         body: bytes | _OverLimit | None,
         query: str | None,
     ) -> None:
         meter = self.meter
         try:
-            organization = guarded(meter, "organization", self.organization, scope)
+            organization = self.organization(scope)
+        except Exception as exc:
+            meter.note_error(f"organization raised {type(exc).__name__}", exc)
+            return
+        if organization.__class__ is not str:
+            organization = checked(meter, "organization", organization)
             if organization is None:
                 return
-            token = guarded(meter, "token_name", self.token_name, scope)
+        try:
+            token = self.token_name(scope)
+        except Exception as exc:
+            meter.note_error(f"token_name raised {type(exc).__name__}", exc)
+            return
+        if token.__class__ is not str:
+            token = checked(meter, "token_name", token)
             if token is None:
                 return
-            name = name_of_graphql_request(current, body, query)
+        try:
+            name = None if current is None else name_of_graphql_request(current, body, query)
             if name is None:
                 name = self._route_name(scope, root)
-            meter.record(organization, name, safe_name(token), status)
+            if len(token) > MAX_NAME_LENGTH or not token.isprintable():
+                token = safe_name(token)
+            meter.record(organization, name, token, status)
         except Exception as exc:  # metering never breaks the application's response
             meter.note_error(f"metering raised {type(exc).__name__}", exc)
 
     def _route_name(self, scope: Scope, root: str) -> str:
         """``"<METHOD> <template>"`` from the route the framework matched, else the path."""
-        method = scope["method"]
-        route = scope.get("route")
-        template = getattr(route, "path_format", None)
-        if not isinstance(template, str):
-            return safe_name(f"{method} {scope.get('path') or '/'}")
+        template = getattr(scope.get("route"), "path_format", None)
+        if template.__class__ is not str:
+            return safe_name(f"{scope['method']} {scope.get('path') or '/'}")
         mounted = scope.get("root_path", "")
-        prefix = mounted[len(root) :] if mounted.startswith(root) else ""
-        is_mount = hasattr(route, "routes")
-        key = (method, prefix, template, is_mount)
+        key = (scope["method"], template, mounted)
         name = self._route_names.get(key)
         if name is None:
-            if is_mount:  # the mount itself answered: its prefix is already in root_path
-                name = safe_name(f"{method} {prefix}/{{path}}")
-            else:
-                name = safe_name(f"{method} {prefix}{template}")
+            name = self._template_name(scope, root, template, mounted)
             if len(self._route_names) < _MAX_CACHED_NAMES:
                 self._route_names[key] = name
         return name
+
+    @staticmethod
+    def _template_name(scope: Scope, root: str, template: str, mounted: str) -> str:
+        prefix = mounted[len(root) :] if mounted.startswith(root) else ""
+        if hasattr(scope.get("route"), "routes"):  # the mount itself answered
+            return safe_name(f"{scope['method']} {prefix}/{{path}}")
+        return safe_name(f"{scope['method']} {prefix}{template}")
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

@@ -47,6 +47,7 @@ from tallyboard_client.ingest import (
 __all__ = ["UsageMeter"]
 
 logger = logging.getLogger("tallyboard_client")
+_DAY = float(DAY_SECONDS)
 
 _REJECTED = (
     "tallyboard meter %s: Tallyboard rejected events (%s); they are dropped and counted in "
@@ -160,7 +161,7 @@ class UsageMeter:
         a full meter: the calls are counted in ``dropped`` instead)."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        key = (organization, int(self._clock() // DAY_SECONDS), operation_name, token_name, status)
+        key = (organization, int(self._clock() // _DAY), operation_name, token_name, status)
         with self._lock:
             counts = self._counts
             current = counts.get(key)
