@@ -360,7 +360,8 @@ def render(results: dict[str, Any]) -> str:
         "drains it, without a bound between flushes.",
         "",
         "**The middleware alone** (called directly, no server, median of interleaved "
-        f"runs of {middleware['requests']:,} requests): a route request costs "
+        f"runs of {middleware['route'].get('requests', 0):,} route and "
+        f"{middleware['graphql'].get('requests', 0):,} GraphQL requests): a route request costs "
         f"{middleware['route']['bare_us']:.1f} µs in Starlette, "
         f"{middleware['route']['metered_us']:.1f} µs metered "
         f"(+{middleware['route']['added_us']:.2f} µs); a GraphQL `POST` to the Strawberry "
