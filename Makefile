@@ -4,13 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONTRACT_CHECK := ../shared/tools/check-contract
+# The producer library (its own distribution, `tallyboard-client`): the server depends on
+# it, so it is installed first, editable, with the extras its own checks need.
+CLIENT := clients/python
 
 .PHONY: install demo serve migrate test lint typecheck contract schema unit screenshots clean \
-	bench bench-quick
+	bench bench-quick client-test example
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '$(CLIENT)[dev]'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -20,6 +24,17 @@ install: $(STAMP)
 demo: install
 	$(BIN)/tallyboard demo
 
+## The metered example API (examples/metered-graphql-api) on :8080, metered into the
+## Tallyboard at TALLYBOARD_URL (default http://127.0.0.1:8000, where `make demo` serves).
+example: install
+	@test -n "$(TALLYBOARD_INGEST_KEY)" || { \
+		echo "Set TALLYBOARD_INGEST_KEY: make example TALLYBOARD_INGEST_KEY=tb_ing_... (make demo prints it)"; \
+		exit 2; }
+	cd examples/metered-graphql-api && \
+		TALLYBOARD_URL="$${TALLYBOARD_URL:-http://127.0.0.1:8000}" \
+		TALLYBOARD_INGEST_KEY="$(TALLYBOARD_INGEST_KEY)" \
+		../../$(BIN)/uvicorn app:app --host 127.0.0.1 --port $${EXAMPLE_PORT:-8080}
+
 serve: install
 	$(BIN)/tallyboard migrate
 	$(BIN)/tallyboard serve
@@ -27,17 +42,25 @@ serve: install
 migrate: install
 	$(BIN)/tallyboard migrate
 
-## The whole suite: lint, types, the GraphQL contract, every pytest test.
-test: install lint typecheck contract
+## The whole suite: lint, types, the GraphQL contract, every pytest test, and the
+## producer library's own checks (its ruff, mypy --strict and tests).
+test: install lint typecheck contract client-test
 	$(BIN)/pytest
 
+## The producer library's own checks, run from its directory with its own configuration.
+client-test: install
+	cd $(CLIENT) && ../../$(BIN)/ruff check . && ../../$(BIN)/ruff format --check .
+	cd $(CLIENT) && ../../$(BIN)/mypy
+	cd $(CLIENT) && ../../$(BIN)/pytest -q
+
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy src tests bench
+	$(BIN)/mypy --strict examples/metered-graphql-api
 
 contract: install
 	@if [ -x $(CONTRACT_CHECK) ] || [ -f $(CONTRACT_CHECK) ]; then \

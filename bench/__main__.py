@@ -31,6 +31,7 @@ SECTIONS = [
     "ingest_throughput",
     "scale_out",
     "memory",
+    "producer_overhead",
 ]
 JSON_PATH = report.ROOT / "bench" / "results" / "latest.json"
 MARKDOWN_PATH = report.ROOT / "docs" / "benchmarks.md"

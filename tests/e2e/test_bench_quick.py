@@ -76,6 +76,15 @@ def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
     assert set(placement["under_writes"]) == {"inline", "threads"}
     assert all(u["probes"] > 0 for u in placement["under_writes"].values())
 
+    producer = results["sections"]["producer_overhead"]
+    for app in ("trivial", "strawberry"):
+        measured = producer["apps"][app]
+        assert all(measured[v]["runs"][0]["requests"] > 0 for v in ("metered", "unmetered"))
+        assert measured["metered_requests"] > 0
+        assert measured["exact"], measured  # every metered request shows in apiUsageStats
+    assert producer["memory"]["bytes_per_key"] > 0
+    assert {"lock", "lock_free", "no_lock"} <= set(producer["record"])
+
     markdown = (tmp_path / "benchmarks.md").read_text()
     for heading in ("## Machine", "## Commands", "## Targets"):
         assert heading in markdown

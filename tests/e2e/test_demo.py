@@ -114,4 +114,7 @@ def test_the_demo_command_builds_and_prints_a_sign_in_link(tmp_path: Path) -> No
     assert re.search(r"Built .* \d[\d,]* events over \d+ days", result.stderr)
     link = re.search(r"http://127\.0\.0\.1:8123/#token=(tb_pat_\S+)", result.stdout)
     assert link, result.stdout
+    key = re.search(r"Ingest key: (tb_ing_\S+)", result.stdout)
+    assert key, result.stdout
+    assert f"make example TALLYBOARD_INGEST_KEY={key.group(1)}" in result.stdout
     assert path.exists()

@@ -90,6 +90,9 @@ def announce(console: Console, base_url: str, build: DemoBuild) -> None:
         f"  Sign in:    {base_url}/#token={first.token}\n"
         f"              as {first.who}: {first.sees}\n"
         f"  GraphQL:    {base_url}/graphql  (Authorization: Bearer <token>)\n"
+        f"  Ingest key: {build.ingest_key}\n"
+        "              for POST /v1/events and producers, e.g. the metered example API:\n"
+        f"              make example TALLYBOARD_INGEST_KEY={build.ingest_key}\n"
         "\n  Other views (paste the token on the sign-in page):",
         highlight=False,
         soft_wrap=True,

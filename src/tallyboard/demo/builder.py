@@ -61,6 +61,9 @@ class DemoBuild:
     last_day: date
     totals: Totals
     sign_ins: list[SignIn] = field(default_factory=list)
+    ingest_key: str = ""
+    """The demo's instance-wide ingest key, for producers such as the metered example API
+    (examples/metered-graphql-api)."""
 
 
 def _fresh_database(path: Path) -> Database:
@@ -106,7 +109,13 @@ def build_demo(
             totals.add(usage)
             if on_day is not None:
                 on_day(usage, totals)
-        return DemoBuild(generator.start, now.date(), totals, _sign_ins(database, clock, applied))
+        return DemoBuild(
+            generator.start,
+            now.date(),
+            totals,
+            _sign_ins(database, clock, applied),
+            ingest_key=applied.ingest_keys[0]["key"],
+        )
     finally:
         database.dispose()
 

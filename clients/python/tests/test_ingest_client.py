@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from tallyboard.client import IngestClient, IngestError
+from tallyboard_client import IngestClient, IngestError
 
 
 class FlakyServer:
