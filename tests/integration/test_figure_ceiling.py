@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tallyboard.domain.rollup import FIGURE_CEILING, FigureCeilingExceeded, RollupDeltas
 from tallyboard.domain.usage import AiResource, ApiDimension
@@ -95,9 +96,11 @@ def test_a_write_past_the_ceiling_fails_as_a_whole_and_up_to_it_succeeds(
         writer.apply(conn, make(org, C - 1))
     before = totals(database, org)
     # One more than fits: refused by the database's CHECK, nothing of the write stays.
-    with pytest.raises(Exception) as refused:
-        with database.write() as conn:
-            writer.apply(conn, make(org, 2))
+    with (
+        pytest.raises(IntegrityError, match=f"{figure}_ceiling") as refused,
+        database.write() as conn,
+    ):
+        writer.apply(conn, make(org, 2))
     assert database.dialect.refuses_content(refused.value)
     assert database.dialect.passes_ceiling(refused.value)
     assert totals(database, org) == before
@@ -120,9 +123,8 @@ def test_a_delta_past_the_ceiling_on_its_own_is_refused_before_any_statement(
     database = Database(database_url)
     org = new_org(database)
     writer = RollupWriter(database.dialect, operation_name_cap=10)
-    with pytest.raises(FigureCeilingExceeded) as refused:
-        with database.write() as conn:
-            writer.apply(conn, credits(org, 12 * 10**18))
+    with pytest.raises(FigureCeilingExceeded) as refused, database.write() as conn:
+        writer.apply(conn, credits(org, 12 * 10**18))
     assert database.dialect.refuses_content(refused.value)
     assert database.dialect.passes_ceiling(refused.value)
     assert totals(database, org) == {}
@@ -140,9 +142,11 @@ def test_the_ceiling_bounds_an_organizations_month_across_agents_and_flows(
     with database.write() as conn:
         writer.apply(conn, credits(org, C // 2, "agt-1"))
         writer.apply(conn, credits(org, C - C // 2, "agt-2"))
-    with pytest.raises(Exception) as refused:
-        with database.write() as conn:
-            writer.apply(conn, credits(org, 1, "agt-3"))
+    with (
+        pytest.raises(IntegrityError, match="credits_ceiling") as refused,
+        database.write() as conn,
+    ):
+        writer.apply(conn, credits(org, 1, "agt-3"))
     assert database.dialect.passes_ceiling(refused.value)
     # Another month, and another organization, are unaffected.
     other = new_org(database)
