@@ -203,12 +203,18 @@ def test_a_month_just_below_the_ceiling_takes_what_fits_and_rejects_the_event_pa
     at = BACKFILL_AT if backfill else NOW
     seed(url, a, at.date(), kind, C - 5 * unit)
     before_b = _figure(url, b, kind)
+    refused = make(a, at, 3, "e-3")
+    # What the rejected event says of the catalog is not stored either.
+    if kind == "integration.task":
+        refused["data"] |= {"flowId": "flow-x", "flowName": "Refused"}
+    elif kind == "ai.credit":
+        refused["data"] |= {"agentId": "agt-x", "agentName": "Refused"}
     events = [
         make(a, at, 3, "e-1"),
         make(b, at, 1, "e-2"),
-        make(a, at, 3, "e-3"),
+        refused,
         make(a, at, 2, "e-4"),
-        make(a, at, 3, "e-3"),  # the rejected event again, in the same request
+        dict(refused),  # the rejected event again, in the same request
         make(a, at, 3, "e-1"),  # a replay of an accepted one: a duplicate
     ]
     result = post(tenant, events, backfill=backfill)
@@ -230,6 +236,8 @@ def test_a_month_just_below_the_ceiling_takes_what_fits_and_rejects_the_event_pa
     assert _figure(url, a, kind) == C
     assert _figure(url, b, kind) == before_b + unit
     assert raw_events(url, a) == 2
+    snapshot = rollup_snapshot(url, a)
+    assert "flow-x" not in snapshot.flow_catalog and "agt-x" not in snapshot.agent_catalog
     if kind == "api.call":
         snapshot = rollup_snapshot(url, a)
         month = f"{at:%Y-%m}"
