@@ -28,6 +28,7 @@ SECTIONS = [
     "ceiling",
     "query_latency",
     "ingest_throughput",
+    "figure_ceiling",
     "scale_out",
     "memory",
 ]

@@ -67,15 +67,19 @@ class RollupWriter:
     def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
         """Add ``deltas`` to every rollup; raises ``FigureCeilingExceeded`` (or the
         database's CHECK violation) when a monthly total would pass the ceiling."""
-        totals = deltas.month_totals()
-        if totals:
-            usage_totals.add(conn, self._dialect, totals)
+        self._add_totals(conn, deltas)
         if deltas.api_calls:
             self._apply_api_calls(conn, deltas)
         if deltas.flow_runs:
             self._apply_flow_runs(conn, deltas)
         if deltas.ai_credits:
             self._apply_ai_credits(conn, deltas)
+
+    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
+        """The monthly totals first: the ceiling's guard, and one lock order."""
+        totals = deltas.month_totals()
+        if totals:
+            usage_totals.add(conn, self._dialect, totals)
 
     # ------------------------------------------------------------ API calls
 
