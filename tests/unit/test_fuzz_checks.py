@@ -188,3 +188,24 @@ def test_an_answer_without_correlation_id_or_json_is_a_failure() -> None:
         "no X-Correlation-ID header",
         "body is not JSON",
     }
+
+
+def test_a_connection_found_closed_is_retried_once_then_reported() -> None:
+    calls: list[int] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return _json(200, {"data": {}})
+
+    recorder = _recorder(httpx.MockTransport(flaky), _Clock())
+    assert recorder.exchange(Sent("/graphql", "k", b"{}"), lambda s, a: []) is not None
+    assert len(calls) == 2 and not recorder.failures
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    recorder = _recorder(httpx.MockTransport(dead), _Clock())
+    assert recorder.exchange(Sent("/graphql", "k", b"{}"), lambda s, a: []) is None
+    assert list(recorder.failures) == [("/graphql", "k", "no answer")]

@@ -20,7 +20,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -281,13 +281,7 @@ class Recorder:
         self.kinds[sent.kind] += 1
         started = self.clock()
         try:
-            response = self.client.request(
-                sent.method,
-                sent.endpoint,
-                content=sent.body,
-                headers=dict(sent.headers),
-                timeout=NO_ANSWER_SECONDS,
-            )
+            response = self._send(sent)
         except httpx.TimeoutException:
             self._slow[sent.kind] += 1
             self.add(sent, None, Problem("slower than 2 s", f"no answer in {NO_ANSWER_SECONDS} s"))
@@ -302,6 +296,24 @@ class Recorder:
         for problem in [*self.common(sent, answer), *check(sent, answer)]:
             self.add(sent, answer, problem)
         return answer
+
+    def _send(self, sent: Sent, timeout: float = NO_ANSWER_SECONDS) -> httpx.Response:
+        """One request; resent once on a fresh connection if the kept-alive one was found
+        closed (uvicorn drops the connection after an unhandled error: the 5xx before was
+        the failure, not this request)."""
+        for attempt in (1, 2):
+            try:
+                return self.client.request(
+                    sent.method,
+                    sent.endpoint,
+                    content=sent.body,
+                    headers=dict(sent.headers),
+                    timeout=timeout,
+                )
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def common(self, sent: Sent, answer: Answer) -> Iterator[Problem]:
         if answer.status >= 500:
@@ -343,9 +355,7 @@ class Recorder:
         culprits = []
         for label, body in parts:
             try:
-                response = self.client.request(
-                    sent.method, sent.endpoint, content=body, headers=dict(sent.headers)
-                )
+                response = self._send(replace(sent, body=body))
             except httpx.TransportError:
                 continue
             if response.status_code >= 500:
