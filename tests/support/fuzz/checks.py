@@ -10,7 +10,10 @@ it was sent back, e.g. an invalid value in a validation message).
 The recorder sends each request, applies those checks plus the endpoint's own, and keeps
 the first example of every distinct failure (endpoint, request kind, problem category)
 instead of stopping at the first: one run lists everything that is wrong, and no
-shrinking (which would re-send requests for minutes) is needed to read it.
+shrinking (which would re-send requests for minutes) is needed to read it. A request
+made of parts (an ingest batch) that fails with a 5xx has its parts re-sent one by one,
+so the failure is named after the event that causes it; a kind of request that was slow
+twice is not sent again, so a known expensive input cannot eat the run's time.
 """
 
 from __future__ import annotations
@@ -201,11 +204,14 @@ class Sent:
 
 @dataclass(frozen=True)
 class Suite:
-    """Requests of one family, and how many examples of it a run sends."""
+    """Requests of one family: known hazards first, then generated examples."""
 
     examples: int
     requests: Any
     """A hypothesis strategy of :class:`Sent`."""
+    seeds: tuple[Sent, ...] = ()
+    """Requests always sent first: the known reproductions of this family's hazards
+    (issue 11), so generation never has to be lucky to cover them."""
 
 
 @dataclass(frozen=True)

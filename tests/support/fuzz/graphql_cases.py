@@ -1,13 +1,12 @@
-"""GraphQL requests for the fuzz: schema-driven documents, then made hostile.
+"""GraphQL documents for the fuzz: schema-driven, then made hostile.
 
 hypothesis-graphql builds valid documents from the served SDL (``schema.graphql``) with
-organization ids and strings drawn from the seeded tenancy as well as from hostile text,
-and documents that break the schema in one place (``Mode.NEGATIVE``). On top of those:
-arguments lifted into variables given values of the wrong shape or as defaults, long and
-odd operation names, several operations, aliases, the UUID budget, fragment fan-out,
-deep introspection, oversized lists, deeply nested variables, corrupted text, and bodies
-that are not GraphQL requests at all. Each request carries its ``kind`` (what the report
-groups failures by) and what is known of its expected outcome.
+organization ids and strings drawn from the seeded tenancy as well as from hostile text
+(``scalars``). On top of those: arguments lifted into variables given values of the wrong
+shape or as defaults, long and odd operation names, control characters in identifiers,
+several operations, aliases, the UUID budget, fragment fan-out, deep introspection,
+oversized lists, deeply nested variables and corrupted text. Each :class:`Case` carries
+its ``kind`` (what the report groups failures by) and what is known of its outcome.
 """
 
 from __future__ import annotations
@@ -22,13 +21,34 @@ from typing import Any
 import graphql
 from graphql.utilities import TypeInfo, TypeInfoVisitor
 from hypothesis import strategies as st
-from hypothesis_graphql import Mode, nodes, queries
+from hypothesis_graphql import nodes
 
-from tests.support.fuzz.checks import Sent, Suite
 from tests.support.fuzz.server import World
 from tests.support.fuzz.values import encode, hostile_json, hostile_text, nested_json
 
-__all__ = ["SCHEMA", "Auth", "auths", "graphql_suites"]
+__all__ = [
+    "ABSENT",
+    "SCHEMA",
+    "Case",
+    "aliased",
+    "control_characters",
+    "corrupted",
+    "deep_document",
+    "deep_variables",
+    "fanout",
+    "fanout_document",
+    "introspection",
+    "lifted",
+    "long_name",
+    "long_operation_name",
+    "named",
+    "oversized",
+    "scalars",
+    "selection",
+    "several",
+    "uuid_budget",
+    "uuid_document",
+]
 
 SCHEMA_SDL = (Path(__file__).parents[3] / "schema.graphql").read_text()
 SCHEMA = graphql.build_schema(SCHEMA_SDL)
@@ -62,15 +82,7 @@ class Case:
         return encode(payload)
 
 
-@dataclass(frozen=True)
-class Auth:
-    label: str
-    header: str | None
-    ok: bool
-    """A credential the GraphQL endpoint must accept."""
-
-
-def _scalars(world: World) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
+def scalars(world: World) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
     known_ids = [*world.org_uuids, *world.org_ids, world.org_uuids[0].upper()]
     # Lone surrogates cannot be written in a GraphQL string: the variables carry them.
     text = hostile_text(surrogates=False)
@@ -99,7 +111,7 @@ class _Lifter(graphql.Visitor):
         return graphql.ArgumentNode(name=node.name, value=variable)
 
 
-def _selection(query: str) -> str:
+def selection(query: str) -> str:
     """The root selection set of a generated one-operation document, as text."""
     document = graphql.parse(query)
     operation = document.definitions[0]
@@ -108,7 +120,7 @@ def _selection(query: str) -> str:
 
 
 @st.composite
-def _lifted(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def lifted(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     type_info = TypeInfo(SCHEMA)
     lifter = _Lifter(type_info)
     document = graphql.visit(graphql.parse(draw(positive)), TypeInfoVisitor(type_info, lifter))
@@ -145,22 +157,27 @@ _NAMES = st.one_of(
 
 
 @st.composite
-def _named(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def named(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     name = draw(_NAMES)
     chosen = draw(st.one_of(st.just(name), st.just(ABSENT), hostile_text(), hostile_json()))
-    return Case("operation name", f"query {name} {_selection(draw(positive))}", None, chosen)
+    return Case("operation name", f"query {name} {selection(draw(positive))}", None, chosen)
 
 
 @st.composite
-def _long_name(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def long_name(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     """A long operation name that executes and is metered (issue 11, item 2: a name the
     database cannot index must not poison the metering flush of every tenant)."""
     size = draw(st.sampled_from([300, 1_000, 2_800, 4_000, 12_000]))
-    # Random letters: a repeated one compresses, and PostgreSQL would index it fine.
-    letters = string.ascii_letters + string.digits + "_"
-    name = "Op" + "".join(random.Random(draw(st.integers(0, 2**32))).choices(letters, k=size))
+    name = long_operation_name(size, draw(st.integers(0, 2**32)))
     chosen = draw(st.sampled_from([name, ABSENT]))
-    return Case("long operation name", f"query {name} {_selection(draw(positive))}", None, chosen)
+    return Case("long operation name", f"query {name} {selection(draw(positive))}", None, chosen)
+
+
+def long_operation_name(size: int, seed: int) -> str:
+    """``Op`` and ``size`` random letters: a repeated letter would compress, and
+    PostgreSQL would index even a very long name of them without complaint."""
+    letters = string.ascii_letters + string.digits + "_"
+    return "Op" + "".join(random.Random(seed).choices(letters, k=size))
 
 
 _CONTROL = ["\x00", "\x01", "\t", "\n", "\x1b", "\x7f", "\u202e"]
@@ -176,7 +193,7 @@ _CONTROL_DOCUMENTS = [
 
 
 @st.composite
-def _control_characters(draw: Draw, world: World) -> Case:
+def control_characters(draw: Draw, world: World) -> Case:
     """Identifiers and strings with NUL and other control characters (issue 11, item 5)."""
     known = draw(st.sampled_from([*world.org_ids, *world.org_uuids, world.cursor, "Sync"]))
     char = draw(st.sampled_from(_CONTROL))
@@ -186,16 +203,16 @@ def _control_characters(draw: Draw, world: World) -> Case:
 
 
 @st.composite
-def _several(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def several(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     first, second = draw(_NAMES), draw(_NAMES)
     second_head = draw(st.sampled_from([f"query {second}", "query", ""]))
-    text = f"query {first} {_selection(draw(positive))} {second_head} {_selection(draw(positive))}"
+    text = f"query {first} {selection(draw(positive))} {second_head} {selection(draw(positive))}"
     chosen = draw(st.sampled_from([first, second, ABSENT, None, "", "Nope"]))
     return Case("several operations", text, operation_name=chosen)
 
 
 @st.composite
-def _aliased(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def aliased(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     document = graphql.parse(draw(positive))
     operation = document.definitions[0]
     assert isinstance(operation, graphql.OperationDefinitionNode)
@@ -211,7 +228,7 @@ def _split(total: int, parts: int) -> list[int]:
 
 
 @st.composite
-def _uuid_budget(draw: Draw, world: World, how: str) -> Case:
+def uuid_budget(draw: Draw, world: World, how: str) -> Case:
     """1 to 15 aliased combined fields carrying 1-25 UUIDs each (1 to 60 in all), as
     literals, as variables or as variable defaults (issue 11, item 3): more than 25 in
     all must be QUERY_TOO_COMPLEX, 25 or fewer must execute."""
@@ -220,6 +237,11 @@ def _uuid_budget(draw: Draw, world: World, how: str) -> Case:
     total = draw(st.integers(min_value=1, max_value=60))
     sizes = _split(total, draw(st.integers(min_value=1, max_value=min(total, 15))))
     lists = [draw(st.lists(pool, min_size=n, max_size=n)) for n in sizes[:15]]
+    return uuid_document(field, lists, how)
+
+
+def uuid_document(field: str, lists: list[list[str]], how: str) -> Case:
+    """Aliased ``field`` selections, one per list of UUIDs, passed the ``how`` way."""
     selections, definitions, variables = [], [], {}
     for i, uuids in enumerate(lists):
         literal = encode(uuids).decode()
@@ -237,11 +259,15 @@ def _uuid_budget(draw: Draw, world: World, how: str) -> Case:
 
 
 @st.composite
-def _fanout(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def fanout(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     """Fragments that each spread the previous one twice (issue 11, item 1)."""
     # 21 stays within seconds even unbounded; 22 takes 6 s of CPU on an unfixed walker.
     depth = draw(st.one_of(st.integers(min_value=0, max_value=21), st.just(21)))
-    leaf = draw(st.one_of(st.just("__typename"), positive.map(lambda q: _selection(q)[1:-1])))
+    leaf = draw(st.one_of(st.just("__typename"), positive.map(lambda q: selection(q)[1:-1])))
+    return fanout_document(depth, leaf)
+
+
+def fanout_document(depth: int, leaf: str) -> Case:
     fragments = [f"fragment F0 on Query {{ {leaf} }}"]
     fragments += [
         f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, depth + 1)
@@ -249,7 +275,7 @@ def _fanout(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     return Case("fragment fan-out", f"query {{ ...F{depth} }} " + " ".join(fragments))
 
 
-def _introspection() -> st.SearchStrategy[Case]:
+def introspection() -> st.SearchStrategy[Case]:
     deep = st.integers(min_value=0, max_value=40).map(
         lambda n: (
             "{ __schema { types { name fields { name type { "
@@ -268,7 +294,7 @@ def _introspection() -> st.SearchStrategy[Case]:
 
 
 @st.composite
-def _oversized(draw: Draw, world: World) -> Case:
+def oversized(draw: Draw, world: World) -> Case:
     pool = st.one_of(st.sampled_from(world.org_uuids), st.uuids().map(str), hostile_text())
     uuids = draw(st.lists(pool, max_size=3_000))
     field = draw(st.sampled_from(["apiUsageStatsCombined", "aiCreditUsageStatsCombined"]))
@@ -283,7 +309,7 @@ def _oversized(draw: Draw, world: World) -> Case:
 
 
 @st.composite
-def _deep_variables(draw: Draw) -> Case:
+def deep_variables(draw: Draw) -> Case:
     """Variables nested hundreds of levels deep (issue 11, item 13: 254 levels)."""
     depth = draw(st.sampled_from([1, 64, 253, 254, 255, 256, 500, 1023, 1024, 1025, 3_000]))
     value = nested_json(depth, as_object=draw(st.booleans()))
@@ -298,7 +324,12 @@ def _deep_variables(draw: Draw) -> Case:
             ]
         )
     )
-    raw = b'{"query": ' + encode(query) + b', "variables": {"x": ' + value.encode() + b"}}"
+    return deep_document(query, value)
+
+
+def deep_document(query: str, variable: str) -> Case:
+    """``query`` with the JSON text ``variable`` as ``$x`` (too deep for ``json.dumps``)."""
+    raw = b'{"query": ' + encode(query) + b', "variables": {"x": ' + variable.encode() + b"}}"
     return Case("deep variables", query, raw=raw)
 
 
@@ -306,7 +337,7 @@ _JUNK = ["{", "}", "(", ")", "$", "...", "@skip(if: true)", "@nope", "#", '"', '
 
 
 @st.composite
-def _corrupted(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
+def corrupted(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
     query = draw(positive)
     at = draw(st.integers(min_value=0, max_value=len(query)))
     how = draw(st.sampled_from(["truncate", "insert", "token flood", "comment flood", "literal"]))
@@ -325,118 +356,3 @@ def _corrupted(draw: Draw, positive: st.SearchStrategy[str]) -> Case:
             f"first: {digits}) {{ totalFlows }} }}"
         )
     return Case(f"corrupted text: {how}", text)
-
-
-_RAW = [
-    b"",
-    b"{",
-    b"null",
-    b"[]",
-    b"{}",
-    b'"x"',
-    b"123",
-    b'{"query": null}',
-    b'{"query": ""}',
-    b'{"query": "   "}',
-    b'{"query": 5}',
-    b'{"query": ["{ __typename }"]}',
-    b'{"query": {"a": 1}}',
-    b'{"query": "{ __typename }", "variables": []}',
-    b'{"query": "{ __typename }", "variables": "x"}',
-    b'{"query": "{ __typename }", "variables": 7}',
-    b'{"query": "{ __typename }", "operationName": 5}',
-    b'{"query": "{ __typename }", "operationName": ["a"]}',
-    b'{"query": "{ __typename \xff }"}',
-    b'{"query": 1, "query": "{ __typename }"}',
-    b'{"query": "{ __typename }", "extensions": {"persistedQuery": {"version": 1}}}',
-    b'\xef\xbb\xbf{"query": "{ __typename }"}',
-    b'{"query": "{ __typename }"} trailing',
-    b'{"query": "{ __typename }", "variables": {"a": 1e999}}',
-    b'{"query": "{ __typename }", "variables": {"a": NaN}}',
-    b'{"query": "{ __typename }", "variables": {"a": "\\ud800"}}',
-]
-
-
-def _oversized_body(size: int) -> bytes:
-    """A body just over the 1 MiB limit (built on demand: hypothesis prints strategies)."""
-    return b'{"query": "' + b"#" * size + b'\\n{ __typename }"}'
-
-
-def _raw_bodies(positive: st.SearchStrategy[str]) -> st.SearchStrategy[Case]:
-    batch = st.lists(positive, min_size=1, max_size=3).map(
-        lambda qs: encode([{"query": q} for q in qs])
-    )
-    deep = st.integers(min_value=1, max_value=5_000).map(lambda n: nested_json(n).encode())
-    oversized = st.integers(min_value=MAX_BODY - 20, max_value=MAX_BODY + 20).map(_oversized_body)
-    raw = st.one_of(st.sampled_from(_RAW), st.binary(max_size=300), batch, deep, oversized)
-    return raw.map(lambda body: Case("raw body", None, raw=body))
-
-
-def auths(world: World, *, good_only: bool = False) -> st.SearchStrategy[Auth]:
-    """Bearer credentials the endpoint accepts (and, unless ``good_only``, a quarter of
-    credentials it must refuse)."""
-    tokens = world.tokens
-    good = st.sampled_from(["super", "super", "super", "viewer", "member", "personal"]).map(
-        lambda label: Auth(label, f"Bearer {tokens[label]}", ok=True)
-    )
-    if good_only:
-        return good
-    fixed = [
-        Auth("no header", None, ok=False),
-        Auth("empty header", "", ok=False),
-        Auth("scheme only", "Bearer", ok=False),
-        Auth("basic", "Basic Zm9vOmJhcg==", ok=False),
-        Auth("unknown token", "Bearer tb_sat_" + "A" * 43, ok=False),
-        Auth("truncated token", f"Bearer {tokens['super'][:-1]}", ok=False),
-        Auth("ingest key", f"Bearer {world.ingest_keys['all']}", ok=False),
-        Auth("client secret", f"Bearer {world.client[1]}", ok=False),
-    ]
-    printable = st.text(alphabet=string.printable.strip() + " ", max_size=80)
-    bad = st.one_of(
-        st.sampled_from(fixed), printable.map(lambda t: Auth("random", t.strip() or "x", ok=False))
-    )
-    return st.one_of(good, good, good, bad)
-
-
-def graphql_suites(world: World) -> list[Suite]:
-    """Every kind of GraphQL request with its number of examples (about 380 in all)."""
-    scalars = _scalars(world)
-    positive = queries(SCHEMA, custom_scalars=scalars)
-    negative = queries(SCHEMA, custom_scalars=scalars, mode=Mode.NEGATIVE)
-    # Any credential (a quarter of them bad) for the broad families; a good one for those
-    # aimed at a known hazard, which only shows once the credential is accepted.
-    anyone, good = auths(world), auths(world, good_only=True)
-    cases: list[tuple[int, st.SearchStrategy[Case], st.SearchStrategy[Auth]]] = [
-        (60, positive.map(lambda q: Case("schema query", q)), anyone),
-        (40, negative.map(lambda q: Case("schema query, one violation", q)), anyone),
-        (40, _lifted(positive), anyone),
-        (25, _named(positive), anyone),
-        (15, _several(positive), anyone),
-        (15, _aliased(positive), anyone),
-        (10, _uuid_budget(world, "literals"), good),
-        (10, _uuid_budget(world, "variables"), good),
-        (10, _uuid_budget(world, "defaults"), good),
-        (10, _long_name(positive), good),
-        (20, _control_characters(world), good),
-        (12, _fanout(positive), good),
-        (15, _introspection(), anyone),
-        (15, _oversized(world), anyone),
-        (15, _deep_variables(), good),
-        (30, _corrupted(positive), anyone),
-        (40, _raw_bodies(positive), anyone),
-    ]
-    content_types = st.sampled_from(
-        ["application/json"] * 6 + ["application/json; charset=utf-8", "text/plain", ""]
-    )
-    return [
-        Suite(examples, st.builds(_sent, strategy, auth, content_types))
-        for examples, strategy, auth in cases
-    ]
-
-
-def _sent(case: Case, auth: Auth, content_type: str) -> Sent:
-    headers = {"Content-Type": content_type} if content_type else {}
-    if auth.header is not None:
-        headers["Authorization"] = auth.header
-    context = {"auth": auth.label, "auth_ok": auth.ok, "uuids": case.uuids}
-    return Sent("/graphql", case.kind, case.body(), headers, context=context)
