@@ -13,11 +13,13 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from hypothesis import strategies as st
 
+from tests.support.events import ai_credit, api_call
 from tests.support.fuzz.checks import Sent, Suite
 from tests.support.fuzz.ingest_events import (
     ANY,
@@ -37,6 +39,9 @@ __all__ = ["expected_parse", "ingest_suites"]
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 MAX_EVENTS = 10_000
 MAX_BODY = 5 * 1024 * 1024
+MAX_CREDITS = 10**12
+"""The largest ``credits`` one event may carry (domain/credits.py; docs/ingest.md names
+no bound)."""
 NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"]
 JSON_TYPES = ["application/json", "application/json; charset=utf-8", "text/plain", ""]
 _GARBAGE_LINES = [b"{", b"nope", b'{"id": }', b"\x00", b"[1,", b"{'a': 1}", b"\xff\xfe"]
@@ -114,7 +119,12 @@ def _sent(lane: Lane, kind: str, body: bytes, content_type: str, items: list[Ite
     ]
     if status == 200 and items and size == len(items):
         context["items"] = [
-            (i.expect, i.label, i.value.get("id") if isinstance(i.value, dict) else None)
+            (
+                i.expect,
+                i.label,
+                i.value.get("id") if isinstance(i.value, dict) else None,
+                encode(i.value).decode(),
+            )
             for i in items
         ]
     return Sent(lane.endpoint, kind, body, headers, context=context)
@@ -224,14 +234,69 @@ def _oversized(draw: Draw, world: World) -> Sent:
     return _sent(lane, "body near 5 MiB", body, "application/json", [])
 
 
+@st.composite
+def _huge_amounts(draw: Draw, world: World) -> Sent:
+    """Valid events with the largest amounts the rules accept, all for one rollup row
+    (organization A's assistants today): however they add up, never a 5xx."""
+    return _largest_credits(world, draw(st.integers(1, 12)), draw(_lanes(world)))
+
+
+def _largest_credits(world: World, count: int, lane: Lane | None = None) -> Sent:
+    if lane is None:
+        key = world.ingest_keys["all"]
+        lane = Lane("/v1/events", "instance key", f"Bearer {key}", True, frozenset({0, 1, 2}))
+    now = datetime.now(UTC)
+    items = [
+        Item(
+            ai_credit(
+                world.org_uuids[0], now, credits=MAX_CREDITS, resource="assistant", agent=None
+            ),
+            ANY,
+            "largest credits",
+        )
+        for _ in range(count)
+    ]
+    return _sent(lane, "largest amounts", _array(items), "application/json", items)
+
+
+def _seeds(world: World) -> list[Sent]:
+    """The reproductions issue 11 gives for ingest, each beside a valid event that must
+    still be stored (one bad event is one rejection, never the whole batch)."""
+    key, admin = world.ingest_keys["all"], world.admin_token
+    live = Lane("/v1/events", "instance key", f"Bearer {key}", True, frozenset({0, 1, 2}))
+    backfill = Lane("/v1/admin/backfill", "admin token", f"Bearer {admin}", True, live.may_send_for)
+    org, now = world.org_uuids[0], datetime.now(UTC)
+    overflowing = [("9999-12-31T23:59:59-23:59", live), ("0001-01-01T00:00:00+23:59", backfill)]
+    seeds = []
+    for time, lane in overflowing:  # item 4
+        broken = {**api_call(org, now), "time": time}
+        items = [Item(api_call(org, now), "accepted", "valid api.call")]
+        items.append(Item(broken, INVALID, "overflowing time"))
+        seeds.append(_sent(lane, "batch with overflowing time", _array(items), "", items))
+    nul = api_call(org, now, label="a\x00b")  # item 5: NUL in a name
+    items = [
+        Item(api_call(org, now), "accepted", "valid api.call"),
+        Item(nul, INVALID, "control character"),
+    ]
+    seeds.append(_sent(live, "batch with control character", _array(items), "", items))
+    return seeds
+
+
+def _array(items: list[Item]) -> bytes:
+    return encode([item.value for item in items])
+
+
 def ingest_suites(world: World) -> list[Suite]:
     """Every kind of ingest request with its number of examples (about 180 in all)."""
     ids = itertools.count()
     return [
+        Suite(0, None, tuple(_seeds(world))),
         Suite(30, _batch(world, ids, None)),
         *(Suite(6, _batch(world, ids, how)) for how in MUTATIONS),
         Suite(15, _ndjson_junk(world, ids)),
         Suite(15, _batch(world, ids, None, good=False)),
         Suite(35, _raw_body(world)),
         Suite(4, _oversized(world)),
+        # Last: once these overflow a rollup row, every later credit for it would fail too.
+        Suite(6, _huge_amounts(world), (_largest_credits(world, 12),)),
     ]
