@@ -120,7 +120,26 @@ def _raw_token_request(draw: Draw) -> Sent:
 
 
 def oauth_suites(world: World) -> list[Suite]:
-    return [Suite(70, _token_request(world)), Suite(25, _raw_token_request())]
+    # Issue 11, item 5: a NUL in client_id, no credential needed.
+    nul = [
+        (b"grant_type=client_credentials&client_id=tbc_%00&client_secret=x", FORM),
+        (
+            b'{"grant_type": "client_credentials", "client_id": "tbc_\\u0000", '
+            b'"client_secret": "x"}',
+            "application/json",
+        ),
+    ]
+    seeds = tuple(
+        Sent(
+            "/oauth/token",
+            "token request",
+            body,
+            {"Content-Type": content_type},
+            context={"auth": "body", "ok": False},
+        )
+        for body, content_type in nul
+    )
+    return [Suite(70, _token_request(world), seeds), Suite(25, _raw_token_request())]
 
 
 # ------------------------------------------------------------------ /v1/admin/apply
@@ -303,9 +322,47 @@ def _apply_request(
     return Sent("/v1/admin/apply", kind, body, headers, context={**context, "auth": who})
 
 
+def _apply_seeds(world: World) -> list[Sent]:
+    """Issue 11: an id with a NUL (item 5), an unknown permission (item 20), a structural
+    and a reference problem reported in one pass (item 18)."""
+    tag = f"fz{world.suffix}-seed"
+    nul = {"organizations": [{"id": "9\x00", "name": "NUL"}]}
+    god = {
+        "organizations": [
+            {
+                "id": f"{tag}-god",
+                "name": "G",
+                "roles": [{"name": "God", "permissions": ["god_mode"]}],
+            }
+        ]
+    }
+    both = {
+        "organizations": [{"id": f"{tag}-both", "name": "B", "nmae": "typo"}],
+        "users": [
+            {
+                "email": f"{tag}@fuzz.test",
+                "name": "U",
+                "memberships": [{"organization": f"{tag}-both", "role": "Nonexistent role"}],
+            }
+        ],
+    }
+    refused = {"status": 422, "paths": []}
+    return [
+        _apply_request(world, "document with control character", encode(nul), refused),
+        _apply_request(world, "document with unknown permission", encode(god), refused),
+        _apply_request(
+            world,
+            "document with two problems",
+            encode(both),
+            {"status": 422, "paths": ["organizations[0].nmae", "users[0].memberships[0]"]},
+        ),
+    ]
+
+
 def apply_suites(world: World) -> list[Suite]:
     serial = itertools.count()
     return [
+        Suite(0, None, tuple(_apply_seeds(world))),
         Suite(20, _valid_document(world, serial)),
         Suite(60, _broken_document(world, serial)),
         Suite(25, _raw_document(world)),
