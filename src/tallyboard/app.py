@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from tallyboard.access.authenticator import Authenticator
 from tallyboard.access.oauth import OAuthService
+from tallyboard.access.oauth_throttle import OAuthThrottle
 from tallyboard.access.policy import Policy
 from tallyboard.access.rate_limit import RateLimiter
+from tallyboard.access.token_pruner import TokenPruner
 from tallyboard.admin.applier import Applier
 from tallyboard.api.context import Services
 from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
@@ -57,7 +60,7 @@ from tallyboard.storage.migrate import check_migrated
 from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
-__all__ = ["create_app", "create_app_from_environment"]
+__all__ = ["build_document_cache", "create_app", "create_app_from_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,7 @@ def build_services(
         metrics=metrics,
         policy=Policy(database),
         authenticator=Authenticator(database, clock),
-        oauth=OAuthService(database, clock),
+        oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         applier=Applier(database, clock),
         accumulator=Accumulator(settings.metering_max_keys, metrics),
         ingest=IngestService(database, events, writer, clock, metrics, settings),
@@ -133,6 +136,37 @@ def build_flusher(settings: Settings, services: Services, writer: RollupWriter) 
     )
 
 
+def build_token_endpoint(settings: Settings, services: Services) -> TokenEndpoint:
+    """``/oauth/token``, throttling failed attempts unless ``oauth_failure_rate`` is 0."""
+    throttle = (
+        OAuthThrottle(settings.oauth_failure_burst, settings.oauth_failure_rate)
+        if settings.oauth_failure_rate
+        else None
+    )
+    return TokenEndpoint(services.oauth, throttle)
+
+
+def build_document_cache(
+    settings: Settings, schema: GraphQLSchema, metrics: Metrics
+) -> DocumentCache:
+    """Parsed and validated documents under the configured limits and cache bounds."""
+    limits = DocumentLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_org_uuids=settings.max_org_uuids,
+        max_fields=settings.max_fields,
+        max_length=settings.max_query_length,
+    )
+    return DocumentCache(
+        schema,
+        limits,
+        metrics,
+        max_entries=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+    )
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
     database = Database(settings.database_url)
@@ -140,17 +174,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     services = build_services(settings, clock or SystemClock(), database, writer)
     flusher = build_flusher(settings, services, writer)
     schema = build_schema()
-    documents = DocumentCache(
-        schema,
-        DocumentLimits(
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            max_org_uuids=settings.max_org_uuids,
-        ),
-        settings.document_cache_size,
-        services.metrics,
-    )
+    documents = build_document_cache(settings, schema, services.metrics)
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
@@ -163,11 +187,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         limiter,
         metering=settings.metering,
     )
+    pruner = TokenPruner(services.database, services.clock)
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-        Route("/oauth/token", TokenEndpoint(services.oauth).handle, methods=["POST"]),
+        Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
+        Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
@@ -184,6 +209,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await flusher.start()
         log.info("tallyboard started", extra={"database": services.database.dialect.name})
         retention = asyncio.create_task(services.retention.run(settings.retention_interval))
+        pruning = asyncio.create_task(pruner.run(settings.token_prune_interval))
         # Everything built so far (schema, modules, pools) lives as long as the process:
         # keep it out of the collector's full passes, which then stay short (0009).
         gc.collect()
@@ -191,9 +217,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         try:
             yield
         finally:
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for housekeeping in (retention, pruning):
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
             # After uvicorn has answered the in-flight requests: nothing records any more.
             await flusher.stop()
             await anyio.to_thread.run_sync(services.stats_cache.backend.close)
@@ -207,6 +234,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     app.state.services = services
     app.state.flusher = flusher
+    app.state.token_pruner = pruner
     return app
 
 

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     max_depth: int = Field(15, ge=1, description="Deepest selection allowed in a document")
     max_aliases: int = Field(15, ge=0, description="Aliases allowed in a document")
     max_tokens: int = Field(2000, ge=10, description="Lexical tokens allowed in a document")
+    max_fields: int = Field(
+        2000,
+        ge=1,
+        description=(
+            "Field selections allowed in a document once every fragment spread is expanded"
+        ),
+    )
+    max_query_length: int = Field(
+        100_000,
+        ge=100,
+        description="Characters allowed in a document's text, comments and white space included",
+    )
     max_org_uuids: int = Field(
         25, ge=1, description="Organization UUIDs per document, summed over every field"
     )
@@ -70,10 +82,51 @@ class Settings(BaseSettings):
     document_cache_size: int = Field(
         1024, ge=0, description="Parsed and validated documents kept per process"
     )
-    rate_limit: float = Field(
-        0.0, ge=0, description="Requests per second per credential (0 disables rate limiting)"
+    document_cache_bytes: int = Field(
+        64 * MiB,
+        ge=0,
+        description=(
+            "Estimated memory the parsed documents kept per process may take "
+            "(text, syntax tree and compiled plan; least recently used out first)"
+        ),
     )
-    rate_limit_burst: int = Field(100, ge=1, description="Requests a credential may burst")
+    rate_limit: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "GraphQL requests per second per service account or user, whichever of its "
+            "tokens it uses (0 disables rate limiting)"
+        ),
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, description="GraphQL requests a service account or user may burst"
+    )
+
+    # ---- OAuth token endpoint and access tokens
+    oauth_max_live_tokens: int = Field(
+        100,
+        ge=1,
+        description="Live access tokens per service account; minting one more revokes the oldest",
+    )
+    oauth_failure_burst: int = Field(
+        20,
+        ge=1,
+        description=(
+            "Failed /oauth/token requests allowed at once per client address "
+            "(per client id: 5x); then 429 with Retry-After"
+        ),
+    )
+    oauth_failure_rate: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "Failed /oauth/token requests regained per second per client address "
+            "(per client id: 5x); 0 disables the throttle"
+        ),
+    )
+    token_prune_interval: float = Field(
+        600.0, gt=0, description="Seconds between sweeps deleting expired and revoked access tokens"
+    )
 
     # ---- ingestion
     ingest_max_events: int = Field(10_000, ge=1, description="Events per ingest request")

@@ -84,3 +84,78 @@ def test_secrets_are_returned_once(harness: Harness) -> None:
         "personalTokens": [],
         "ingestKeys": [],
     }
+
+
+def test_an_unknown_permission_is_refused_and_no_role_is_created(harness: Harness) -> None:
+    org = str(uuid.uuid4().int % 10**9)
+    document = {
+        "organizations": [
+            {"id": org, "name": "Perms", "roles": [{"name": "Root", "permissions": ["god_mode"]}]}
+        ],
+        "users": [
+            {
+                "email": f"root-{org}@example.test",
+                "name": "Root",
+                "memberships": [{"organization": org, "role": "Root"}],
+                "personalTokens": [{"name": "t", "billingOrganization": org}],
+            }
+        ],
+    }
+    response = harness.http.post(
+        "/v1/admin/apply", json=document, headers={"Authorization": f"Bearer {harness.admin_token}"}
+    )
+    assert response.status_code == 422
+    problems = response.json()["error"]["problems"]
+    assert [p["path"] for p in problems] == ["organizations[0].roles[0].permissions[0]"]
+    assert "god_mode" in problems[0]["reason"] and "usage_stats" in problems[0]["reason"]
+    # With a known permission the same document applies, and the role grants exactly it.
+    document["organizations"][0]["roles"] = [{"name": "Root", "permissions": ["usage_stats"]}]
+    secrets = harness.apply(document)
+    token = next(iter(harness.personal_tokens(secrets).values()))
+    answer = harness.graphql(token, "{ myUsageStatsOrganizations { id } }")
+    assert answer["data"] == {"myUsageStatsOrganizations": [{"id": org}]}
+
+
+def test_problems_of_shape_and_of_references_come_back_together(any_harness: Harness) -> None:
+    org = str(uuid.uuid4().int % 10**9)
+    document = {
+        "organizations": [{"id": org, "name": "Both", "colour": "blue"}],
+        "users": [
+            {
+                "email": f"both-{org}@example.test",
+                "name": "Both",
+                "memberships": [
+                    {"organization": "missing", "role": "admin"},
+                    {"organization": org, "role": "no-such-role"},
+                ],
+                "personalTokens": [{"name": "t", "billingOrganization": "elsewhere"}],
+            }
+        ],
+        "serviceAccounts": [
+            {"organization": org, "name": "b" * 21, "role": "admin", "tokenLifetime": "1h"}
+        ],
+    }
+    response = any_harness.http.post(
+        "/v1/admin/apply",
+        json=document,
+        headers={"Authorization": f"Bearer {any_harness.admin_token}"},
+    )
+    assert response.status_code == 422
+    problems = {p["path"]: p["reason"] for p in response.json()["error"]["problems"]}
+    assert set(problems) == {
+        "organizations[0].colour",
+        "serviceAccounts[0].name",
+        "users[0].memberships[0].organization",
+        "users[0].memberships[1].role",
+        "users[0].personalTokens[0].billingOrganization",
+    }
+    assert "unknown key" in problems["organizations[0].colour"]
+    assert "unknown organization 'missing'" in problems["users[0].memberships[0].organization"]
+    # Atomic: the valid organization was not created.
+    assert not any_harness.apply({"users": [], "organizations": []})["serviceAccounts"]
+    refused = any_harness.http.post(
+        "/v1/admin/apply",
+        json={"ingestKeys": [{"name": f"k-{org}", "organization": org}]},
+        headers={"Authorization": f"Bearer {any_harness.admin_token}"},
+    )
+    assert refused.status_code == 422

@@ -90,7 +90,12 @@ def test_an_invalid_document_lists_every_problem_and_exits_non_zero(tmp_path: Pa
     result = run(["admin", "apply", str(document), "--json"], db, check=False)
     assert result.returncode == 1
     paths = {p["path"] for p in json.loads(result.stdout)["errors"]}
-    assert paths == {"organizations[0].name", "serviceAccounts[0].tokenLifetime"}
+    # Shape and references in one pass (organization '2' is nowhere).
+    assert paths == {
+        "organizations[0].name",
+        "serviceAccounts[0].tokenLifetime",
+        "serviceAccounts[0].organization",
+    }
     assert "Traceback" not in result.stderr
 
 

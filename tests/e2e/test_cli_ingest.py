@@ -108,3 +108,25 @@ def test_backfill_imports_history_directly_and_can_be_rerun(
     rerun = tallyboard(["backfill", str(path)], TALLYBOARD_DATABASE_URL=sqlite_url)
     assert rerun.returncode == 0 and "1200 duplicates" in rerun.stderr
     assert rollup_snapshot(sqlite_url, org).total_micro_credits() == 300_000_000
+
+
+def test_backfill_rejects_an_overflowing_time_and_imports_the_rest(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    database = Database(sqlite_url)
+    document, (org,) = org_document()
+    Applier(database, SystemClock()).apply(parse_document(document))
+    database.dispose()
+    long_ago = datetime.now(UTC) - timedelta(days=120)
+    events = [ai_credit(org, long_ago + timedelta(minutes=i), credits=1) for i in range(3)]
+    events.insert(1, {**events[0], "id": "far", "time": "9999-12-31T23:59:59-23:59"})
+    path = tmp_path / "history.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events))
+    result = tallyboard(["backfill", str(path)], TALLYBOARD_DATABASE_URL=sqlite_url)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "3 accepted" in result.stderr and "1 rejected" in result.stderr
+    assert (
+        "line 2: INVALID_EVENT time: must lie within the years 0001 to 9999 once converted to UTC"
+        in result.stderr
+    )
+    assert rollup_snapshot(sqlite_url, org).total_micro_credits() == 3_000_000

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tallyboard.admin.applier import Applier
 from tallyboard.admin.document import parse_document
+from tallyboard.admin.draft import read_document
 from tallyboard.domain.clock import FixedClock
 from tallyboard.domain.errors import InvalidInputError
 from tallyboard.storage import tables as t
@@ -131,3 +132,98 @@ def test_settings_entries_are_stored_as_written(database: Database) -> None:
         ("2026-09", '{"api_calls":10}'),
         ("2026-11", '{"ai_credit_addon":true,"api_calls":null}'),
     ]
+
+
+def test_problems_of_shape_and_of_references_are_reported_in_one_pass(
+    database: Database,
+) -> None:
+    """Issue 11 item 18: a document with both kinds reports both, with the author's paths,
+    changes nothing, and says nothing about what a broken entry could have named."""
+    applier = Applier(database, FixedClock(NOW))
+    suffix = uuid.uuid4().hex[:6]
+    existing, a, b = f"E{suffix}", f"A{suffix}", f"B{suffix}"
+    applier.apply(
+        read_document(
+            {
+                "organizations": [{"id": existing, "name": "Existing", "roles": [{"name": "Old"}]}],
+                "users": [
+                    {
+                        "email": f"old-{suffix}@x.test",
+                        "name": "Old",
+                        "memberships": [{"organization": existing, "role": "Old"}],
+                    }
+                ],
+            }
+        )
+    )
+    before = snapshot(database)
+    document = {
+        "organizations": [
+            {"id": a, "name": "A", "settings": [{"effectiveFrom": "2026-13"}]},
+            {"id": b, "nmae": "typo"},  # broken, but its id is still named by the document
+            # A role entry without a name: any role of this organization may be that one.
+            {"id": existing, "name": "Existing", "roles": [{"name": "New"}, {"permissions": []}]},
+        ],
+        "users": [
+            {"email": "not-an-email", "name": "X"},  # removed: every index after it shifts
+            {
+                "email": f"a-{suffix}@x.test",
+                "name": "A",
+                "memberships": [
+                    {"organization": a, "rol": "admin"},  # broken membership...
+                    {"organization": "nope", "role": "admin"},
+                    {"organization": a, "role": "no-such-role"},
+                    {"organization": b, "role": "admin"},
+                ],
+                # ...so whether the user belongs to the billing organization is unknown.
+                "personalTokens": [{"name": "t", "billingOrganization": existing}],
+            },
+            {
+                "email": f"b-{suffix}@x.test",
+                "memberships": [{"organization": a, "role": "admin"}],
+                "personalTokens": [{"name": "t", "billingOrganization": existing}],
+            },
+        ],
+        "serviceAccounts": [
+            {"organization": "nowhere", "name": "bot", "role": "admin", "tokenLifetime": "1m"},
+        ],
+        "ingestKeys": [{"name": "k", "organization": "nowhere", "expiresAt": "soon"}],
+    }
+    with pytest.raises(InvalidInputError) as caught:
+        applier.apply(read_document(document))
+    reasons = {p.path: p.reason for p in caught.value.problems}
+    assert set(reasons) == {
+        # shape
+        "organizations[0].settings[0].effectiveFrom",
+        "organizations[1].name",
+        "organizations[1].nmae",
+        "organizations[2].roles[1].name",
+        "users[0].email",
+        "users[1].memberships[0].role",
+        "users[1].memberships[0].rol",
+        "users[2].name",
+        "serviceAccounts[0].tokenLifetime",
+        "ingestKeys[0].expiresAt",
+        # references, checked in the same pass
+        "users[1].memberships[1].organization",
+        "users[1].memberships[2].role",
+        "users[2].personalTokens[0].billingOrganization",
+        "serviceAccounts[0].organization",
+        "ingestKeys[0].organization",
+    }
+    assert "unknown organization 'nope'" in reasons["users[1].memberships[1].organization"]
+    assert "'no-such-role'" in reasons["users[1].memberships[2].role"]
+    assert existing in reasons["users[2].personalTokens[0].billingOrganization"]
+    assert "unknown organization 'nowhere'" in reasons["serviceAccounts[0].organization"]
+    # Shape first, then references.
+    paths = [p.path for p in caught.value.problems]
+    assert paths.index("ingestKeys[0].expiresAt") < paths.index(
+        "users[1].memberships[1].organization"
+    )
+    assert snapshot(database) == before
+
+
+def test_a_valid_draft_applies_like_a_parsed_document(database: Database) -> None:
+    matrix = role_matrix_document()
+    result = Applier(database, FixedClock(NOW)).apply(read_document(matrix.document))
+    assert len(result.service_accounts) == len(matrix.document["serviceAccounts"])

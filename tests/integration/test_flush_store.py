@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import ApiDimension
@@ -30,11 +31,11 @@ def test_a_flush_id_is_applied_once_however_often_it_is_retried(database_url: st
     org = new_org(database)
     store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
     flush_id = str(uuid.uuid4())
-    assert store.apply(flush_id, deltas(org, 3), applied_at_ms=1_000)
+    assert store.apply(flush_id, deltas(org, 3), applied_at_ms=1_000).applied
     # The retry of an attempt whose COMMIT outcome the caller never learned.
-    assert not store.apply(flush_id, deltas(org, 3), applied_at_ms=2_000)
+    assert not store.apply(flush_id, deltas(org, 3), applied_at_ms=2_000).applied
     assert store.is_applied(flush_id)
-    assert store.apply(str(uuid.uuid4()), deltas(org, 2), applied_at_ms=3_000)
+    assert store.apply(str(uuid.uuid4()), deltas(org, 2), applied_at_ms=3_000).applied
     assert monthly(database, org, ApiDimension.TOTAL) == {"": 5}
     database.dispose()
 
@@ -49,7 +50,7 @@ def test_concurrent_attempts_with_one_id_commit_once(database_url: str) -> None:
 
     def attempt() -> None:
         barrier.wait()
-        results.append(store.apply(flush_id, deltas(org, 7), applied_at_ms=1_000))
+        results.append(store.apply(flush_id, deltas(org, 7), applied_at_ms=1_000).applied)
 
     threads = [threading.Thread(target=attempt) for _ in range(4)]
     for thread in threads:
@@ -61,18 +62,25 @@ def test_concurrent_attempts_with_one_id_commit_once(database_url: str) -> None:
     database.dispose()
 
 
+class _Unreachable(RollupWriter):
+    """Writes its rows, then loses the database (not a refusal of any one key)."""
+
+    def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
+        super().apply(conn, deltas)
+        raise OperationalError("UPDATE ...", {}, ConnectionError("server closed the connection"))
+
+
 def test_a_failed_transaction_leaves_neither_the_id_nor_the_deltas(database_url: str) -> None:
     database = Database(database_url)
     org = new_org(database)
-    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    broken = FlushStore(database, _Unreachable(database.dialect, operation_name_cap=10))
     flush_id = str(uuid.uuid4())
-    broken = deltas(org, 1)
-    broken.add_api_calls((10**9, date(2026, 11, 21), "X", "bot"), 1)  # no such organization
-    with pytest.raises(IntegrityError):  # the foreign key refuses the unknown organization
-        store.apply(flush_id, broken, applied_at_ms=1_000)
-    assert not store.is_applied(flush_id)
+    with pytest.raises(OperationalError):  # the flusher keeps the batch and retries it
+        broken.apply(flush_id, deltas(org, 1), applied_at_ms=1_000)
+    assert not broken.is_applied(flush_id)
     assert monthly(database, org, ApiDimension.TOTAL) == {}
-    assert store.apply(flush_id, deltas(org, 1), applied_at_ms=1_000)  # the retry counts
+    store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
+    assert store.apply(flush_id, deltas(org, 1), applied_at_ms=1_000).applied  # the retry
     assert monthly(database, org, ApiDimension.TOTAL) == {"": 1}
     database.dispose()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
 
 from tallyboard.domain.errors import NotMigratedError
 from tallyboard.storage import migrate
@@ -46,3 +48,42 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     database.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_module(empty_database: Database) -> None:
+    migrate.upgrade(empty_database)
+    with empty_database.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+    empty_database.dispose()
+
+
+def test_catalog_attributes_inherit_the_time_of_the_name_they_were_set_with(
+    empty_database: Database,
+) -> None:
+    migrate.upgrade(empty_database, "0004")
+    with empty_database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organizations (id, uuid, name, created_at) VALUES ('1', 'u', 'O', 0)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO projects (org_pk, project_id, name, icon, color, name_at) VALUES "
+                "(1, 'p1', 'Sales', 'cart', NULL, 50), (1, 'p2', 'Ops', NULL, NULL, 60)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO flows (org_pk, flow_id, name, project_id, name_at) VALUES "
+                "(1, 'f1', 'Sync', 'p1', 70), (1, 'f2', 'f2', NULL, 0), (1, 'f3', 'X', NULL, 80)"
+            )
+        )
+    migrate.upgrade(empty_database)
+    with empty_database.engine.connect() as conn:
+        projects = conn.execute(
+            text("SELECT project_id, icon_at, color_at FROM projects ORDER BY project_id")
+        ).all()
+        flows = conn.execute(text("SELECT flow_id, project_at FROM flows ORDER BY flow_id")).all()
+    assert [tuple(r) for r in projects] == [("p1", 50, 0), ("p2", 0, 0)]
+    assert [tuple(r) for r in flows] == [("f1", 70), ("f2", 0), ("f3", 0)]
+    empty_database.dispose()

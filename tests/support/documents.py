@@ -71,7 +71,7 @@ def role_matrix_document() -> RoleMatrix:
                 **a,
                 "roles": [
                     {"name": "Finance viewer", "permissions": ["usage_stats"]},
-                    {"name": "Auditor", "permissions": ["read_audit_log"]},
+                    {"name": "Auditor", "permissions": []},
                 ],
             },
             b,

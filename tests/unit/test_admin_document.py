@@ -87,3 +87,35 @@ def test_lifetimes_accept_readable_durations(text: str | int, seconds: int) -> N
 def test_lifetimes_outside_five_minutes_to_thirty_days_are_refused(text: object) -> None:
     with pytest.raises(ValueError, match=r"duration|between"):
         parse_lifetime(text)
+
+
+def test_a_custom_role_may_only_list_known_permissions() -> None:
+    problems = problems_of(
+        {
+            "organizations": [
+                {
+                    "id": "1",
+                    "name": "Acme",
+                    "roles": [
+                        {"name": "Viewer", "permissions": ["usage_stats"]},
+                        {"name": "Root", "permissions": ["usage_stats", "god_mode", "usage_stat"]},
+                    ],
+                }
+            ]
+        }
+    )
+    assert set(problems) == {
+        "organizations[0].roles[1].permissions[1]",
+        "organizations[0].roles[1].permissions[2]",
+    }
+    reason = problems["organizations[0].roles[1].permissions[1]"]
+    assert "'god_mode'" in reason
+    assert "known permissions are: usage_stats" in reason
+
+
+def test_a_custom_role_without_permissions_is_valid() -> None:
+    document = parse_document(
+        {"organizations": [{"id": "1", "name": "Acme", "roles": [{"name": "Nobody"}]}]}
+    )
+    roles = document.organizations[0].roles
+    assert roles is not None and roles[0].permissions == []

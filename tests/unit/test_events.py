@@ -242,11 +242,17 @@ def test_catalog_facts_do_not_depend_on_arrival_order(
     shuffled = list(events)
     rnd.shuffle(shuffled)
     assert catalog_facts(events) == catalog_facts(shuffled)
-    newest_named = max(
-        ((s, n) for s, n, _, _ in facts if n is not None), default=None
-    )  # the flow name is the newest named fact's (ties: the greater name)
-    flow = catalog_facts(events).flows[(7, "flow-1")]
-    assert flow[1] == (newest_named[1] if newest_named else "flow-1")
+
+    # Each attribute is the newest fact that states it (ties: the greater value); one
+    # that no event states is (0, None), and a flow never named is known by its id.
+    def newest(stated: list[tuple[int, str]], absent: tuple[int, str | None]) -> object:
+        return max(((epoch_ms(NOW) + 1000 * s, v) for s, v in stated), default=absent)
+
+    named, in_project = catalog_facts(events).flows[(7, "flow-1")]
+    assert named == newest([(s, n) for s, n, _, _ in facts if n], (0, "flow-1"))
+    assert in_project == newest([(s, p) for s, _, p, _ in facts if p], (0, None))
+    (agent,) = catalog_facts(events).agents[(7, "agt-1")]
+    assert agent == newest([(s, a) for s, _, _, a in facts if a], (0, None))
 
 
 def test_task_runs_keep_their_flow_project_and_name() -> None:

@@ -21,6 +21,7 @@ from tallyboard.domain.rollup import ApiCallKey, RollupDeltas
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher, FlushOutcome, backoff_delay
 from tallyboard.observability.metrics import Metrics
+from tallyboard.storage.flush_store import FlushResult, RefusedKey
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
 DAY = date(2026, 11, 21)
@@ -44,19 +45,30 @@ class FakeSink:
         self.committed: dict[str, dict[ApiCallKey, int]] = {}
         self.pruned: list[int] = []
         self.lock = threading.Lock()
+        self.refuse: set[str] = set()
+        """Operation names the "database" refuses for their content."""
 
-    def apply(self, flush_id: str, deltas: RollupDeltas, applied_at_ms: int) -> bool:
+    def apply(self, flush_id: str, deltas: RollupDeltas, applied_at_ms: int) -> FlushResult:
         with self.lock:
             self.attempts.append((flush_id, dict(deltas.api_calls)))
             action = self.script.pop(0) if self.script else "ok"
             if action == "fail":
                 raise ConnectionError("the database is unreachable")
             if flush_id in self.committed:
-                return False
-            self.committed[flush_id] = dict(deltas.api_calls)
+                return FlushResult(applied=False)
+            refused = {k: v for k, v in deltas.api_calls.items() if k[2] in self.refuse}
+            self.committed[flush_id] = {
+                k: v for k, v in deltas.api_calls.items() if k not in refused
+            }
             if action == "commit_then_fail":
                 raise ConnectionError("connection lost during COMMIT")
-            return True
+            return FlushResult(
+                applied=True,
+                refused=tuple(
+                    RefusedKey(RollupDeltas(api_calls={k: v}), "DataError: refused")
+                    for k, v in refused.items()
+                ),
+            )
 
     def prune(self, applied_before_ms: int) -> int:
         self.pruned.append(applied_before_ms)
@@ -147,6 +159,37 @@ def test_an_unknown_commit_outcome_is_retried_without_counting_twice() -> None:
     assert sink.attempts[0][0] == sink.attempts[1][0]
     assert sink.totals() == {key(1): 4}
     assert sample(metrics, "tallyboard_metering_flushes_total", outcome="already_applied") == 1
+
+
+def test_refused_keys_are_set_aside_counted_and_logged_once_and_the_rest_committed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = FakeSink()
+    long_name = "Op" + "x" * 4000
+    sink.refuse = {long_name}
+    flusher, accumulator, metrics = make(sink)
+    poisoned = (7, DAY, long_name, "bot")
+
+    async def scenario() -> None:
+        accumulator.record(key(1), 2)
+        accumulator.record(poisoned, 3)
+        accumulator.record(key(2, org=9), 1)
+        with caplog.at_level(logging.ERROR, logger="tallyboard.metering.flusher"):
+            assert await flusher.flush() is FlushOutcome.APPLIED
+            accumulator.record(key(1), 1)  # the next batch does not carry it again
+            assert await flusher.flush() is FlushOutcome.APPLIED
+
+    run(scenario)
+    assert sink.totals() == {key(1): 3, key(2, org=9): 1}
+    assert flusher.pending is None and len(sink.attempts) == 2
+    assert poisoned not in sink.attempts[1][1]
+    assert sample(metrics, "tallyboard_metering_refused_calls_total") == 3
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "refused one key" in record.getMessage()
+    fields = record.__dict__
+    assert (fields["org_pk"], fields["calls"], fields["day"]) == (7, 3, DAY.isoformat())
+    assert fields["operation_name"] == f"{long_name[:64]}... (4002 characters)"
+    assert fields["operation_name_length"] == 4002 and fields["reason"] == "DataError: refused"
 
 
 def test_the_pending_batch_counts_against_the_bound_and_drops_are_counted() -> None:

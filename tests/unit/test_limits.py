@@ -1,32 +1,80 @@
-"""Static GraphQL limits measured on the AST: depth, aliases and the UUID budget."""
+"""Static GraphQL limits measured on the AST: depth, aliases, the expanded field count
+and the UUID budget -- each definition walked once, however often it is spread."""
 
 from __future__ import annotations
 
-from graphql import get_introspection_query, parse
+from collections import Counter
+from typing import Any
 
-from tallyboard.api.graphql.limits import count_aliases, max_depth, plan_operations
+import pytest
+from graphql import SelectionSetNode, get_introspection_query, parse
+
+from tallyboard.api.graphql import limits
+from tallyboard.api.graphql.limits import SATURATED, measure
+
+
+def doubling(levels: int) -> str:
+    """``F(i)`` spreads ``F(i-1)`` twice: 2**levels fields once expanded."""
+    parts = ["fragment F0 on Query { __typename }"]
+    parts += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    parts.append(f"query {{ ...F{levels} }}")
+    return "\n".join(parts)
 
 
 def test_depth_counts_fields_through_fragments_and_inline_fragments() -> None:
     document = parse("query { a { ...F } } fragment F on T { b { ... on T { c { d } } } }")
-    assert max_depth(document) == 4
+    assert measure(document, 25).depth == 4
 
 
 def test_the_standard_introspection_query_fits_the_default_depth() -> None:
-    assert max_depth(parse(get_introspection_query(descriptions=True))) <= 15
+    assert measure(parse(get_introspection_query(descriptions=True)), 25).depth <= 15
 
 
-def test_fragment_cycles_do_not_hang_the_depth_check() -> None:
-    assert max_depth(parse("query { ...A } fragment A on Q { x { ...A } }")) == 1
+def test_fragment_cycles_do_not_hang_the_walk() -> None:
+    shape = measure(
+        parse("query { ...A } fragment A on Q { x { ...B } } fragment B on Q { ...A }"), 25
+    )
+    assert shape.depth == 1
+    assert shape.fields == 1
 
 
 def test_aliases_are_counted_everywhere_in_the_document() -> None:
     document = parse("query { a: x b: y { c: z } ...F } fragment F on Q { d: w }")
-    assert count_aliases(document) == 4
+    assert measure(document, 25).aliases == 4
+
+
+def test_fields_are_counted_with_every_spread_expanded() -> None:
+    document = parse("query { a { ...F ...F } ... on Q { ...F } } fragment F on T { x y { z } }")
+    assert measure(document, 25).fields == 1 + 3 * 3
+    assert measure(parse(doubling(22)), 25).fields == 2**22
+
+
+def test_expanded_counts_saturate_instead_of_growing_without_bound() -> None:
+    shape = measure(parse(doubling(80)), 25)
+    assert shape.fields == SATURATED
+
+
+def test_each_definition_body_is_walked_once_however_often_it_is_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: Counter[int] = Counter()
+    walk_body = limits._walk_body
+
+    def counting(selection_set: SelectionSetNode, *args: Any) -> Any:
+        walked[id(selection_set)] += 1
+        return walk_body(selection_set, *args)
+
+    monkeypatch.setattr(limits, "_walk_body", counting)
+    document = parse(doubling(26))
+    shape = measure(document, 25)
+    assert shape.fields == 2**26
+    bodies = [d.selection_set for d in document.definitions]  # type: ignore[attr-defined]
+    assert len(bodies) == 28
+    assert walked == Counter(id(body) for body in bodies)
 
 
 def test_uuid_budget_counts_every_field_use_and_caps_each_field_at_the_limit() -> None:
-    plans = plan_operations(
+    plans = measure(
         parse(
             """
             query Q($ids: [ID!]!, $one: ID!) {
@@ -40,9 +88,48 @@ def test_uuid_budget_counts_every_field_use_and_caps_each_field_at_the_limit() -
             }
             """
         ),
-        per_field=25,
-    )
+        25,
+    ).operations
     plan = plans["Q"]
     assert plan.root_keys == {"a", "b", "c", "d", "e"}
     assert plan.uuid_count({"ids": ["u"] * 5, "one": "u"}, 25) == 5 + 5 + 1 + 1 + 3
     assert plan.uuid_count({"ids": ["u"] * 40, "one": "u"}, 25) == 25 + 25 + 1 + 1 + 3
+
+
+def test_uuid_budget_counts_a_fragment_as_often_as_it_is_spread() -> None:
+    document = parse(
+        """
+        query Q($ids: [ID!]!) { ...Twice ... on Query { ...Twice } }
+        fragment Twice on Query { ...Once ...Once }
+        fragment Once on Query {
+          apiUsageStats(organizationUuid: "u", period: current_month) { limit }
+          apiUsageStatsCombined(organizationUuids: $ids, period: current_month) { partial }
+        }
+        """
+    )
+    plan = measure(document, 25).operations["Q"]
+    assert plan.root_keys == {"apiUsageStats", "apiUsageStatsCombined"}
+    assert plan.uuid_count({"ids": ["u", "v"]}, 25) == 4 * 1 + 4 * 2
+
+
+def test_root_keys_come_only_from_the_root_level() -> None:
+    document = parse("{ a ...F x { ...F } } fragment F on Q { b ... on Q { c } }")
+    assert measure(document, 25).operations[None].root_keys == {"a", "b", "c", "x"}
+
+
+def test_default_values_count_when_the_request_omits_the_variable() -> None:
+    uuids = ", ".join(f'"u{i}"' for i in range(30))
+    document = parse(
+        f"""
+        query Q($ids: [ID!]! = [{uuids}], $one: ID = "z", $none: [ID!] = null) {{
+          a: apiUsageStatsCombined(organizationUuids: $ids, period: current_month) {{ partial }}
+          b: apiUsageStatsCombined(organizationUuids: $ids, period: current_month) {{ partial }}
+          c: apiUsageStats(organizationUuid: $one, period: current_month) {{ limit }}
+          d: apiUsageStatsCombined(organizationUuids: $none, period: current_month) {{ partial }}
+        }}
+        """
+    )
+    plan = measure(document, 25).operations["Q"]
+    assert plan.uuid_count({}, 25) == 25 + 25 + 1
+    assert plan.uuid_count({"ids": ["u"], "one": None}, 25) == 1 + 1
+    assert plan.uuid_count({"none": ["u"] * 3, "ids": []}, 25) == 1 + 3

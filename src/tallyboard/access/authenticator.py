@@ -78,7 +78,11 @@ class Authenticator:
                     tenancy_generation=access.tenancy_generation,
                 )
             personal = store.find_personal_token(conn, digest)
-        if personal is None or not self._usable(personal.expires_at, personal.revoked_at):
+        if (
+            personal is None
+            or not personal.billing_member  # its user left the billing organization
+            or not self._usable(personal.expires_at, personal.revoked_at)
+        ):
             raise UnauthorizedError
         return Principal(
             kind=PrincipalKind.USER,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret, same_hash
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.errors import ClientError
+from tallyboard.domain.text import character_problem
 from tallyboard.storage import credential_store as store
 from tallyboard.storage.database import Database
 
@@ -38,9 +39,13 @@ class IssuedToken:
 
 
 class OAuthService:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, max_live_tokens: int = 100) -> None:
         self._db = database
         self._clock = clock
+        # Live access tokens per service account: minting one more revokes the oldest,
+        # so a client that mints per request keeps working and storage stays bounded
+        # (dead tokens are then deleted by access.token_pruner).
+        self._max_live_tokens = max_live_tokens
 
     def issue(
         self, grant_type: str | None, client_id: str | None, secret: str | None
@@ -55,6 +60,8 @@ class OAuthService:
             raise OAuthError(
                 "invalid_client", "client_id and client_secret are required", status=401
             )
+        if character_problem(client_id) is not None:  # PostgreSQL cannot even look it up
+            raise OAuthError("invalid_request", "client_id must not contain control characters")
         presented = hash_secret(secret)
         with self._db.write() as conn:
             account = store.find_service_account_by_client_id(conn, client_id)
@@ -65,4 +72,5 @@ class OAuthService:
             now = int(self._clock.now().timestamp())
             lifetime = account.token_lifetime_seconds
             store.insert_access_token(conn, account.pk, hash_secret(token), now, now + lifetime)
+            store.revoke_older_access_tokens(conn, account.pk, self._max_live_tokens, now)
         return IssuedToken(access_token=token, expires_in=lifetime)

@@ -23,8 +23,14 @@ class Principal:
     token_label: str
     """How this credential appears in the ``token`` dimension."""
     credential_key: str
-    """Stable per-credential key (a hash prefix) for rate limiting and logs."""
+    """Stable per-credential key (a hash prefix) for logs."""
     deprecated_credential: bool = False
     """True for personal access tokens: responses carry a deprecation warning."""
     tenancy_generation: str | None = None
     """The tenancy generation read with the credential (None: grants are not cached)."""
+
+    @property
+    def rate_key(self) -> str:
+        """What request limits count by: the principal, whichever of its credentials it
+        presents (a freshly minted access token shares its account's bucket)."""
+        return f"{self.kind.value}:{self.pk}"

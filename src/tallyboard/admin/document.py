@@ -16,15 +16,31 @@ from typing import Annotated, Any
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
-from tallyboard.domain.roles import PERMISSION_PATTERN
+from tallyboard.domain.roles import unknown_permission_reason
+from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
 
-__all__ = ["Document", "load_text", "parse_document", "parse_duration", "parse_lifetime"]
+__all__ = [
+    "Document",
+    "load_text",
+    "parse_document",
+    "parse_duration",
+    "parse_lifetime",
+    "problems_of",
+]
 
 MIN_TOKEN_LIFETIME = 5 * 60
 MAX_TOKEN_LIFETIME = 30 * 24 * 3600
@@ -72,6 +88,22 @@ class _Model(BaseModel):
         coerce_numbers_to_str=True,
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """No control characters in any text (``domain/text.py``); descriptions may
+        keep line breaks."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str):
+                problem = character_problem(text, allow_line_breaks=info.field_name in _FREE_TEXT)
+                if problem is not None:
+                    raise ValueError(problem)
+        return value
+
+
+_FREE_TEXT = frozenset({"description"})
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
@@ -132,17 +164,20 @@ class SettingsChange(_Model):
         return out
 
 
+def _known_permission(value: str) -> str:
+    reason = unknown_permission_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+Permission = Annotated[str, Field(max_length=64), AfterValidator(_known_permission)]
+"""One permission of a custom role; validated per item, so the path names its index."""
+
+
 class CustomRole(_Model):
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    permissions: list[str] = Field(default_factory=list)
-
-    @field_validator("permissions")
-    @classmethod
-    def _permissions(cls, values: list[str]) -> list[str]:
-        bad = [p for p in values if not PERMISSION_PATTERN.match(p)]
-        if bad:
-            raise ValueError(f"permission names are lower_snake_case, got {bad}")
-        return values
+    permissions: list[Permission] = Field(default_factory=list)
 
 
 class Agent(_Model):
@@ -154,8 +189,8 @@ class Agent(_Model):
 class Project(_Model):
     id: Identifier
     name: NonEmpty
-    icon: str | None = None
-    color: str | None = None
+    icon: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
+    color: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = None
 
 
 class Flow(_Model):
@@ -307,20 +342,27 @@ def _reason(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def problems_of(error: ValidationError) -> list[Problem]:
+    """Every problem of a failed validation, each with its document path."""
+    problems = []
+    for entry in error.errors():
+        loc = tuple(entry["loc"])
+        # Union members add their type names to the location; they help nobody.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p in _UNION_NOISE))
+        problems.append(Problem(_path(loc), _reason(entry)))
+    return problems
+
+
 def parse_document(raw: object) -> Document:
-    """Validate a decoded document; raise :class:`InvalidInputError` listing every problem."""
+    """Validate a decoded document's shape; raise :class:`InvalidInputError` listing every
+    problem. (``admin.draft.read_document`` also lets the applier check the references of
+    an invalid document's valid part, so one pass reports everything.)"""
     if not isinstance(raw, Mapping):
         raise InvalidInputError([Problem("", "the document must be a mapping (an object)")])
     try:
         return Document.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            # Union members add their type names to the location; they help nobody.
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p in _UNION_NOISE))
-            problems.append(Problem(_path(loc), _reason(error)))
-        raise InvalidInputError(problems) from None
+        raise InvalidInputError(problems_of(exc)) from None
 
 
 _UNION_NOISE = frozenset({"int", "str", "float", "bool", "constrained-int", "constrained-str"})

@@ -14,7 +14,8 @@ from rich.console import Console
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
 from tallyboard.admin.applier import Applier
-from tallyboard.admin.document import load_text, parse_document, parse_duration
+from tallyboard.admin.document import load_text, parse_duration
+from tallyboard.admin.draft import read_document
 from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
 from tallyboard.cli.demo import announce, prepare_demo
@@ -143,7 +144,7 @@ def admin_apply(
         sys.exit(2)
     database = _migrated_database(settings)
     try:
-        document = parse_document(load_text(text, filename=file.name))
+        document = read_document(load_text(text, filename=file.name))
         result = Applier(database, SystemClock()).apply(document)
     except InvalidInputError as exc:
         if as_json:

@@ -1,15 +1,20 @@
 """What ingested events say about the catalog: flow, project and agent names.
 
-Events arrive late, out of order and replayed, so a name is a *fact at a time*: the
-catalog keeps, per entity, the highest-ranking fact it has seen, ranked by the event
-time (``name_at``), then by the values themselves (nulls as ""). The result is a
-function of the set of facts, never of arrival order: an older event cannot overwrite
-a newer name, and two facts with the same time settle the same way every time. Admin
-apply writes its facts at the time it applied them.
+Events arrive late, out of order and replayed, so each attribute of a catalog entity is
+a *fact at a time*: a flow's name and its project, a project's name, icon and color,
+an agent's name. The catalog keeps, per attribute, the highest-ranking fact it has
+seen, ranked by the event time (``<attribute>_at``), then by the value itself (null as
+""). The result is a function of the set of facts, never of arrival order: an older
+event cannot overwrite a newer value, and two facts with the same time settle the same
+way every time. Admin apply writes its facts at the time it applied them.
 
-Facts that name nothing (a flow without ``flowName``, an agent without ``agentName``)
-only make the entity known: they rank at time 0, below every named fact, so a flow
-seen only in unnamed events is listed under its id until a name arrives.
+**An absent optional field states nothing.** An event without ``project`` (or with
+``"project": null``) does not detach its flow from the project an earlier event or the
+tenancy document gave it; one without ``icon`` keeps the project's icon; one without
+``flowName`` or ``agentName`` keeps the name. Such an attribute is the fact
+``(0, None)``, which ranks below every stated fact. A flow or agent only ever seen
+unnamed is still known: its name fact is ``(0, <its id>)``, so it is listed under its
+id until a name arrives.
 """
 
 from __future__ import annotations
@@ -21,37 +26,57 @@ from typing import TypeVar
 from tallyboard.domain.events import ApiCall, CreditUse, Event, TaskRun
 from tallyboard.domain.usage import AiResource
 
-__all__ = ["AgentFact", "CatalogFacts", "FlowFact", "ProjectFact", "catalog_facts"]
+__all__ = [
+    "AGENT_ATTRIBUTES",
+    "FLOW_ATTRIBUTES",
+    "PROJECT_ATTRIBUTES",
+    "AgentFact",
+    "CatalogFacts",
+    "CatalogKey",
+    "FlowFact",
+    "ProjectFact",
+    "catalog_facts",
+]
 
-FlowFact = tuple[int, str, str | None]
-"""(name_at, name, project id)."""
+Stated = tuple[int, str | None]
+"""One attribute: (the time it was stated at, its value); (0, None) states nothing."""
 
-ProjectFact = tuple[int, str, str | None, str | None]
-"""(name_at, name, icon, color)."""
+FlowFact = tuple[Stated, Stated]
+"""(name, project id)."""
 
-AgentFact = tuple[int, str | None]
-"""(name_at, name)."""
+ProjectFact = tuple[Stated, Stated, Stated]
+"""(name, icon, color)."""
+
+AgentFact = tuple[Stated]
+"""(name,)."""
+
+FLOW_ATTRIBUTES = ("name", "project_id")
+PROJECT_ATTRIBUTES = ("name", "icon", "color")
+AGENT_ATTRIBUTES = ("name",)
+"""The catalog columns of each fact's attributes, in order (each with its time column)."""
 
 CatalogKey = tuple[int, str]
 """(organization pk, flow / project / agent id)."""
 
+_NOTHING: Stated = (0, None)
 
 Fact = TypeVar("Fact", FlowFact, ProjectFact, AgentFact)
 
 
-def _rank(fact: tuple[object, ...]) -> tuple[object, ...]:
-    return tuple("" if value is None else value for value in fact)
+def _newer(old: Stated, new: Stated) -> Stated:
+    """The higher-ranking of two statements of one attribute: by time, then value."""
+    if new[0] != old[0]:
+        return new if new[0] > old[0] else old
+    return new if (new[1] or "") > (old[1] or "") else old
 
 
-def _keep_highest(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
+def _merge(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
+    """Keep, attribute by attribute, the higher-ranking of the stored and the new fact."""
     current = facts.get(key)
     if current is None:
         facts[key] = fact
-    elif fact[0] != current[0]:  # different times: the newer wins (the usual case)
-        if fact[0] > current[0]:
-            facts[key] = fact
-    elif _rank(fact) > _rank(current):
-        facts[key] = fact
+    elif current != fact:
+        facts[key] = tuple(map(_newer, current, fact))  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -65,27 +90,32 @@ class CatalogFacts:
 
 
 def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
-    """The highest-ranking fact per entity among ``events`` (newly stored ones)."""
+    """The highest-ranking fact per entity and attribute among ``events`` (newly stored)."""
     facts = CatalogFacts()
     for event in events:
         usage = event.usage
         if isinstance(usage, ApiCall):
             continue
+        at = event.time_ms
         if isinstance(usage, TaskRun):
             project = usage.project
-            project_id = project.id if project is not None else None
-            if usage.flow_name is not None:
-                fact: FlowFact = (event.time_ms, usage.flow_name, project_id)
-            else:
-                fact = (0, usage.flow_id, project_id)
-            _keep_highest(facts.flows, (event.org_pk, usage.flow_id), fact)
-            if project is not None:
-                project_fact = (event.time_ms, project.name, project.icon, project.color)
-                _keep_highest(facts.projects, (event.org_pk, project.id), project_fact)
+            name: Stated = (
+                (at, usage.flow_name) if usage.flow_name is not None else (0, usage.flow_id)
+            )
+            if project is None:
+                _merge(facts.flows, (event.org_pk, usage.flow_id), (name, _NOTHING))
+                continue
+            _merge(facts.flows, (event.org_pk, usage.flow_id), (name, (at, project.id)))
+            described: ProjectFact = (
+                (at, project.name),
+                _NOTHING if project.icon is None else (at, project.icon),
+                _NOTHING if project.color is None else (at, project.color),
+            )
+            _merge(facts.projects, (event.org_pk, project.id), described)
         elif isinstance(usage, CreditUse):
             if usage.resource is not AiResource.AI_AUTOMATION or usage.agent_id is None:
                 continue
-            name = usage.agent_name
-            agent_fact: AgentFact = (event.time_ms, name) if name is not None else (0, None)
-            _keep_highest(facts.agents, (event.org_pk, usage.agent_id), agent_fact)
+            agent_name = usage.agent_name
+            agent: AgentFact = (_NOTHING if agent_name is None else (at, agent_name),)
+            _merge(facts.agents, (event.org_pk, usage.agent_id), agent)
     return facts

@@ -17,13 +17,15 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
+from tallyboard.domain import text as text_rules
 from tallyboard.domain.credits import MICRO, parse_credits
+from tallyboard.domain.event_time import TIME_SHAPE, Window, epoch_ms, format_ms, parse_time
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType, is_billable_status
 
@@ -40,21 +42,20 @@ __all__ = [
     "RejectionCode",
     "TaskRun",
     "Window",
+    "epoch_ms",
+    "format_ms",
     "usage_deltas",
 ]
 
-MAX_ID_LENGTH = 128
+MAX_ID_LENGTH = text_rules.MAX_ID_LENGTH
 """Event ids, sources and catalog ids (flow, project, agent) fit the key columns."""
 
-MAX_TEXT_LENGTH = 256
+MAX_TEXT_LENGTH = text_rules.MAX_NAME_LENGTH
 """Names, operation names and token names: generous, but bounded."""
 
 MAX_QUANTITY = 10**9
 """Upper bound of ``count`` and ``tasks`` in one event: catches unit mistakes early."""
 
-_MAX_TIME_LENGTH = 64
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 _DAY_MS = 86_400_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -189,65 +190,6 @@ class IngestResult:
         }
 
 
-# ------------------------------------------------------------------ the window
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The event times a request accepts: ``earliest_ms <= time_ms <= latest_ms``."""
-
-    earliest_ms: int
-    latest_ms: int
-    too_old: str
-    """Why an older event is refused, ending with what to do instead."""
-    skew_seconds: int
-
-    @classmethod
-    def live(cls, now: datetime, days: int, skew_seconds: int) -> Window:
-        return cls._around(
-            now,
-            days,
-            skew_seconds,
-            f"is older than the live window of {days} days; send older events "
-            "to the backfill endpoint (POST /v1/admin/backfill, tallyboard backfill)",
-        )
-
-    @classmethod
-    def backfill(cls, now: datetime, retention_days: int, skew_seconds: int) -> Window:
-        return cls._around(
-            now,
-            retention_days,
-            skew_seconds,
-            f"is older than the retention horizon of {retention_days} days, beyond which "
-            "duplicates could not be detected",
-        )
-
-    @classmethod
-    def _around(cls, now: datetime, days: int, skew_seconds: int, too_old: str) -> Window:
-        now_ms = epoch_ms(now)
-        return cls(now_ms - days * _DAY_MS, now_ms + skew_seconds * 1000, too_old, skew_seconds)
-
-    def problem(self, time_ms: int) -> str | None:
-        if time_ms < self.earliest_ms:
-            return f"time: {format_ms(time_ms)} {self.too_old}"
-        if time_ms > self.latest_ms:
-            return (
-                f"time: {format_ms(time_ms)} is more than {self.skew_seconds} seconds in the future"
-            )
-        return None
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Exact epoch milliseconds (no float rounding)."""
-    return (moment - _EPOCH) // _MS
-
-
-def format_ms(time_ms: int) -> str:
-    moment = _EPOCH + timedelta(milliseconds=time_ms)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{time_ms % 1000:03d}Z" if time_ms % 1000 else f"{text}Z"
-
-
 # ------------------------------------------------------------------ validation
 
 
@@ -268,6 +210,11 @@ def _text(
         return None
     if not isinstance(value, str) or not value or len(value) > max_length:
         _add(problems, path, f"must be a string of 1 to {max_length} characters")
+        return None
+    if value.isascii() and value.isprintable():
+        return value  # the usual case, without the full check (domain/text.py)
+    if (problem := text_rules.character_problem(value)) is not None:
+        _add(problems, path, problem)
         return None
     return value
 
@@ -298,7 +245,7 @@ class EventValidator:
 
     def __init__(self) -> None:
         self._orgs: dict[str, str | None] = {}
-        self._times: dict[str, int | None] = {}
+        self._times: dict[str, int | str] = {}
 
     def validate(self, raw: object, index: int) -> Event | Rejection:
         if isinstance(raw, NotJson):
@@ -360,32 +307,18 @@ class EventValidator:
 
     def _time(self, value: object, problems: _Problems) -> int | None:
         if not isinstance(value, str):
-            _add(problems, "time", "is required" if value is None else _TIME_SHAPE)
+            _add(problems, "time", "is required" if value is None else TIME_SHAPE)
             return None
         try:
-            time_ms = self._times[value]
+            parsed = self._times[value]
         except KeyError:
-            time_ms = _parse_time(value)
+            parsed = parse_time(value)
             if len(self._times) < 10_000:
-                self._times[value] = time_ms
-        if time_ms is None:
-            _add(problems, "time", _TIME_SHAPE)
-        return time_ms
-
-
-_TIME_SHAPE = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z"
-
-
-def _parse_time(text: str) -> int | None:
-    if len(text) > _MAX_TIME_LENGTH or len(text) < 20:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return epoch_ms(moment)
+                self._times[value] = parsed
+        if isinstance(parsed, str):
+            _add(problems, "time", parsed)
+            return None
+        return parsed
 
 
 def _canonical_uuid(text: str) -> str | None:

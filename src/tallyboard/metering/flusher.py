@@ -11,6 +11,11 @@ together with that id (``storage/flush_store.py``). The guarantee (decision 0005
   exponential backoff while new calls accumulate separately. Memory stays bounded:
   the pending batch's keys count against the accumulator's bound
   (``reserved_keys``), beyond which new keys are dropped, counted and logged.
+- **No poisoned batch.** A key the database refuses for what it holds (not for being
+  unreachable) is set aside by the store and the rest of the batch commits under its
+  id; each set-aside key is counted (``tallyboard_metering_refused_calls``) and logged
+  once at ERROR with its organization and a shortened name. Names are bounded at the
+  edge, so this is a last line of defence, not a path anything should take.
 - **Shutdown flushes.** ``stop()`` (the application lifespan; uvicorn runs it on
   SIGTERM after in-flight requests have answered) flushes whatever is left, retrying
   until a deadline, and logs loudly anything it could not confirm.
@@ -38,6 +43,7 @@ from tallyboard.domain.clock import Clock
 from tallyboard.domain.rollup import ApiCallKey, RollupDeltas
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.metrics import Metrics
+from tallyboard.storage.flush_store import FlushResult, RefusedKey
 
 __all__ = ["FlushOutcome", "FlushSink", "Flusher", "PendingBatch", "backoff_delay"]
 
@@ -50,8 +56,9 @@ _SHUTDOWN_RETRY_CAP = 1.0
 class FlushSink(Protocol):
     """Where batches go (``storage.flush_store.FlushStore``); blocking, called in a thread."""
 
-    def apply(self, flush_id: str, deltas: RollupDeltas, applied_at_ms: int) -> bool:
-        """Apply once per id; False when an earlier attempt with this id committed."""
+    def apply(self, flush_id: str, deltas: RollupDeltas, applied_at_ms: int) -> FlushResult:
+        """Apply once per id (``applied`` False when an earlier attempt with this id
+        committed), setting aside keys refused for their content."""
         ...
 
     def prune(self, applied_before_ms: int) -> int: ...
@@ -252,7 +259,7 @@ class Flusher:
         applied_at_ms = int(self._clock.now().timestamp() * 1000)
         started = time.perf_counter()
         try:
-            applied = await anyio.to_thread.run_sync(
+            result = await anyio.to_thread.run_sync(
                 self._sink.apply,
                 batch.flush_id,
                 batch.deltas(),
@@ -278,15 +285,36 @@ class Flusher:
         self._pending = None
         self._acc.reserved_keys = 0
         self._metrics.metering_buffer_keys.set(len(self._acc))
+        self._set_aside(batch.flush_id, result.refused)
         if self._failures:
             log.info(
                 "metering flush recovered",
                 extra={"flush_id": batch.flush_id, "after_failures": self._failures},
             )
         self._failures = 0
-        outcome = FlushOutcome.APPLIED if applied else FlushOutcome.ALREADY_APPLIED
+        outcome = FlushOutcome.APPLIED if result.applied else FlushOutcome.ALREADY_APPLIED
         self._metrics.metering_flushes.labels(outcome.value).inc()
         return outcome
+
+    def _set_aside(self, flush_id: str, refused: tuple[RefusedKey, ...]) -> None:
+        """Count and log, once each, the keys the database refused (never retried)."""
+        for item in refused:
+            for (org_pk, day, operation, token), calls in item.deltas.api_calls.items():
+                self._metrics.metering_refused.inc(calls)
+                log.error(
+                    "metering: the database refused one key of a flush; its calls were set "
+                    "aside and the rest of the batch was committed",
+                    extra={
+                        "flush_id": flush_id,
+                        "org_pk": org_pk,
+                        "day": day.isoformat(),
+                        "operation_name": _shortened(operation),
+                        "operation_name_length": len(operation),
+                        "token": _shortened(token),
+                        "calls": calls,
+                        "reason": item.reason,
+                    },
+                )
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < self._prune_every:
@@ -302,3 +330,8 @@ class Flusher:
             return
         if pruned:
             log.info("pruned old metering flush ids", extra={"count": pruned})
+
+
+def _shortened(text: str, keep: int = 64) -> str:
+    """A client-chosen name, short enough for a log line."""
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"

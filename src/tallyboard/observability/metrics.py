@@ -41,6 +41,11 @@ class Metrics:
             "Billable calls dropped because the accumulator was full (database unreachable)",
             registry=r,
         )
+        self.metering_refused = Counter(
+            "tallyboard_metering_refused_calls",
+            "Billable calls of flush keys the database refused for their content, set aside",
+            registry=r,
+        )
         self.metering_flushes = Counter(
             "tallyboard_metering_flushes",
             "Metering flush attempts",

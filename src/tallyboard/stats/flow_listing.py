@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tallyboard.domain.errors import Problem
+from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
 
 __all__ = [
     "STATUSES",
@@ -130,6 +131,12 @@ class FlowFilter:
                 problems.append(
                     Problem("status", f"must be ENABLED or DISABLED (any case), got {status!r}")
                 )
+        if search is not None:
+            problem = character_problem(search)
+            if problem is None and len(search) > MAX_NAME_LENGTH:
+                problem = f"must be at most {MAX_NAME_LENGTH} characters (no name is longer)"
+            if problem is not None:
+                problems.append(Problem("search", problem))
         folded = search.strip().casefold() if search and search.strip() else None
         return cls(wanted, folded), problems
 

@@ -1,41 +1,63 @@
 """Catalog facts from ingested events: flow, project and agent names.
 
-Facts are applied with newest-wins upserts (``name_at``, then the values), so the
-catalog does not depend on the order events arrive in (``tallyboard.domain.catalog``).
-Flows first seen in events are inserted ``ENABLED`` (the column default); an agent's
-``deleted`` flag is never touched, so an event cannot bring a deleted agent back.
+Facts are applied with newest-wins upserts per attribute (``name_at`` then the name,
+``project_at`` then the project, ...), so the catalog does not depend on the order
+events arrive in, and an attribute an event does not state is left alone
+(``tallyboard.domain.catalog``). Flows first seen in events are inserted ``ENABLED``
+(the column default); an agent's ``deleted`` flag is never touched, so an event cannot
+bring a deleted agent back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from tallyboard.domain.catalog import CatalogFacts
+from tallyboard.domain.catalog import (
+    AGENT_ATTRIBUTES,
+    FLOW_ATTRIBUTES,
+    PROJECT_ATTRIBUTES,
+    CatalogFacts,
+    CatalogKey,
+)
 from tallyboard.storage import tables as t
 from tallyboard.storage import usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
-__all__ = ["apply_facts"]
+__all__ = ["apply_facts", "attribute_time_column"]
 
 
-_PROJECT = ("name_at", "name", "icon", "color")
-_FLOW = ("name_at", "name", "project_id")
-_AGENT = ("name_at", "name")
+def attribute_time_column(column: str) -> str:
+    """The column holding the time of the fact that set ``column`` (``project_id`` ->
+    ``project_at``)."""
+    return f"{column.removesuffix('_id')}_at"
+
+
+def _groups(attributes: Sequence[str]) -> list[tuple[str, str]]:
+    return [(attribute_time_column(a), a) for a in attributes]
+
+
+_PROJECT = _groups(PROJECT_ATTRIBUTES)
+_FLOW = _groups(FLOW_ATTRIBUTES)
+_AGENT = _groups(AGENT_ATTRIBUTES)
+
+
+def _rows(facts: Mapping[CatalogKey, tuple[tuple[int, str | None], ...]]) -> list[tuple[Any, ...]]:
+    """(org, id, at, value, at, value, ...), sorted by key (one lock order for every writer)."""
+    return [(*key, *(v for stated in fact for v in stated)) for key, fact in sorted(facts.items())]
 
 
 def apply_facts(conn: Connection, dialect: StorageDialect, facts: CatalogFacts) -> None:
-    """Upsert every fact; rows are sorted by key (one lock order for every writer)."""
+    """Upsert every fact, attribute by attribute."""
     if facts.projects:
-        rows: list[tuple[Any, ...]] = [(*k, *f) for k, f in sorted(facts.projects.items())]
-        dialect.upsert_newer(conn, t.projects, ("org_pk", "project_id"), _PROJECT, _PROJECT, rows)
+        keys = ("org_pk", "project_id")
+        dialect.upsert_newer(conn, t.projects, keys, _PROJECT, _rows(facts.projects))
     if facts.flows:
-        rows = [(*k, *f) for k, f in sorted(facts.flows.items())]
-        dialect.upsert_newer(conn, t.flows, ("org_pk", "flow_id"), _FLOW, _FLOW, rows)
+        dialect.upsert_newer(conn, t.flows, ("org_pk", "flow_id"), _FLOW, _rows(facts.flows))
     changed = {org for org, _ in facts.flows} | {org for org, _ in facts.projects}
     # What a flow listing shows changed: its reused answers must not be (decision 0010).
     usage_versions.bump(conn, dialect, usage_versions.Stream.INTEGRATIONS, changed)
     if facts.agents:
-        rows = [(*k, *f) for k, f in sorted(facts.agents.items())]
-        dialect.upsert_newer(conn, t.agents, ("org_pk", "agent_id"), _AGENT, _AGENT, rows)
+        dialect.upsert_newer(conn, t.agents, ("org_pk", "agent_id"), _AGENT, _rows(facts.agents))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
@@ -13,10 +13,12 @@ from tallyboard.storage.tenancy_store import generation_subquery
 __all__ = [
     "AccessTokenRow",
     "AdminTokenRow",
+    "DisabledPersonalToken",
     "IngestKeyRow",
     "PersonalTokenRow",
     "ServiceAccountRow",
     "admin_tokens",
+    "delete_dead_access_tokens",
     "find_access_token",
     "find_admin_token",
     "find_ingest_key",
@@ -25,6 +27,8 @@ __all__ = [
     "insert_access_token",
     "insert_admin_token",
     "revoke_admin_token",
+    "revoke_older_access_tokens",
+    "revoke_tokens_outside_billing_org",
 ]
 
 
@@ -49,6 +53,15 @@ class PersonalTokenRow:
     user_pk: int
     user_name: str
     tenancy_generation: str | None
+    billing_member: bool
+    """The user still belongs to the billing organization (else the token is dead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledPersonalToken:
+    user_email: str
+    name: str
+    billing_org_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +111,16 @@ _FIND_ACCESS_TOKEN = (
     )
     .where(t.access_tokens.c.token_hash == bindparam("token_hash"))
 )
+_BILLING_MEMBERSHIP = (
+    exists()
+    .where(
+        t.memberships.c.user_pk == t.personal_tokens.c.user_pk,
+        t.memberships.c.org_pk == t.personal_tokens.c.billing_org_pk,
+    )
+    .correlate(t.personal_tokens)
+)
+"""A personal token bills its billing organization only while its user belongs to it
+(a primary-key probe, riding along with the lookup)."""
 _FIND_PERSONAL_TOKEN = (
     select(
         t.personal_tokens.c.pk,
@@ -108,6 +131,7 @@ _FIND_PERSONAL_TOKEN = (
         t.users.c.pk,
         t.users.c.name,
         generation_subquery(),
+        _BILLING_MEMBERSHIP.label("billing_member"),
     )
     .join_from(t.personal_tokens, t.users, t.users.c.pk == t.personal_tokens.c.user_pk)
     .where(t.personal_tokens.c.token_hash == bindparam("token_hash"))
@@ -121,7 +145,28 @@ def find_access_token(conn: Connection, token_hash: str) -> AccessTokenRow | Non
 
 def find_personal_token(conn: Connection, token_hash: str) -> PersonalTokenRow | None:
     row = conn.execute(_FIND_PERSONAL_TOKEN, {"token_hash": token_hash}).first()
-    return PersonalTokenRow(*row) if row else None
+    if row is None:
+        return None
+    pk, name, billing, expires, revoked, user_pk, user_name, generation, member = row
+    return PersonalTokenRow(
+        pk, name, billing, expires, revoked, user_pk, user_name, generation, bool(member)
+    )
+
+
+def revoke_tokens_outside_billing_org(conn: Connection, now: int) -> list[DisabledPersonalToken]:
+    """Revoke every active personal token whose user no longer belongs to its billing
+    organization; returns them (ordered by user, then name)."""
+    pt, u, o = t.personal_tokens, t.users, t.organizations
+    orphaned = conn.execute(
+        select(pt.c.pk, u.c.email, pt.c.name, o.c.id)
+        .join_from(pt, u, u.c.pk == pt.c.user_pk)
+        .join(o, o.c.pk == pt.c.billing_org_pk)
+        .where(pt.c.revoked_at.is_(None), ~_BILLING_MEMBERSHIP)
+        .order_by(u.c.email, pt.c.name)
+    ).all()
+    if orphaned:
+        conn.execute(update(pt).where(pt.c.pk.in_([r[0] for r in orphaned])).values(revoked_at=now))
+    return [DisabledPersonalToken(email, name, org_id) for _, email, name, org_id in orphaned]
 
 
 _ADMIN_COLUMNS = (
@@ -204,3 +249,36 @@ def insert_admin_token(
         .returning(t.admin_tokens.c.pk)
     )
     return int(result.scalar_one())
+
+
+def revoke_older_access_tokens(
+    conn: Connection, service_account_pk: int, keep: int, now: int
+) -> int:
+    """Revoke the account's live access tokens beyond its ``keep`` newest; returns how
+    many were revoked."""
+    at = t.access_tokens
+    live = (
+        at.c.service_account_pk == service_account_pk,
+        at.c.revoked_at.is_(None),
+        at.c.expires_at > now,
+    )
+    newest = select(at.c.pk).where(*live).order_by(at.c.pk.desc()).limit(keep)
+    result = conn.execute(update(at).where(*live, at.c.pk.not_in(newest)).values(revoked_at=now))
+    return int(result.rowcount)
+
+
+def delete_dead_access_tokens(conn: Connection, cutoff: int, limit: int) -> int:
+    """Delete up to ``limit`` access tokens that expired or were revoked at or before
+    ``cutoff``, oldest first (the oldest are the likeliest dead, so the scan in key
+    order stops early); returns how many were deleted."""
+    at = t.access_tokens
+    dead = (
+        select(at.c.pk)
+        .where(or_(at.c.expires_at <= cutoff, at.c.revoked_at <= cutoff))
+        .order_by(at.c.pk)
+        .limit(limit)
+    )
+    pks = list(conn.execute(dead).scalars())
+    if not pks:
+        return 0
+    return int(conn.execute(delete(at).where(at.c.pk.in_(pks))).rowcount)

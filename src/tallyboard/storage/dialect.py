@@ -14,9 +14,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+
+from tallyboard.storage.pg_arrays import pg_array_type, pg_unnest_columns
 
 __all__ = ["InsertOutcome", "PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
 
@@ -75,15 +77,16 @@ class StorageDialect:
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
-        """Insert rows, or overwrite ``value_columns`` where the new row ranks higher.
+        """Insert rows, or overwrite each group of columns where the new one ranks higher.
 
-        Rows hold the key columns then the value columns; a stored row is replaced
-        only when the new ``rank_columns`` (a subset of the value columns, nulls as
-        "") compare greater, so the outcome does not depend on arrival order.
+        Rows hold the key columns then every group's columns in order. A group (e.g.
+        ``("name_at", "name")``) is its own ranked fact: a stored group is replaced only
+        when the new group's values (nulls as "") compare greater, so the outcome does
+        not depend on arrival order, and a group that ranks lower leaves the stored
+        one alone whatever the row's other groups do.
         """
         raise NotImplementedError
 
@@ -91,9 +94,21 @@ class StorageDialect:
         """Serialize writers on (key1, key2) until the transaction ends."""
         raise NotImplementedError
 
+    def refuses_content(self, exc: BaseException) -> bool:
+        """Whether the database refused a statement for the values it carried.
+
+        Examples: an index entry too long (PostgreSQL's B-tree), NUL in text, a sum out
+        of range, a row of an organization deleted meanwhile. Retrying the same values
+        can never succeed, but the same statement without them can -- unlike an
+        unreachable, busy or full database, where retrying everything is right.
+        """
+        if isinstance(exc, UnicodeError):  # a lone surrogate has no encoding at all
+            return True
+        return isinstance(exc, (DataError, IntegrityError))
+
 
 def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
-    numeric = {c for c in rank_columns if _pg_array_type(table, c) != "text[]"}
+    numeric = {c for c in rank_columns if pg_array_type(table, c) != "text[]"}
 
     def side(prefix: str) -> str:
         return (
@@ -106,6 +121,32 @@ def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
         )
 
     return f"{side('excluded')} > {side(table.name)}"
+
+
+def _newer_update(table: Table, key_columns: Sequence[str], groups: Sequence[Sequence[str]]) -> str:
+    """``ON CONFLICT ... DO UPDATE``: each group replaced only where it ranks higher;
+    rows where no group does are not touched at all (no dead tuples, no WAL)."""
+    conditions = [_rank_condition(table, group) for group in groups]
+    if len(groups) == 1:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in groups[0])
+    else:
+        updates = ", ".join(
+            f"{c} = CASE WHEN {condition} THEN excluded.{c} ELSE {table.name}.{c} END"
+            for group, condition in zip(groups, conditions, strict=True)
+            for c in group
+        )
+    return (
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
+        f"WHERE {' OR '.join(f'({c})' for c in conditions)}"
+    )
+
+
+_SQLITE_CONTENT_CODES = frozenset({18, 19, 20})
+"""SQLITE_TOOBIG, SQLITE_CONSTRAINT (every extended code), SQLITE_MISMATCH."""
+
+_PG_CONTENT_CLASSES = frozenset({"22", "23", "54"})
+"""SQLSTATE classes: data exception, integrity constraint violation, program limit
+exceeded (``54000``: "index row size ... exceeds btree version 4 maximum")."""
 
 
 class SqliteDialect(StorageDialect):
@@ -183,24 +224,27 @@ class SqliteDialect(StorageDialect):
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
         if not rows:
             return
-        columns = [*key_columns, *value_columns]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in value_columns)
+        columns = [*key_columns, *(c for group in groups for c in group)]
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
-            f"WHERE {_rank_condition(table, rank_columns)}"
+            f"{_newer_update(table, key_columns, groups)}"
         )
         _sqlite_executemany(conn, sql, rows)
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         return None
+
+    def refuses_content(self, exc: BaseException) -> bool:
+        code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_CONTENT_CODES:
+            return True
+        return super().refuses_content(exc)
 
 
 @contextmanager
@@ -227,75 +271,6 @@ def _sqlite_executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ..
         cursor.executemany(sql, rows)
 
 
-# Most specific first: BigInteger and SmallInteger are subclasses of Integer.
-_PG_ARRAY_TYPES = {
-    BigInteger: "int8[]",
-    SmallInteger: "int2[]",
-    Integer: "int4[]",
-    LargeBinary: "bytea[]",
-}
-
-
-_PG_INTEGER_ARRAYS = frozenset({"int2[]", "int4[]", "int8[]"})
-_pg_array_types: dict[tuple[str, str], str] = {}
-
-
-def _pg_array_type(table: Table, column: str) -> str:
-    known = _pg_array_types.get((table.name, column))
-    if known is not None:
-        return known
-    column_type = type(table.c[column].type)
-    array = "text[]"
-    for sql_type, candidate in _PG_ARRAY_TYPES.items():
-        if issubclass(column_type, sql_type):
-            array = candidate
-            break
-    _pg_array_types[(table.name, column)] = array
-    return array
-
-
-def _pg_array_literal(values: Sequence[Any], array_type: str) -> str | list[Any]:
-    """A column of values as one PostgreSQL array literal (cast by the statement).
-
-    psycopg adapts a Python list element by element in Python (type inference,
-    quoting); joining one literal string is several times cheaper for the thousands
-    of elements of a batch's rollup rows. Text elements are always double-quoted,
-    with backslashes and quotes escaped: that is the complete quoting rule of array
-    literals, so every string (braces, commas, spaces, "NULL", "") survives as is.
-    """
-    try:
-        if array_type == "text[]":
-            return (
-                "{"
-                + ",".join(
-                    "NULL"
-                    if value is None
-                    else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                    for value in values
-                )
-                + "}"
-            )
-        if array_type in _PG_INTEGER_ARRAYS:
-            # int.__repr__ refuses anything but an int (a float, a None) with TypeError.
-            return "{" + ",".join(map(int.__repr__, values)) + "}"
-    except (AttributeError, TypeError):
-        pass  # not all strings / integers
-    return list(values)  # anything else: psycopg adapts it
-
-
-def _pg_columns(
-    table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> tuple[str, tuple[str | list[Any], ...]]:
-    """``unnest(...)`` arguments with their casts, and the parameters: one per column."""
-    types = [_pg_array_type(table, c) for c in columns]
-    casts = ", ".join(f"%s::{array_type}" for array_type in types)
-    params = tuple(
-        _pg_array_literal(values, array_type)
-        for values, array_type in zip(zip(*rows, strict=True), types, strict=True)
-    )
-    return casts, params
-
-
 class PostgresDialect(StorageDialect):
     """PostgreSQL: one statement per table via ``unnest`` of column arrays."""
 
@@ -313,7 +288,7 @@ class PostgresDialect(StorageDialect):
         if not rows:
             return
         columns = [*key_columns, *add_columns, *max_columns]
-        casts, params = _pg_columns(table, columns, rows)
+        casts, params = pg_unnest_columns(table, columns, rows)
         updates = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in add_columns]
         updates += [f"{c} = GREATEST({table.name}.{c}, EXCLUDED.{c})" for c in max_columns]
         sql = (
@@ -353,7 +328,7 @@ class PostgresDialect(StorageDialect):
                 f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([_pg_array_type(table, c)[:-2] for c in columns])
+                copy.set_types([pg_array_type(table, c)[:-2] for c in columns])
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(
@@ -366,7 +341,7 @@ class PostgresDialect(StorageDialect):
         if len(inserted) < len(rows):
             missing = [row[:key_length] for row in rows if row[:key_length] not in inserted]
             key_arrays = tuple(list(values) for values in zip(*missing, strict=True))
-            key_casts = ", ".join(f"%s::{_pg_array_type(table, c)}" for c in keys)
+            key_casts = ", ".join(f"%s::{pg_array_type(table, c)}" for c in keys)
             selected = ", ".join(f"{table.name}.{c}" for c in [*keys, *fetch_columns])
             sql = (
                 f"SELECT {selected} FROM {table.name} "
@@ -381,26 +356,29 @@ class PostgresDialect(StorageDialect):
         conn: Connection,
         table: Table,
         key_columns: Sequence[str],
-        value_columns: Sequence[str],
-        rank_columns: Sequence[str],
+        groups: Sequence[Sequence[str]],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
         if not rows:
             return
-        columns = [*key_columns, *value_columns]
-        casts, params = _pg_columns(table, columns, rows)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in value_columns)
+        columns = [*key_columns, *(c for group in groups for c in group)]
+        casts, params = pg_unnest_columns(table, columns, rows)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"SELECT * FROM unnest({casts}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates} "
-            f"WHERE {_rank_condition(table, rank_columns)}"
+            f"{_newer_update(table, key_columns, groups)}"
         )
         with _driver_cursor(conn) as cursor:
             cursor.execute(sql, params)
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (key1, key2))
+
+    def refuses_content(self, exc: BaseException) -> bool:
+        state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _PG_CONTENT_CLASSES:
+            return True
+        return super().refuses_content(exc)
 
 
 def dialect_for(name: str) -> StorageDialect:

@@ -52,6 +52,14 @@ class RollupWriter:
         self._refused: dict[tuple[int, str], set[str]] = defaultdict(set)
         self._cached_names = 0
 
+    def forget_cached_names(self) -> None:
+        """Drop what the writer remembers of admitted and refused names: always safe,
+        and required after a transaction that failed once savepoints inside it had been
+        released (their names were seen, but never committed)."""
+        self._admitted.clear()
+        self._refused.clear()
+        self._cached_names = 0
+
     def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
         if deltas.api_calls:
             self._apply_api_calls(conn, deltas)
@@ -149,9 +157,7 @@ class RollupWriter:
         if self._cached_names > _CACHE_LIMIT:
             # Client-chosen names must not grow memory without bound; the cache is
             # only an optimisation, so dropping it is always safe.
-            self._admitted.clear()
-            self._refused.clear()
-            self._cached_names = 0
+            self.forget_cached_names()
 
     # ------------------------------------------------------------ integrations
 

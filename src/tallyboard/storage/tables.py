@@ -202,8 +202,9 @@ instance_secrets = Table(
 )
 
 # ---------------------------------------------------------------- catalog
-# ``name_at``: epoch ms of the fact that set the name, so an older event never
-# overwrites a newer name (admin apply uses the time it was applied).
+# ``name_at`` (``project_at``, ``icon_at``, ``color_at``): epoch ms of the fact that set
+# that attribute, so an older event never overwrites a newer value, and an event that
+# does not state an attribute leaves it alone (admin apply uses the time it applied).
 
 agents = Table(
     "agents",
@@ -224,6 +225,8 @@ projects = Table(
     Column("icon", Text, nullable=True),
     Column("color", Text, nullable=True),
     Column("name_at", BigInteger, nullable=False, server_default="0"),
+    Column("icon_at", BigInteger, nullable=False, server_default="0"),
+    Column("color_at", BigInteger, nullable=False, server_default="0"),
 )
 
 flows = Table(
@@ -236,6 +239,7 @@ flows = Table(
     # ENABLED / DISABLED; flows first seen in events are ENABLED.
     Column("status", String(16), nullable=False, server_default="ENABLED"),
     Column("name_at", BigInteger, nullable=False, server_default="0"),
+    Column("project_at", BigInteger, nullable=False, server_default="0"),
 )
 
 # ---------------------------------------------------------------- raw events

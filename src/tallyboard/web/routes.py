@@ -1,4 +1,5 @@
-"""Routes of the dashboard: the page at ``/`` and its static assets.
+"""Routes of the dashboard (the page at ``/`` and its static assets) and of GraphiQL
+(the page at ``GET /graphql`` and its assets under ``/graphiql/``).
 
 The page is plain HTML, CSS and JavaScript modules with no build step; everything it
 shows it fetches from the public GraphQL API with the signed-in user's bearer token
@@ -9,6 +10,12 @@ no inline script, no ``eval``, no third-party hosts -- so even a flow or agent n
 crafted to look like markup can never run as code. Assets are revalidated on every
 load (``no-cache`` with ETags): their names carry no version, so a new release must
 never be hidden behind a stale cached copy.
+
+GraphiQL is vendored (``web/graphiql/vendor``: pinned builds of GraphiQL, React and
+ReactDOM with their licences and a manifest of SHA-256 digests; ``scripts/update-graphiql``
+replaces them) and served from this origin under the same kind of policy, so it works
+offline and runs no third-party code from elsewhere. Its policy differs from the
+dashboard's only where GraphiQL needs it: see :data:`GRAPHIQL_POLICY`.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_SECURITY_POLICY", "routes"]
+__all__ = ["CONTENT_SECURITY_POLICY", "GRAPHIQL_POLICY", "routes"]
 
 _STATIC = str(files("tallyboard.web").joinpath("static"))
+_GRAPHIQL = str(files("tallyboard.web").joinpath("graphiql"))
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -32,6 +40,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+GRAPHIQL_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        # No 'unsafe-inline': React sets styles through the CSSOM, which the policy
+        # allows. The one <style> GraphiQL injects (Radix's scroll lock while a dialog is
+        # open) is refused, harmlessly: the page fills the window and never scrolls.
+        "style-src 'self'",
+        # GraphiQL's stylesheet embeds its fonts and icons as data: URLs.
+        "img-src 'self' data:",
+        "font-src 'self' data:",
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -53,21 +79,29 @@ _PAGE_HEADERS = {
 }
 
 
+_GRAPHIQL_HEADERS = {**_PAGE_HEADERS, "Content-Security-Policy": GRAPHIQL_POLICY}
+
+
 async def _index(request: Request) -> Response:
     return FileResponse(f"{_STATIC}/index.html", headers=_PAGE_HEADERS)
 
 
-class _Assets:
-    """``StaticFiles`` whose responses carry the common headers."""
+async def _graphiql(request: Request) -> Response:
+    return FileResponse(f"{_GRAPHIQL}/index.html", headers=_GRAPHIQL_HEADERS)
 
-    def __init__(self, directory: str) -> None:
+
+class _Assets:
+    """``StaticFiles`` whose responses carry the given headers."""
+
+    def __init__(self, directory: str, headers: dict[str, str]) -> None:
         self._files = StaticFiles(directory=directory)
+        self._headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in _COMMON_HEADERS.items():
+                for name, value in self._headers.items():
                     headers[name] = value
             await send(message)
 
@@ -77,5 +111,8 @@ class _Assets:
 def routes() -> list[BaseRoute]:
     return [
         Route("/", _index, methods=["GET"]),
-        Mount("/static", _Assets(_STATIC), name="static"),
+        Mount("/static", _Assets(_STATIC, _COMMON_HEADERS), name="static"),
+        Route("/graphql", _graphiql, methods=["GET"]),
+        # The page itself is reachable here too (index.html): every file gets its policy.
+        Mount("/graphiql", _Assets(_GRAPHIQL, _GRAPHIQL_HEADERS), name="graphiql"),
     ]

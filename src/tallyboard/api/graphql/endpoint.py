@@ -1,4 +1,4 @@
-"""``POST /graphql`` (and GraphiQL on ``GET``).
+"""``POST /graphql`` (GraphiQL on ``GET`` is a page of the web layer, web/routes.py).
 
 The journey of a request (docs/architecture.md):
 
@@ -27,10 +27,9 @@ from typing import Any
 
 import anyio.to_thread
 import orjson
-from ariadne.explorer import ExplorerGraphiQL
 from graphql import GraphQLSchema, execute_sync
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from tallyboard.access.principal import Principal
 from tallyboard.access.rate_limit import RateLimiter
@@ -41,6 +40,7 @@ from tallyboard.api.graphql.projection import Fallback
 from tallyboard.api.http.body import read_body
 from tallyboard.domain.errors import PayloadTooLargeError, RateLimitedError, UnauthorizedError
 from tallyboard.domain.rollup import ApiCallKey
+from tallyboard.domain.text import MAX_NAME_LENGTH
 from tallyboard.domain.usage import NOT_SPECIFIED
 from tallyboard.observability.logging import correlation_id
 
@@ -56,6 +56,9 @@ STRIKES = 3
 """Over-budget inline runs (net of good ones) that send a document back to threads."""
 PROBATION = 200
 """Thread runs a document that overran the budget inline serves before trying again."""
+
+JSON_DEPTH = 1024
+"""Deepest JSON nesting a request body may have (orjson's own limit)."""
 
 _STATUS = {
     codes.UNAUTHORIZED: 401,
@@ -105,11 +108,8 @@ class GraphQLEndpoint:
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
         self._record = services.accumulator.record if metering else None
-        self._graphiql = ExplorerGraphiQL(title="Tallyboard GraphiQL").html(None)
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            return HTMLResponse(self._graphiql)
         cid = correlation_id.get() or "-"
         try:
             body = await read_body(request, self._max_body)
@@ -129,7 +129,10 @@ class GraphQLEndpoint:
     async def _dispatch(self, body: bytes, authorization: str | None, cid: str) -> _Outcome:
         try:
             payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):  # orjson parses at most 1,024 levels
+                message = f"The request body nests JSON more than {JSON_DEPTH} levels deep"
+                return _refusal(codes.BAD_REQUEST, message, cid)
             return _refusal(codes.BAD_REQUEST, "The request body is not valid JSON", cid)
         query = payload.get("query") if isinstance(payload, dict) else None
         known = self._documents.peek(query) if isinstance(query, str) else None
@@ -184,6 +187,8 @@ class GraphQLEndpoint:
             return _refusal(codes.BAD_REQUEST, "variables must be a JSON object", cid)
         if operation_name is not None and not isinstance(operation_name, str):
             return _refusal(codes.BAD_REQUEST, "operationName must be a string", cid)
+        if operation_name is not None and len(operation_name) > MAX_NAME_LENGTH:
+            return _refusal(codes.BAD_REQUEST, _long_name(len(operation_name)), cid)
         variables = variables or {}
 
         try:
@@ -208,7 +213,7 @@ class GraphQLEndpoint:
     ) -> _Outcome:
         if self._rate_limiter is not None:
             try:
-                self._rate_limiter.check(principal.credential_key)
+                self._rate_limiter.check(principal.rate_key)
             except RateLimitedError as exc:
                 outcome = _refusal(codes.RATE_LIMITED, exc.message, cid)
                 outcome.headers["Retry-After"] = str(exc.retry_after)
@@ -232,6 +237,8 @@ class GraphQLEndpoint:
                 else "The document has several operations: choose one with operationName"
             )
             return _refusal(codes.BAD_REQUEST, message, cid)
+        if operation.name is not None and len(operation.name) > MAX_NAME_LENGTH:
+            return _refusal(codes.BAD_REQUEST, _long_name(len(operation.name)), cid)
         uuids = operation.uuid_count(variables, self._max_uuids)
         if uuids > self._max_uuids:
             return _refusal(
@@ -315,6 +322,14 @@ def _place(placement: Placement, elapsed: float) -> None:
         placement.probation -= 1
     elif elapsed <= INLINE_BUDGET:
         placement.inline = True
+
+
+def _long_name(length: int) -> str:
+    """Operation names are metered (a rollup key): bounded like every name (domain/text.py)."""
+    return (
+        f"operationName: operation names may have at most {MAX_NAME_LENGTH} characters, "
+        f"this one has {length}; the request was not executed"
+    )
 
 
 def _refusal(code: str, message: str, cid: str, *, status: int | None = None) -> _Outcome:

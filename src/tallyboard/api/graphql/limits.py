@@ -1,21 +1,25 @@
-"""Static limits on GraphQL documents, checked once per distinct document text.
+"""Static limits on GraphQL documents, measured in one linear pass before validation.
 
-Depth and aliases are measured on the AST with fragments expanded (a fragment spread
-counts as often as it is spread), cycle-safe because limits run before validation.
-The organization-UUID budget is partly dynamic -- a variable's list length is known
-only per request -- so this module precomputes, per operation, the literal count and
-the variables to add at request time.
+Depth, the expanded field count and the organization-UUID budget are measured with
+fragments expanded: a fragment spread counts as often as it is spread. Expanding by
+walking every spread would cost exponential time (``fragment Fi { ...F(i-1)
+...F(i-1) }``), so each definition's body is walked exactly once into a
+:class:`_Summary`, and a spread adds its fragment's summary -- fragments are summarized
+in dependency order, sums saturate at :data:`SATURATED`. Cycles and unknown fragments
+(validation errors, but limits run before validation) count as empty.
 
-Each field contributes at most ``max_org_uuids`` to the budget: a single field's
-oversized list is that field's own ``INVALID_INPUT`` (spec §4), while several fields
-(aliases, fragments, different queries) summing past the budget make the whole
-document ``QUERY_TOO_COMPLEX`` (spec §7).
+The UUID budget is partly dynamic -- a variable's list length is known only per
+request -- so each operation keeps its literal count and, per variable, how many times
+it is used and what its default value would count. Each field contributes at most
+``max_org_uuids``: a single field's oversized list is that field's own
+``INVALID_INPUT`` (spec §4), while several fields (aliases, fragments, different
+queries) summing past the budget make the whole document ``QUERY_TOO_COMPLEX`` (§7).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -32,9 +36,16 @@ from graphql import (
     VariableNode,
 )
 
-__all__ = ["OperationPlan", "count_aliases", "max_depth", "plan_operations"]
+__all__ = ["SATURATED", "DocumentShape", "OperationPlan", "measure"]
 
 _UUID_ARGUMENTS = frozenset({"organizationUuid", "organizationUuids"})
+
+SATURATED = 2**53
+"""Every count stops growing here: far past any limit, and never a huge integer."""
+
+
+def _add(a: int, b: int) -> int:
+    return min(a + b, SATURATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,71 +54,65 @@ class OperationPlan:
     root_keys: frozenset[str]
     """Response keys at the root (for "every root field denied")."""
     uuid_literals: int
-    uuid_variables: tuple[str, ...]
-    """Variables whose values count toward the UUID budget, once per field use."""
+    uuid_variables: tuple[tuple[str, int], ...]
+    """Variables whose values count toward the UUID budget, with their number of uses."""
+    uuid_defaults: Mapping[str, int] = field(default_factory=dict)
+    """What each variable's default value counts, for a request that omits it."""
 
     def uuid_count(self, variables: Mapping[str, Any], per_field: int) -> int:
         total = self.uuid_literals
-        for name in self.uuid_variables:
-            value = variables.get(name)
-            if isinstance(value, list):
-                total += min(len(value), per_field)
-            elif value is not None:
-                total += 1
+        for name, uses in self.uuid_variables:
+            if name not in variables:
+                count = self.uuid_defaults.get(name, 0)
+            else:
+                value = variables[name]
+                if isinstance(value, list):
+                    count = min(len(value), per_field)
+                else:
+                    count = 0 if value is None else 1
+            total = _add(total, uses * count)
         return total
 
 
-def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+@dataclass(frozen=True, slots=True)
+class DocumentShape:
+    """What the limits need to know about a document, every fragment expanded."""
+
+    depth: int
+    """Deepest field nesting of any operation."""
+    aliases: int
+    """Aliases written in the document (as written, not expanded)."""
+    fields: int
+    """Field selections of every operation, every spread expanded (saturating)."""
+    operations: dict[str | None, OperationPlan]
+    """Per operation name (None for an anonymous one)."""
 
 
-def count_aliases(document: DocumentNode) -> int:
-    """Aliases written anywhere in the document."""
-    count = 0
-    stack: list[SelectionSetNode] = [
-        d.selection_set
-        for d in document.definitions
-        if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode))
-    ]
-    while stack:
-        selection_set = stack.pop()
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode) and selection.alias is not None:
-                count += 1
-            child = getattr(selection, "selection_set", None)
-            if child is not None:
-                stack.append(child)
-    return count
+@dataclass(slots=True)
+class _Summary:
+    """One definition's body, its spreads included: what it adds wherever it is spread."""
 
+    fields: int = 0
+    depth: int = 0
+    top_keys: set[str] = field(default_factory=set)
+    """Response keys at the body's top level: the root keys when spread at the root."""
+    literals: int = 0
+    variables: dict[str, int] = field(default_factory=dict)
 
-def max_depth(document: DocumentNode) -> int:
-    """Deepest field nesting of any operation, fragments expanded."""
-    fragments = _fragments(document)
-    memo: dict[str, int] = {}
-
-    def depth(selection_set: SelectionSetNode | None, visiting: frozenset[str]) -> int:
-        if selection_set is None:
-            return 0
-        deepest = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                deepest = max(deepest, 1 + depth(selection.selection_set, visiting))
-            elif isinstance(selection, InlineFragmentNode):
-                deepest = max(deepest, depth(selection.selection_set, visiting))
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in visiting or name not in fragments:
-                    continue  # cycles and unknown fragments are validation errors
-                if name not in memo:
-                    memo[name] = depth(fragments[name].selection_set, visiting | {name})
-                deepest = max(deepest, memo[name])
-        return deepest
-
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    return max((depth(op.selection_set, frozenset()) for op in operations), default=0)
+    def absorb(self, other: _Summary, depth: int, top: bool) -> None:
+        """Add ``other`` spread at ``depth`` (its top level is ours when ``top``)."""
+        self.fields = _add(self.fields, other.fields)
+        if other.depth:
+            self.depth = max(self.depth, depth + other.depth)
+        if top:
+            self.top_keys |= other.top_keys
+        self.literals = _add(self.literals, other.literals)
+        for name, uses in other.variables.items():
+            self.variables[name] = _add(self.variables.get(name, 0), uses)
 
 
 def _count_value(value: ValueNode, per_field: int, variables: list[str]) -> int:
+    """UUIDs a literal argument value (or default value) counts; variables it uses."""
     if isinstance(value, VariableNode):
         variables.append(value.name.value)
         return 0
@@ -124,48 +129,122 @@ def _count_value(value: ValueNode, per_field: int, variables: list[str]) -> int:
     return 1
 
 
-class _OperationWalker:
-    """Collects root keys and UUID arguments of one operation, fragments expanded."""
+def _selections(
+    selection_set: SelectionSetNode,
+) -> Iterator[tuple[FieldNode | FragmentSpreadNode, int, bool]]:
+    """Every field and spread in a body, not following spreads: (node, depth, top).
 
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode], per_field: int) -> None:
-        self.fragments = fragments
-        self.per_field = per_field
-        self.literals = 0
-        self.variables: list[str] = []
-        self.root_keys: set[str] = set()
-
-    def walk(self, selection_set: SelectionSetNode, root: bool, visiting: frozenset[str]) -> None:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if root:
-                    key = selection.alias.value if selection.alias else selection.name.value
-                    self.root_keys.add(key)
-                for argument in selection.arguments or ():
-                    if argument.name.value in _UUID_ARGUMENTS:
-                        self.literals += _count_value(
-                            argument.value, self.per_field, self.variables
-                        )
-                if selection.selection_set is not None:
-                    self.walk(selection.selection_set, False, visiting)
-            elif isinstance(selection, InlineFragmentNode):
-                self.walk(selection.selection_set, root, visiting)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in self.fragments and name not in visiting:
-                    self.walk(self.fragments[name].selection_set, root, visiting | {name})
+    Iterative, so a deeply nested document cannot exhaust the interpreter's stack."""
+    stack: list[tuple[SelectionSetNode, int, bool]] = [(selection_set, 0, True)]
+    while stack:
+        current, depth, top = stack.pop()
+        for selection in current.selections:
+            if isinstance(selection, InlineFragmentNode):
+                stack.append((selection.selection_set, depth, top))
+            elif isinstance(selection, (FieldNode, FragmentSpreadNode)):
+                yield selection, depth, top
+                if isinstance(selection, FieldNode) and selection.selection_set is not None:
+                    stack.append((selection.selection_set, depth + 1, False))
 
 
-def plan_operations(document: DocumentNode, per_field: int) -> dict[str | None, OperationPlan]:
-    """An :class:`OperationPlan` per operation (key None for an anonymous one)."""
-    fragments = _fragments(document)
-    plans: dict[str | None, OperationPlan] = {}
+def _walk_body(
+    selection_set: SelectionSetNode, summaries: Mapping[str, _Summary], per_field: int
+) -> tuple[_Summary, int]:
+    """One definition's summary (fragments from ``summaries``) and its own aliases."""
+    summary = _Summary()
+    aliases = 0
+    for node, depth, top in _selections(selection_set):
+        if isinstance(node, FragmentSpreadNode):
+            spread = summaries.get(node.name.value)
+            if spread is not None:
+                summary.absorb(spread, depth, top)
+            continue
+        summary.fields = _add(summary.fields, 1)
+        summary.depth = max(summary.depth, depth + 1)
+        if node.alias is not None:
+            aliases += 1
+        if top:
+            summary.top_keys.add(node.alias.value if node.alias else node.name.value)
+        for argument in node.arguments or ():
+            if argument.name.value in _UUID_ARGUMENTS:
+                used: list[str] = []
+                count = _count_value(argument.value, per_field, used)
+                summary.literals = _add(summary.literals, count)
+                for name in used:
+                    summary.variables[name] = _add(summary.variables.get(name, 0), 1)
+    return summary, aliases
+
+
+def _spreads(selection_set: SelectionSetNode) -> list[str]:
+    return [
+        n.name.value for n, _, _ in _selections(selection_set) if isinstance(n, FragmentSpreadNode)
+    ]
+
+
+def _dependency_order(fragments: Mapping[str, FragmentDefinitionNode]) -> list[str]:
+    """Fragment names, each after every fragment it spreads (an iterative depth-first
+    post-order; a spread closing a cycle is ignored, as validation refuses it)."""
+    order: list[str] = []
+    state: dict[str, bool] = {}  # False: on the current path; True: done
+    for start in fragments:
+        if start in state:
+            continue
+        state[start] = False
+        stack = [(start, iter(_spreads(fragments[start].selection_set)))]
+        while stack:
+            name, pending = stack[-1]
+            child = next(pending, None)
+            if child is None:
+                stack.pop()
+                state[name] = True
+                order.append(name)
+            elif child in fragments and child not in state:
+                state[child] = False
+                stack.append((child, iter(_spreads(fragments[child].selection_set))))
+    return order
+
+
+def _plan(operation: OperationDefinitionNode, summary: _Summary, per_field: int) -> OperationPlan:
+    defaults: dict[str, int] = {}
+    for definition in operation.variable_definitions or ():
+        if definition.default_value is not None:
+            # Defaults are constant: a list literal counts as in an argument.
+            defaults[definition.variable.name.value] = _count_value(
+                definition.default_value, per_field, []
+            )
+    return OperationPlan(
+        operation.name.value if operation.name else None,
+        frozenset(summary.top_keys),
+        summary.literals,
+        tuple(summary.variables.items()),
+        defaults,
+    )
+
+
+def measure(document: DocumentNode, per_field: int) -> DocumentShape:
+    """The document's :class:`DocumentShape`, walking each definition's body once."""
+    fragments: dict[str, FragmentDefinitionNode] = {}
     for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            fragments.setdefault(definition.name.value, definition)
+    summaries: dict[str, _Summary] = {}
+    aliases = 0
+    for name in _dependency_order(fragments):
+        summaries[name], own = _walk_body(fragments[name].selection_set, summaries, per_field)
+        aliases += own
+    depth = fields = 0
+    operations: dict[str | None, OperationPlan] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            if fragments[definition.name.value] is not definition:  # a duplicate name
+                aliases += _walk_body(definition.selection_set, {}, per_field)[1]
+            continue
         if not isinstance(definition, OperationDefinitionNode):
             continue
-        walker = _OperationWalker(fragments, per_field)
-        walker.walk(definition.selection_set, True, frozenset())
-        name = definition.name.value if definition.name else None
-        plans[name] = OperationPlan(
-            name, frozenset(walker.root_keys), walker.literals, tuple(walker.variables)
-        )
-    return plans
+        summary, own = _walk_body(definition.selection_set, summaries, per_field)
+        aliases += own
+        depth = max(depth, summary.depth)
+        fields = _add(fields, summary.fields)
+        plan = _plan(definition, summary, per_field)
+        operations[plan.name] = plan
+    return DocumentShape(depth, aliases, fields, operations)

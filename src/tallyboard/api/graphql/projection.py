@@ -188,6 +188,18 @@ class _Root:
         never mutated once returned, so sharing the projection is safe."""
 
 
+def _fingerprint(variables: dict[str, Any]) -> bytes | None:
+    """The variables as JSON, or None when orjson cannot write them (nested deeper than
+    its 254 levels -- graphql-core reports what is wrong with such a value, if it is a
+    declared variable's; an undeclared one is ignored like everywhere else)."""
+    if not variables:
+        return b""
+    try:
+        return orjson.dumps(variables)
+    except orjson.JSONEncodeError:
+        return None
+
+
 class Projection:
     """Executes one operation of one document; see the module docstring."""
 
@@ -207,9 +219,9 @@ class Projection:
         operation = self._operation
         # Clients resend the same variables, and coercion is pure: reuse the last one.
         # Compared as JSON (1, 1.0 and true are equal in Python, not in GraphQL).
-        raw = orjson.dumps(variables) if variables else b""
+        raw = _fingerprint(variables)
         last_raw, last_coerced = self._last_variables
-        if raw == last_raw and last_coerced is not None:
+        if raw is not None and raw == last_raw and last_coerced is not None:
             coerced = last_coerced
         else:
             coerced = get_variable_values(
@@ -217,7 +229,8 @@ class Projection:
             )
             if isinstance(coerced, list):
                 return None
-            self._last_variables = (raw, coerced)
+            if raw is not None:
+                self._last_variables = (raw, coerced)
         data: dict[str, Any] = {}
         errors: list[GraphQLError] = []
         for root in self._roots:

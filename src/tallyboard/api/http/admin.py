@@ -7,7 +7,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyboard.admin.document import parse_document
+from tallyboard.admin.draft import read_document
 from tallyboard.api.context import Services
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
@@ -32,7 +32,7 @@ class ApplyEndpoint:
                 raw = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise BadRequestError(f"The body is not valid JSON: {exc}") from None
-            document = parse_document(raw)
+            document = read_document(raw)
             result = await anyio.to_thread.run_sync(self._services.applier.apply, document)
         except TallyboardError as exc:
             return error_response(exc)

@@ -2,7 +2,9 @@
 
 Accepts form-encoded (the RFC's form) or JSON bodies, and client authentication either
 in the body or with HTTP Basic (RFC 6749 §2.3.1). Errors use the RFC's JSON shape:
-``{"error": "invalid_client", "error_description": "..."}``.
+``{"error": "invalid_client", "error_description": "..."}``; too many failed attempts
+from one address or for one client id answer ``429`` with ``Retry-After`` and
+``{"error": "temporarily_unavailable", ...}``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tallyboard.access.oauth import OAuthError, OAuthService
+from tallyboard.access.oauth_throttle import OAuthThrottle, ThrottledError
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import json_response
 from tallyboard.domain.errors import PayloadTooLargeError
@@ -31,6 +34,8 @@ def _oauth_error(error: OAuthError) -> Response:
     headers = dict(_NO_STORE)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="tallyboard"'
+    if isinstance(error, ThrottledError):
+        headers["Retry-After"] = str(error.retry_after)
     return json_response(
         {"error": error.error, "error_description": error.message}, error.status, headers
     )
@@ -69,11 +74,18 @@ def _fields(body: bytes, content_type: str) -> dict[str, str]:
 
 
 class TokenEndpoint:
-    def __init__(self, oauth: OAuthService) -> None:
+    """The token endpoint; with a throttle, failed attempts are counted per address and
+    per client id and answered ``429`` once too many (``access.oauth_throttle``)."""
+
+    def __init__(self, oauth: OAuthService, throttle: OAuthThrottle | None = None) -> None:
         self._oauth = oauth
+        self._throttle = throttle
 
     async def handle(self, request: Request) -> Response:
+        host = request.client.host if request.client else None
+        client_id: str | None = None
         try:
+            self._check(None, host)  # a throttled address costs no body read either
             body = await read_body(request, _MAX_BODY)
             fields = _fields(body, request.headers.get("content-type", ""))
             basic = _basic_credentials(request.headers.get("authorization"))
@@ -82,13 +94,20 @@ class TokenEndpoint:
                     "invalid_request", "use either HTTP Basic or body parameters, not both"
                 )
             client_id, secret = basic or (fields.get("client_id"), fields.get("client_secret"))
+            self._check(client_id, host)
             issued = await anyio.to_thread.run_sync(
                 self._oauth.issue, fields.get("grant_type"), client_id, secret
             )
+        except ThrottledError as exc:
+            return _oauth_error(exc)
         except OAuthError as exc:
+            self._failed(client_id, host)
             return _oauth_error(exc)
         except PayloadTooLargeError:
+            self._failed(None, host)
             return _oauth_error(OAuthError("invalid_request", "the request body is too large"))
+        if self._throttle is not None and client_id:
+            self._throttle.succeeded(client_id, host)
         return json_response(
             {
                 "access_token": issued.access_token,
@@ -97,3 +116,11 @@ class TokenEndpoint:
             },
             headers=_NO_STORE,
         )
+
+    def _check(self, client_id: str | None, host: str | None) -> None:
+        if self._throttle is not None:
+            self._throttle.check(client_id, host)
+
+    def _failed(self, client_id: str | None, host: str | None) -> None:
+        if self._throttle is not None:
+            self._throttle.failed(client_id, host)

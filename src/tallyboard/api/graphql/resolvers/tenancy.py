@@ -9,7 +9,9 @@ from graphql import GraphQLResolveInfo
 
 from tallyboard.access.policy import Action
 from tallyboard.api.context import RequestContext
+from tallyboard.domain.errors import PermissionDeniedError
 from tallyboard.domain.organization import OrgRef
+from tallyboard.domain.text import character_problem
 
 __all__ = ["bind", "organization_dict"]
 
@@ -22,6 +24,10 @@ def resolve_organization(
     _: None, info: GraphQLResolveInfo[RequestContext], id: str
 ) -> dict[str, Any]:
     ctx = info.context
+    if character_problem(id) is not None:
+        # No organization can have such an id (domain/text.py): answer as for any
+        # unknown one, without asking the database (PostgreSQL refuses NUL).
+        raise PermissionDeniedError
     org = ctx.services.policy.require_by_id(ctx.principal, Action.VIEW_ORGANIZATION, id)
     return organization_dict(org)
 

@@ -1,0 +1,102 @@
+"""The bounded LRU cache: bounded by entries and by accounted size, least recently
+used out first."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tallyboard.cache.bounded import BoundedCache
+
+
+def test_the_least_recently_used_entry_goes_first() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=3, max_size=100)
+    for key in "abc":
+        assert cache.put(key, ord(key), 1)
+    assert cache.get("a") == ord("a")  # a is now the most recently used
+    cache.put("d", 4, 1)
+    assert cache.get("b") is None
+    assert [cache.get(k) for k in "acd"] == [ord("a"), ord("c"), 4]
+
+
+def test_peeking_does_not_make_an_entry_recent() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=2, max_size=100)
+    cache.put("a", 1, 1)
+    cache.put("b", 2, 1)
+    assert cache.peek("a") == 1
+    cache.put("c", 3, 1)
+    assert cache.peek("a") is None
+    assert cache.peek("b") == 2
+    assert cache.peek("missing") is None
+
+
+def test_the_size_bound_evicts_as_many_entries_as_a_large_one_needs() -> None:
+    cache: BoundedCache[str, str] = BoundedCache(max_entries=100, max_size=10)
+    for key in "abcde":
+        cache.put(key, key, 2)
+    assert cache.size == 10
+    cache.put("big", "big", 7)
+    assert cache.size == 9
+    assert len(cache) == 2
+    assert cache.get("e") == "e"  # the most recent small entry survived
+    assert cache.get("big") == "big"
+
+
+def test_an_entry_larger_than_the_whole_cache_is_not_cached_and_evicts_nothing() -> None:
+    cache: BoundedCache[str, str] = BoundedCache(max_entries=10, max_size=10)
+    cache.put("a", "a", 5)
+    assert not cache.put("huge", "huge", 11)
+    assert cache.get("huge") is None
+    assert cache.get("a") == "a"
+    assert not BoundedCache[str, str](max_entries=0, max_size=10).put("a", "a", 1)
+
+
+def test_replacing_a_key_accounts_only_its_new_size() -> None:
+    cache: BoundedCache[str, str] = BoundedCache(max_entries=10, max_size=10)
+    cache.put("a", "first", 6)
+    cache.put("a", "second", 3)
+    assert cache.size == 3
+    assert cache.get("a") == "second"
+
+
+def test_negative_bounds_are_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        BoundedCache[str, str](max_entries=-1, max_size=10)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), max_size=200),
+    st.integers(0, 8),
+    st.integers(0, 40),
+)
+def test_both_bounds_always_hold(
+    puts: list[tuple[int, int]], max_entries: int, max_size: int
+) -> None:
+    cache: BoundedCache[int, int] = BoundedCache(max_entries, max_size)
+    for key, size in puts:
+        stored = cache.put(key, size, size)
+        assert stored == (size <= max_size and max_entries > 0)
+        if stored:
+            assert cache.get(key) == size  # what was just put is always there
+        assert len(cache) <= max_entries
+        assert cache.size <= max_size
+
+
+def test_concurrent_use_keeps_the_bounds() -> None:
+    cache: BoundedCache[int, int] = BoundedCache(max_entries=50, max_size=500)
+
+    def work(offset: int) -> None:
+        for i in range(2000):
+            cache.put(offset + i % 97, i, i % 13)
+            cache.get(offset + (i * 7) % 97)
+
+    threads = [threading.Thread(target=work, args=(n * 1000,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(cache) <= 50
+    assert cache.size <= 500
