@@ -24,20 +24,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.internal.conjecture import providers
-from hypothesis.internal.constants_ast import Constants
 
 from tests.support.backends import PostgresServer, copy_sqlite
 from tests.support.fuzz.access_cases import apply_suites, oauth_suites
 from tests.support.fuzz.aftermath import log_problems, metering_problem
-from tests.support.fuzz.checks import Check, Recorder, Sent, Suite
+from tests.support.fuzz.checks import Check, Recorder, Suite
 from tests.support.fuzz.expectations import (
     check_apply,
     check_graphql,
@@ -46,6 +42,7 @@ from tests.support.fuzz.expectations import (
 )
 from tests.support.fuzz.graphql_suites import graphql_suites
 from tests.support.fuzz.ingest_cases import ingest_suites
+from tests.support.fuzz.runner import run_suites
 from tests.support.fuzz.server import ServeProcess, World, seed_world, serve
 
 pytestmark = pytest.mark.slow
@@ -91,50 +88,11 @@ def target(
         yield FuzzTarget(server, world, http, literals)
 
 
-@contextmanager
-def _same_examples_in_any_session() -> Iterator[None]:
-    """Hypothesis mixes constants found in the project's imported modules into its draws
-    (``providers._get_local_constants``), so what a fixed seed generates would depend on
-    which test modules the session happened to import. With that pool pinned to empty,
-    this file sends the same requests alone and in the whole suite. (hypothesis is
-    pinned exactly; should the hook move, ``setattr`` fails loudly, never silently.)"""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(providers, "_get_local_constants", Constants)
-        providers.CONSTANTS_CACHE.cache.clear()
-        try:
-            yield
-        finally:
-            providers.CONSTANTS_CACHE.cache.clear()
-
-
 def fuzz(target: FuzzTarget, suites: list[Suite], check: Check) -> Recorder:
-    """Send every suite's examples (fixed seed, no shrinking), checking each answer."""
+    """Send every suite's seeds and examples, checking each answer."""
     recorder = Recorder(target.http, target.literals)
-    with _same_examples_in_any_session():
-        for suite in suites:
-            _run(suite, recorder, check)
+    run_suites(suites, lambda sent: recorder.exchange(sent, check), SCALE)
     return recorder
-
-
-def _run(suite: Suite, recorder: Recorder, check: Check) -> None:
-    for seed in suite.seeds:
-        recorder.exchange(seed, check)
-    if not suite.examples:
-        return
-
-    @settings(
-        max_examples=max(1, round(suite.examples * SCALE)),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=(Phase.explicit, Phase.generate),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(suite.requests)
-    def run(sent: Sent) -> None:
-        recorder.exchange(sent, check)
-
-    run()
 
 
 def _assert_clean(recorder: Recorder, title: str) -> None:

@@ -343,6 +343,8 @@ class Recorder:
         detail = f"({shape} X-Correlation-ID)"
         culprits = self._isolate(sent)
         if not culprits:
+            if sent.context.get("parts"):
+                detail += " (no single part fails alone: they fail together)"
             return Problem(f"HTTP {answer.status}", detail)
         labels = sorted({label for label, _ in culprits})
         examples = "; ".join(
