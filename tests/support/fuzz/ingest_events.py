@@ -126,10 +126,11 @@ def _task(draw: Draw, world: World) -> dict[str, Any]:
 
 def _credit(draw: Draw, world: World) -> dict[str, Any]:
     resource = draw(st.sampled_from(["ai_automation", "assistant"]))
+    # Up to 10^9 credits an event: the largest amounts (10^12) have a suite of their own,
+    # since their sums overflow a rollup row and would fail every later batch with it.
     credits = st.one_of(
         st.integers(min_value=0, max_value=10**9),
         st.decimals(min_value=0, max_value=10**6, places=6).map(float),
-        st.just(10**12),  # the largest amount domain/credits.py accepts
     )
     data: dict[str, Any] = {"resource": resource, "credits": draw(credits)}
     if resource == "ai_automation" or draw(st.booleans()):
