@@ -39,9 +39,10 @@ __all__ = ["expected_parse", "ingest_suites"]
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 MAX_EVENTS = 10_000
 MAX_BODY = 5 * 1024 * 1024
-MAX_CREDITS = 10**12
-"""The largest ``credits`` one event may carry (domain/credits.py; docs/ingest.md names
-no bound)."""
+MAX_CREDITS = 10**6
+"""The largest ``credits`` one event may carry (docs/ingest.md)."""
+CEILING_CREDITS = 10**8
+"""The most one organization's month may hold in credits (docs/ingest.md)."""
 NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"]
 JSON_TYPES = ["application/json", "application/json; charset=utf-8", "text/plain", ""]
 _GARBAGE_LINES = [b"{", b"nope", b'{"id": }', b"\x00", b"[1,", b"{'a': 1}", b"\xff\xfe"]
@@ -236,26 +237,34 @@ def _oversized(draw: Draw, world: World) -> Sent:
 
 @st.composite
 def _huge_amounts(draw: Draw, world: World) -> Sent:
-    """Valid events with the largest amounts the rules accept, all for one rollup row
-    (organization A's assistants today): however they add up, never a 5xx."""
-    return _largest_credits(world, draw(st.integers(1, 12)), draw(_lanes(world)))
+    """Valid events with the largest amount the rules accept, all for one rollup row
+    (organization A's assistants today), beside organization B's events: however they
+    add up -- past the monthly ceiling after a hundred of these -- never a 5xx, and B's
+    events are stored."""
+    count = draw(st.integers(1, CEILING_CREDITS // MAX_CREDITS + 20))
+    return _largest_credits(world, count, draw(_lanes(world)), others=draw(st.integers(0, 3)))
 
 
-def _largest_credits(world: World, count: int, lane: Lane | None = None) -> Sent:
+def _largest_credits(
+    world: World, count: int, lane: Lane | None = None, *, others: int = 2
+) -> Sent:
     if lane is None:
         key = world.ingest_keys["all"]
         lane = Lane("/v1/events", "instance key", f"Bearer {key}", True, frozenset({0, 1, 2}))
     now = datetime.now(UTC)
+    a, b = world.org_uuids[0], world.org_uuids[1]
     items = [
         Item(
-            ai_credit(
-                world.org_uuids[0], now, credits=MAX_CREDITS, resource="assistant", agent=None
-            ),
+            ai_credit(a, now, credits=MAX_CREDITS, resource="assistant", agent=None),
             ANY,
             "largest credits",
         )
         for _ in range(count)
     ]
+    for position in range(others):  # another organization's events, spread among them
+        event = api_call(b, now) if position % 2 else ai_credit(b, now, credits=MAX_CREDITS)
+        expect = lane.refusal(1) or "accepted"
+        items.insert(position * len(items) // max(1, others), Item(event, expect, "beside"))
     return _sent(lane, "largest amounts", _array(items), "application/json", items)
 
 
@@ -297,6 +306,16 @@ def ingest_suites(world: World) -> list[Suite]:
         Suite(15, _batch(world, ids, None, good=False)),
         Suite(35, _raw_body(world)),
         Suite(4, _oversized(world)),
-        # Last: once these overflow a rollup row, every later credit for it would fail too.
-        Suite(6, _huge_amounts(world), (_largest_credits(world, 12),)),
+        # Last: once these fill organization A's monthly credit ceiling, every later credit
+        # of A this month is rejected (INVALID_EVENT), as docs/ingest.md says.
+        Suite(
+            6,
+            _huge_amounts(world),
+            # The fuzz's reproduction beside another organization's events: 12 of the
+            # largest, then past the monthly ceiling in one batch.
+            (
+                _largest_credits(world, 12),
+                _largest_credits(world, CEILING_CREDITS // MAX_CREDITS + 1),
+            ),
+        ),
     ]
