@@ -31,29 +31,31 @@ NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
 
 SINGLE = """
 query Single($org: ID!) {
-  apiUsageStats(organizationUuid: $org, period: last_3_months) { data { dimension metric } }
+  apiUsageStats(organizationUuid: $org, period: last_3_months) {
+    data { dimension metric } limit
+  }
   integrationsUsageStats(organizationUuid: $org, period: last_3_months) {
-    tasksConsumed { usage }
+    tasksConsumed { usage limit }
   }
   integrationsUsageDetails(organizationUuid: $org, period: last_3_months) {
     totalTasks edges { node { id tasks runs } }
   }
   aiCreditUsageStats(organizationUuid: $org, period: last_3_months) {
-    usage aiAutomation { usage } assistants { usage }
+    usage limit aiAutomation { usage } assistants { usage }
   }
 }"""
 
 API_COMBINED = """
 query Combined($orgs: [ID!]!) {
   apiUsageStatsCombined(organizationUuids: $orgs, period: last_3_months) {
-    total { usage } byOrganization { organizationUuid usage }
+    total { usage limit } byOrganization { organizationUuid usage }
   }
 }"""
 
 AI_COMBINED = """
 query Combined($orgs: [ID!]!) {
   aiCreditUsageStatsCombined(organizationUuids: $orgs, period: last_3_months) {
-    total { usage aiAutomationUsage assistantsUsage }
+    total { usage limit aiAutomationUsage assistantsUsage }
   }
 }"""
 
@@ -82,8 +84,14 @@ def exact(value: float) -> Decimal:
 @pytest.fixture
 def world(any_harness: Harness) -> tuple[Harness, list[str], str]:
     suffix = uuid.uuid4().hex[:6]
+    allowances = {"apiCalls": C, "integrationTasks": C, "aiCredits": C // 1_000_000}
     orgs = [
-        {"id": f"c{suffix}-{i}", "uuid": str(uuid.uuid4()), "name": f"Ceiling {i:02d}"}
+        {
+            "id": f"c{suffix}-{i}",
+            "uuid": str(uuid.uuid4()),
+            "name": f"Ceiling {i:02d}",
+            "settings": [{"effectiveFrom": "2026-09", "allowances": allowances}],
+        }
         for i in range(ORGS)
     ]
     email = f"boss-{suffix}@example.test"
@@ -147,8 +155,11 @@ def test_one_organizations_three_months_at_the_ceiling_are_exact(
     body: dict[str, Any] = response.json()
     assert response.status_code == 200 and "errors" not in body, body
     data = body["data"]
-    assert data["apiUsageStats"]["data"] == [{"dimension": "Counter", "metric": 3 * C}]
-    assert data["integrationsUsageStats"]["tasksConsumed"]["usage"] == 3 * C
+    assert data["apiUsageStats"] == {
+        "data": [{"dimension": "Counter", "metric": 3 * C}],
+        "limit": 3 * C,  # allowances at the ceiling too (the most apply accepts)
+    }
+    assert data["integrationsUsageStats"]["tasksConsumed"] == {"usage": 3 * C, "limit": 3 * C}
     details = data["integrationsUsageDetails"]
     assert details["totalTasks"] == 3 * C
     assert details["edges"] == [{"node": {"id": "flow-1", "tasks": 3 * C, "runs": 4}}]
@@ -157,6 +168,7 @@ def test_one_organizations_three_months_at_the_ceiling_are_exact(
     assert Decimal(repr(ai["usage"])) == credits_text(3 * micro(0))
     assert Decimal(repr(ai["assistants"]["usage"])) == credits_text(3 * micro(0) - 3_000_000)
     assert ai["aiAutomation"]["usage"] == 3.0
+    assert ai["limit"] == 3e8
     assert "299999999.999997" in response.text
 
 
@@ -170,7 +182,7 @@ def test_twenty_five_organizations_at_the_ceiling_combine_exactly(
         {"organizationUuid": u, "usage": calls}
         for u, calls in zip(uuids, expected_calls, strict=True)
     ]
-    assert api["total"]["usage"] == sum(expected_calls)
+    assert api["total"] == {"usage": sum(expected_calls), "limit": 75 * C}
     assert sum(expected_calls) < 2**53
     ai = answer(harness, token, AI_COMBINED, {"orgs": uuids})["aiCreditUsageStatsCombined"]
     total = ai["total"]
@@ -178,3 +190,4 @@ def test_twenty_five_organizations_at_the_ceiling_combine_exactly(
     assert exact(total["usage"]) == credits_text(expected_micro)
     assert exact(total["assistantsUsage"]) == credits_text(expected_micro - 3_000_000)
     assert total["aiAutomationUsage"] == 3.0
+    assert total["limit"] == 7.5e9

@@ -15,8 +15,8 @@ __all__ = ["MAX_CREDITS", "MICRO", "format_credits", "micro_to_float", "parse_cr
 MICRO = 1_000_000
 DECIMAL_PLACES = 6
 MAX_CREDITS = 10**12
-"""The default bound of :func:`parse_credits` (allowances and free allotments); one
-event's credits have a bound of their own (``domain/events.py``)."""
+"""The default bound of :func:`parse_credits`; an event's credits and an allowance pass
+bounds of their own (``domain/events.py``, ``admin/document.py``)."""
 
 
 def parse_credits(value: object, maximum: int = MAX_CREDITS) -> int:
