@@ -85,7 +85,7 @@ def exact(value: float) -> Decimal:
 def world(any_harness: Harness) -> tuple[Harness, list[str], str]:
     suffix = uuid.uuid4().hex[:6]
     allowances = {"apiCalls": C, "integrationTasks": C, "aiCredits": C // 1_000_000}
-    orgs = [
+    orgs: list[dict[str, Any]] = [
         {
             "id": f"c{suffix}-{i}",
             "uuid": str(uuid.uuid4()),

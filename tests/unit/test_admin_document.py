@@ -132,8 +132,9 @@ def test_allowances_are_bounded_by_the_monthly_ceiling() -> None:
         "allowances": {"apiCalls": 10**14, "integrationTasks": 10**14, "aiCredits": 10**8},
         "freeAiCredits": 99_999_999.999999,
     }
-    document = parse_document(org(at_ceiling))
-    (entry,) = document.organizations[0].settings
+    settings = parse_document(org(at_ceiling)).organizations[0].settings
+    assert settings is not None
+    (entry,) = settings
     assert entry.changes() == {
         "api_calls": 10**14,
         "integration_tasks": 10**14,
