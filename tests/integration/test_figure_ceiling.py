@@ -8,21 +8,32 @@ metering flush sets the key that caused it aside like any key the database refus
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tallyboard.admin.applier import Applier
+from tallyboard.admin.document import parse_document
+from tallyboard.domain.clock import FixedClock
 from tallyboard.domain.rollup import FIGURE_CEILING, FigureCeilingExceeded, RollupDeltas
 from tallyboard.domain.usage import AiResource, ApiDimension
+from tallyboard.ingest.service import IngestService
+from tallyboard.observability.metrics import Metrics
+from tallyboard.settings import Settings
 from tallyboard.storage import tables as t
 from tallyboard.storage import usage_totals
 from tallyboard.storage.database import Database
+from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
 from tests.integration.test_rollup_writer import monthly, new_org
+from tests.support.events import ai_credit, api_call, org_document, rollup_snapshot, task_run
+from tests.support.harness import DEFAULT_NOW as NOW
 
 DAY = date(2026, 11, 21)
 NEXT_MONTH = date(2026, 12, 1)
@@ -198,4 +209,57 @@ def test_the_metering_flush_sets_aside_a_key_that_would_pass_the_ceiling(
     again = store.apply(flush_id, batch, applied_at_ms=2_000)
     assert not again.applied
     assert totals(database, other) == {"2026-11": (4, 0, 0, 0)}
+    database.dispose()
+
+
+class _Refusing(RollupWriter):
+    """Refuses, for what it holds, any write that counts flow ``poison`` -- as a database
+    refuses a value it cannot store (validation keeps such values out today)."""
+
+    def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
+        if any(flow == "poison" for _, _, flow in deltas.flow_runs):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        super().apply(conn, deltas)
+
+
+def test_an_event_the_database_refuses_on_its_own_is_rejected_and_the_rest_stored(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not the ceiling: the batch is written again and the refused event isolated by
+    halving (``storage/isolation.py``, the flush's mechanism), logged once at WARNING."""
+    database = Database(database_url)
+    settings = Settings(database_url=database_url)
+    service = IngestService(
+        database,
+        EventStore(database),
+        _Refusing(database.dialect, operation_name_cap=10),
+        FixedClock(NOW),
+        Metrics(),
+        settings,
+    )
+    document, (a, b) = org_document(orgs=2)
+    Applier(database, FixedClock(NOW)).apply(parse_document(document))
+    events = [
+        api_call(a, NOW, count=2),
+        task_run(a, NOW, flow="poison", event_id="bad"),
+        task_run(b, NOW, tasks=4),
+        ai_credit(a, NOW, credits=1.5),
+    ]
+    with caplog.at_level(logging.INFO, logger="tallyboard.ingest.service"):
+        result = service.ingest_events(events, bound_org_pk=None)
+    assert result.accepted == 3
+    assert [(r.index, r.id, r.code.value, r.message) for r in result.rejected] == [
+        (
+            1,
+            "bad",
+            "INVALID_EVENT",
+            "event: the database refused what it holds; the event was not stored",
+        )
+    ]
+    snapshot = rollup_snapshot(database_url, a)
+    assert (snapshot.total_calls(), snapshot.total_tasks(), snapshot.raw_events) == (2, 0, 2)
+    assert snapshot.total_micro_credits() == 1_500_000 and "poison" not in snapshot.flow_catalog
+    assert rollup_snapshot(database_url, b).total_tasks() == 4
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "UnicodeEncodeError" in warnings[0].__dict__["reason"]
     database.dispose()

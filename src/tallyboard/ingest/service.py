@@ -44,7 +44,7 @@ from tallyboard.storage import catalog_store, tenancy_store
 from tallyboard.storage.database import Database
 from tallyboard.storage.dialect import InsertOutcome
 from tallyboard.storage.event_store import EventStore
-from tallyboard.storage.isolation import apply_isolating
+from tallyboard.storage.isolation import apply_isolating, refusal_reason
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["IngestLimits", "IngestService"]
@@ -274,7 +274,7 @@ class IngestService:
                     if not dialect.passes_ceiling(exc):
                         _log.warning(
                             "ingest: the database refused one event on its own",
-                            extra={"org_pk": event.org_pk, "reason": _reason(exc)},
+                            extra={"org_pk": event.org_pk, "reason": refusal_reason(exc)},
                         )
                 if refused:
                     self._store.forget(conn, refused)
@@ -294,8 +294,3 @@ class IngestService:
                 extra={"rejected": len(refused), "org_pks": sorted({k[0] for k in refused})},
             )
         return outcome, refused
-
-
-def _reason(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    return f"{type(cause).__name__}: {' '.join(str(cause).split())[:300]}"

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tallyboard.storage.isolation import apply_isolating
+from tallyboard.storage.isolation import apply_isolating, refusal_reason
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["FlushResult", "FlushStore", "RefusedKey"]
@@ -42,7 +42,6 @@ _CLAIM = text(
     "INSERT INTO metering_flushes (flush_id, applied_at_ms) VALUES (:flush_id, :at) "
     "ON CONFLICT (flush_id) DO NOTHING"
 )
-_REASON_LENGTH = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +99,8 @@ class FlushStore:
                 lambda part: self._writer.apply(conn, _merged(part)),
                 self._db.dialect.refuses_content,
             )
-        return FlushResult(
-            applied=True, refused=tuple(RefusedKey(key, _reason(exc)) for key, exc in refused)
-        )
+        keys = tuple(RefusedKey(key, refusal_reason(exc)) for key, exc in refused)
+        return FlushResult(applied=True, refused=keys)
 
     def is_applied(self, flush_id: str) -> bool:
         with self._db.read() as conn:
@@ -138,11 +136,3 @@ def _merged(units: Sequence[RollupDeltas]) -> RollupDeltas:
     for unit in units:
         merged.merge(unit)
     return merged
-
-
-def _reason(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    message = " ".join(str(cause).split())
-    if len(message) > _REASON_LENGTH:
-        message = f"{message[:_REASON_LENGTH]}..."
-    return f"{type(cause).__name__}: {message}"

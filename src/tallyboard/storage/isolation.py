@@ -16,9 +16,10 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["apply_isolating"]
+__all__ = ["apply_isolating", "refusal_reason"]
 
 Unit = TypeVar("Unit")
+_REASON_LENGTH = 300
 
 
 def apply_isolating(
@@ -46,3 +47,13 @@ def apply_isolating(
                 middle = len(part) // 2
                 parts += (part[middle:], part[:middle])
     return refused
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """The database's refusal on one line, shortened (it may quote the values), for
+    logs: never for a caller's answer."""
+    cause = getattr(exc, "orig", None) or exc
+    message = " ".join(str(cause).split())
+    if len(message) > _REASON_LENGTH:
+        message = f"{message[:_REASON_LENGTH]}..."
+    return f"{type(cause).__name__}: {message}"
