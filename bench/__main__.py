@@ -29,6 +29,7 @@ SECTIONS = [
     "placement",
     "query_latency",
     "ingest_throughput",
+    "figure_ceiling",
     "scale_out",
     "memory",
     "producer_overhead",

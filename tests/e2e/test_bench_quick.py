@@ -56,6 +56,11 @@ def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
         assert all(q["runs"][0]["requests"] > 0 for q in engine["queries"].values())
     assert {t["section"] for t in ceiling["targets"]} == {"ceiling"}
     assert results["sections"]["memory"]["accumulator"]["keys"] == 10_000
+    guard = results["sections"]["figure_ceiling"]["engines"]
+    assert set(guard) == {"sqlite", "postgresql"}
+    for engine in guard.values():
+        assert set(engine["cpu_us"]) == {"guarded", "baseline"}
+        assert engine["guard_step_cpu_us"] > 0  # the guarded writer really folded totals
     latency = results["sections"]["query_latency"]
     for engine in latency["engines"].values():
         # every (size, period, query) cell was measured, and the naive baseline computed

@@ -87,3 +87,59 @@ def test_catalog_attributes_inherit_the_time_of_the_name_they_were_set_with(
     assert [tuple(r) for r in projects] == [("p1", 50, 0), ("p2", 0, 0)]
     assert [tuple(r) for r in flows] == [("f1", 70), ("f2", 0), ("f3", 0)]
     empty_database.dispose()
+
+
+def test_monthly_totals_are_seeded_from_the_rollups_and_clamped_to_the_ceiling(
+    empty_database: Database,
+) -> None:
+    """A month written before the ceiling existed keeps its rows as they are; its total
+    is recorded at the ceiling at most, so nothing more is added to it."""
+    migrate.upgrade(empty_database, "0005")
+    big = 6 * 10**18  # two of these pass 2^63: SQLite's sum() would raise
+    with empty_database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO organizations (id, uuid, name, created_at) "
+                "VALUES ('1', 'u1', 'O', 0), ('2', 'u2', 'P', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_calls_monthly (org_pk, month, dimension, value, calls) VALUES "
+                "(1, '2026-10', 0, '', 7), (1, '2026-10', 1, 'GetCards', 7), "
+                "(2, '2026-11', 0, '', 3)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO flow_usage_monthly (org_pk, month, flow_id, tasks, runs, "
+                "last_run_at) VALUES (1, '2026-10', 'f1', 10, 2, 0), "
+                "(1, '2026-10', 'f2', 5, 1, 0), (1, '2026-11', 'f1', :big, 1, 0), "
+                "(1, '2026-11', 'f2', :big, 1, 0)"
+            ),
+            {"big": big},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ai_credits_monthly (org_pk, month, resource, agent_id, credits) "
+                "VALUES (1, '2026-10', 1, 'a', 1500000), (1, '2026-10', 2, '', 500000), "
+                "(2, '2026-12', 2, '', :big)"
+            ),
+            {"big": big},
+        )
+    migrate.upgrade(empty_database)
+    with empty_database.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT org_pk, month, calls, tasks, runs, credits FROM usage_totals_monthly "
+                "ORDER BY org_pk, month"
+            )
+        ).all()
+    ceiling = 10**14
+    assert [tuple(r) for r in rows] == [
+        (1, "2026-10", 7, 15, 3, 2_000_000),
+        (1, "2026-11", 0, ceiling, 2, 0),
+        (2, "2026-11", 3, 0, 0, 0),
+        (2, "2026-12", 0, 0, 0, ceiling),
+    ]
+    empty_database.dispose()

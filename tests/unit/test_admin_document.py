@@ -119,3 +119,35 @@ def test_a_custom_role_without_permissions_is_valid() -> None:
     )
     roles = document.organizations[0].roles
     assert roles is not None and roles[0].permissions == []
+
+
+def test_allowances_are_bounded_by_the_monthly_ceiling() -> None:
+    """Allowances are summed into answers like usage (3 months, 25 organizations): at
+    most the ceiling a month's usage may reach, so every sum stays exact (decision 0012)."""
+
+    def org(settings: dict[str, Any]) -> dict[str, Any]:
+        return {"organizations": [{"id": "1", "name": "A", "settings": [settings]}]}
+
+    at_ceiling = {
+        "allowances": {"apiCalls": 10**14, "integrationTasks": 10**14, "aiCredits": 10**8},
+        "freeAiCredits": 99_999_999.999999,
+    }
+    settings = parse_document(org(at_ceiling)).organizations[0].settings
+    assert settings is not None
+    (entry,) = settings
+    assert entry.changes() == {
+        "api_calls": 10**14,
+        "integration_tasks": 10**14,
+        "ai_credits": 10**14,
+        "free_ai_credits": 10**14 - 1,
+    }
+    past = {
+        "allowances": {"apiCalls": 10**14 + 1, "integrationTasks": 2**62, "aiCredits": 1e8 + 1},
+        "freeAiCredits": 100_000_000.000001,
+    }
+    problems = problems_of(org(past))
+    path = "organizations[0].settings[0]"
+    assert "less than or equal to 100000000000000" in problems[f"{path}.allowances.apiCalls"]
+    assert "less than or equal to" in problems[f"{path}.allowances.integrationTasks"]
+    assert "must not exceed 100000000" in problems[f"{path}.allowances.aiCredits"]
+    assert "must not exceed 100000000" in problems[f"{path}.freeAiCredits"]

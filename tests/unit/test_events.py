@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.credits import parse_credits
 from tallyboard.domain.events import (
+    MAX_EVENT_CREDITS,
     ApiCall,
     CreditUse,
     Event,
@@ -153,6 +154,10 @@ def test_api_call_problems(data: dict[str, Any], message: str) -> None:
         ("2.5", "data.credits: must be a number"),
         (None, "data.credits: is required"),
         (0.1234567, "data.credits: must have at most 6 decimal places"),
+        (10**6 + 1, "data.credits: must not exceed 1000000"),
+        (1_000_000.000001, "data.credits: must not exceed 1000000"),
+        (10**12, "data.credits: must not exceed 1000000"),
+        (1e300, "data.credits: must not exceed 1000000"),
     ],
 )
 def test_credit_problems(credits: object, message: str) -> None:
@@ -262,11 +267,22 @@ def test_task_runs_keep_their_flow_project_and_name() -> None:
     assert str(uuid.UUID(event.organization)) == ORG
 
 
-@given(st.floats(min_value=0, max_value=10**9, allow_nan=False) | st.decimals(0, 10**6, places=6))
+def test_one_event_carries_at_most_a_million_credits() -> None:
+    for credits in (10**6, 1e6, 999_999.999999):
+        event = valid(ai_credit(ORG, NOW, credits=credits))
+        assert isinstance(event.usage, CreditUse)
+        assert event.usage.micro_credits == parse_credits(credits)
+
+
+@given(
+    st.floats(min_value=0, max_value=2 * 10**6, allow_nan=False)
+    | st.decimals(0, 2 * 10**6, places=6)
+    | st.integers(0, 2 * 10**6)
+)
 def test_credits_are_exact_whatever_path_they_take(value: Any) -> None:
-    number = float(value)
+    number = value if isinstance(value, int) else float(value)
     try:
-        expected: int | str = parse_credits(number)
+        expected: int | str = parse_credits(number, MAX_EVENT_CREDITS)
     except ValueError as exc:
         expected = str(exc)
     outcome = EventValidator().validate(ai_credit(ORG, NOW, credits=number), 0)

@@ -27,10 +27,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from tallyboard.domain.credits import parse_credits
+from tallyboard.domain.credits import MICRO, parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import unknown_permission_reason
+from tallyboard.domain.rollup import FIGURE_CEILING
 from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
 
 __all__ = [
@@ -110,16 +111,22 @@ NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
 
 
+# A monthly allowance is at most what a month may hold (the ceiling, decision 0012), so
+# every sum of allowances an answer shows (3 months, 25 organizations) stays exact.
+Count = Annotated[int, Field(ge=0, le=FIGURE_CEILING, strict=True)]
+MAX_ALLOWANCE_CREDITS = FIGURE_CEILING // MICRO
+
+
 class Allowances(_Model):
-    api_calls: Annotated[int, Field(ge=0, strict=True)] | None = None
-    integration_tasks: Annotated[int, Field(ge=0, strict=True)] | None = None
+    api_calls: Count | None = None
+    integration_tasks: Count | None = None
     ai_credits: float | int | None = None
 
     @field_validator("ai_credits")
     @classmethod
     def _credits(cls, value: float | int | None) -> float | int | None:
         if value is not None:
-            parse_credits(value)
+            parse_credits(value, MAX_ALLOWANCE_CREDITS)
         return value
 
 
@@ -142,7 +149,7 @@ class SettingsChange(_Model):
     @classmethod
     def _credits(cls, value: float | int | None) -> float | int | None:
         if value is not None:
-            parse_credits(value)
+            parse_credits(value, MAX_ALLOWANCE_CREDITS)
         return value
 
     def changes(self) -> dict[str, Any]:
@@ -153,14 +160,18 @@ class SettingsChange(_Model):
             for name in allowances.model_fields_set:
                 value = getattr(allowances, name)
                 out[name] = (
-                    parse_credits(value) if name == "ai_credits" and value is not None else value
+                    parse_credits(value, MAX_ALLOWANCE_CREDITS)
+                    if name == "ai_credits" and value is not None
+                    else value
                 )
         for name in ("ai_credit_addon", "ai_automation_enabled", "assistants_enabled"):
             if name in self.model_fields_set:
                 out[name] = getattr(self, name)
         if "free_ai_credits" in self.model_fields_set:
             value = self.free_ai_credits
-            out["free_ai_credits"] = parse_credits(value) if value is not None else None
+            out["free_ai_credits"] = (
+                parse_credits(value, MAX_ALLOWANCE_CREDITS) if value is not None else None
+            )
         return out
 
 

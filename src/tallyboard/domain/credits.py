@@ -14,11 +14,14 @@ __all__ = ["MAX_CREDITS", "MICRO", "format_credits", "micro_to_float", "parse_cr
 
 MICRO = 1_000_000
 DECIMAL_PLACES = 6
-MAX_CREDITS = 10**12  # far above any plausible single event or allowance
+MAX_CREDITS = 10**12
+"""The default bound of :func:`parse_credits`; an event's credits and an allowance pass
+bounds of their own (``domain/events.py``, ``admin/document.py``)."""
 
 
-def parse_credits(value: object) -> int:
-    """Return ``value`` as micro-credits; ``ValueError`` says what is wrong with it."""
+def parse_credits(value: object, maximum: int = MAX_CREDITS) -> int:
+    """Return ``value`` (at most ``maximum`` credits) as micro-credits; ``ValueError``
+    says what is wrong with it."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise ValueError("must be a number")
     try:
@@ -31,8 +34,8 @@ def parse_credits(value: object) -> int:
         raise ValueError("must be a finite number")
     if exact < 0:
         raise ValueError("must not be negative")
-    if exact > MAX_CREDITS:
-        raise ValueError(f"must not exceed {MAX_CREDITS}")
+    if exact > maximum:
+        raise ValueError(f"must not exceed {maximum}")
     exponent = exact.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
         raise ValueError(f"must have at most {DECIMAL_PLACES} decimal places")

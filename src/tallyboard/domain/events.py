@@ -31,6 +31,7 @@ from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType, is_bil
 
 __all__ = [
     "EVENT_TYPE_CODES",
+    "MAX_EVENT_CREDITS",
     "ApiCall",
     "CreditUse",
     "Event",
@@ -55,6 +56,13 @@ MAX_TEXT_LENGTH = text_rules.MAX_NAME_LENGTH
 
 MAX_QUANTITY = 10**9
 """Upper bound of ``count`` and ``tasks`` in one event: catches unit mistakes early."""
+
+MAX_EVENT_CREDITS = 10**6
+"""Upper bound of ``credits`` in one event. An ``ai.credit`` event is one use of an agent
+or an assistant, priced in credits that a month's allowance counts in thousands; a
+million is already 1% of what one organization's month may hold in all
+(``FIGURE_CEILING``, domain/rollup.py), and 10,000 such events (the most one batch
+carries) still fit a 64-bit integer as micro-credits."""
 
 _DAY_MS = 86_400_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -398,9 +406,9 @@ def _credit_use(data: dict[str, Any], problems: _Problems) -> CreditUse | None:
 
 
 def _credits(value: object, problems: _Problems) -> int | None:
-    if type(value) is int and 0 <= value <= MAX_QUANTITY:
+    if type(value) is int and 0 <= value <= MAX_EVENT_CREDITS:
         return value * MICRO  # the common whole-credit case, without Decimal
-    if type(value) is float and 0.0 <= value < MAX_QUANTITY:
+    if type(value) is float and 0.0 <= value < MAX_EVENT_CREDITS:
         # repr() is the shortest text that round-trips, i.e. the number the producer
         # wrote; in plain notation with at most 6 decimals it converts exactly.
         text = repr(value)
@@ -414,7 +422,7 @@ def _credits(value: object, problems: _Problems) -> int | None:
         _add(problems, "data.credits", "must be a number")
         return None
     try:
-        return parse_credits(value)
+        return parse_credits(value, MAX_EVENT_CREDITS)
     except ValueError as exc:
         _add(problems, "data.credits", str(exc))
         return None

@@ -7,16 +7,54 @@ or a batch costs one upsert per distinct key, however many calls it represents.
 
 Keys always start with the organization's internal key: the tenant is part of every
 rollup key, never implied.
+
+**The ceiling.** Every figure an organization accumulates in a calendar month -- API
+calls, integration tasks, runs, micro-credits -- is bounded by :data:`FIGURE_CEILING`
+(decision 0012). Each stored row (a day, a month, an operation, a token, a flow, an
+agent) holds part of that monthly total, so bounding the totals bounds every row, and
+every answer sums at most 3 months of at most 25 organizations: 75 x 10^14 stays below
+2^53, the largest integer the GraphQL ``Int`` scalar and a float carry exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from tallyboard.domain.usage import AiResource
 
-__all__ = ["ApiCallKey", "CreditKey", "FlowKey", "FlowRunDelta", "RollupDeltas"]
+__all__ = [
+    "FIGURES",
+    "FIGURE_CEILING",
+    "ApiCallKey",
+    "CeilingGuard",
+    "CreditKey",
+    "FigureCeilingExceeded",
+    "FlowKey",
+    "FlowRunDelta",
+    "MonthKey",
+    "RollupDeltas",
+]
+
+FIGURE_CEILING = 10**14
+"""The most one organization's monthly total of any figure may hold: 10^14 calls, tasks
+or runs (38 million a second for a whole month), 10^14 micro-credits (10^8 credits)."""
+
+FIGURES = ("calls", "tasks", "runs", "credits")
+"""The additive figures of a month, in the order :meth:`RollupDeltas.month_totals`
+lists them (``credits`` in micro-credits)."""
+
+MonthKey = tuple[int, str]
+"""(organization pk, ``YYYY-MM``)."""
+
+
+class FigureCeilingExceeded(OverflowError):
+    """A write would take an organization's monthly total past :data:`FIGURE_CEILING`.
+
+    An ``OverflowError``, so storage classifies it like any numeric overflow: refused
+    for the values it carries, never worth retrying as is."""
+
 
 ApiCallKey = tuple[int, date, str, str]
 """(organization pk, UTC day, operation name, token label)."""
@@ -84,3 +122,59 @@ class RollupDeltas:
         orgs.update(k[0] for k in self.flow_runs)
         orgs.update(k[0] for k in self.ai_credits)
         return orgs
+
+    def month_totals(self) -> dict[MonthKey, list[int]]:
+        """What these deltas add to each organization's month, per :data:`FIGURES`.
+
+        Every (organization, month) a key of the deltas falls in is listed, even when
+        it adds nothing, so a writer that locks these totals first locks every month
+        it then writes (one lock order for every writer)."""
+        totals: dict[MonthKey, list[int]] = {}
+        months: dict[date, str] = {}
+
+        def month_of(org: int, day: date) -> list[int]:
+            label = months.get(day)
+            if label is None:
+                label = months[day] = f"{day.year:04d}-{day.month:02d}"
+            row = totals.get((org, label))
+            if row is None:
+                row = totals[(org, label)] = [0, 0, 0, 0]
+            return row
+
+        for (org, day, _, _), calls in self.api_calls.items():
+            month_of(org, day)[0] += calls
+        for (org, day, _), run in self.flow_runs.items():
+            row = month_of(org, day)
+            row[1] += run.tasks
+            row[2] += run.runs
+        for (org, day, _, _), micro in self.ai_credits.items():
+            month_of(org, day)[3] += micro
+        return totals
+
+
+class CeilingGuard:
+    """Admits additions to monthly totals in order, as long as every total stays within
+    :data:`FIGURE_CEILING`: what a batch refused for the ceiling keeps (its events
+    in their order, each accepted while it fits)."""
+
+    __slots__ = ("_totals",)
+
+    def __init__(self, current: Mapping[MonthKey, Sequence[int]]) -> None:
+        self._totals = {key: list(values) for key, values in current.items()}
+
+    def admit(self, additions: Mapping[MonthKey, Sequence[int]]) -> tuple[MonthKey, str] | None:
+        """Add ``additions`` and return None when every total stays within the ceiling;
+        otherwise change nothing and return the first (month, figure) it would pass."""
+        for key, values in additions.items():
+            current = self._totals.get(key, (0, 0, 0, 0))
+            for index, value in enumerate(values):
+                if current[index] + value > FIGURE_CEILING:
+                    return key, FIGURES[index]
+        for key, values in additions.items():
+            row = self._totals.setdefault(key, [0, 0, 0, 0])
+            for index, value in enumerate(values):
+                row[index] += value
+        return None
+
+    def totals(self) -> dict[MonthKey, list[int]]:
+        return {key: list(values) for key, values in self._totals.items()}

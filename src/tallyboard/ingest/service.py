@@ -11,10 +11,16 @@ The raw insert, the rollup updates and the catalog updates happen in ONE write
 transaction, and the result is returned only after it commits: an acknowledged event
 is counted exactly once, and a failed request has counted nothing, so retrying it is
 always safe (decision 0006).
+
+An event that would take one of its organization's monthly figures past the ceiling
+(decision 0012) is the database's to notice: the transaction fails, and the batch is
+written again without it (``_write_within_ceiling``), so it is rejected on its own
+(``INVALID_EVENT`` naming its amount) and everything else is stored.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection, Sequence
 from typing import Protocol
@@ -31,16 +37,20 @@ from tallyboard.domain.events import (
     epoch_ms,
     usage_deltas,
 )
+from tallyboard.ingest.ceiling import EventKey, refusal_message, split_within_ceiling
 from tallyboard.ingest.parser import parse_events
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage import catalog_store, tenancy_store
 from tallyboard.storage.database import Database
+from tallyboard.storage.dialect import InsertOutcome
 from tallyboard.storage.event_store import EventStore
+from tallyboard.storage.isolation import apply_isolating, refusal_reason
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["IngestLimits", "IngestService"]
 
 _ORG_CACHE_LIMIT = 100_000
+_log = logging.getLogger(__name__)
 
 
 class IngestLimits(Protocol):
@@ -178,25 +188,33 @@ class IngestService:
     def _store_and_count(
         self, candidates: list[Event], received_at_ms: int, result: IngestResult
     ) -> None:
-        first: dict[tuple[int, str, str], Event] = {}
+        first: dict[EventKey, Event] = {}
         for event in candidates:
             first.setdefault(event.key, event)
-        with self._store.transaction() as conn:
-            outcome = self._store.insert(conn, list(first.values()), received_at_ms)
-            inserted = outcome.inserted
-            new = [event for key, event in first.items() if key in inserted]
-            if new:
-                deltas = usage_deltas(new)
-                if not deltas.is_empty():
-                    self._writer.apply(conn, deltas)
-                facts = catalog_facts(new)
-                if not facts.is_empty():
-                    catalog_store.apply_facts(conn, self._db.dialect, facts)
+        unique = list(first.values())
+        refused: dict[EventKey, str] = {}
+        try:
+            outcome = self._write(unique, received_at_ms)
+        except Exception as exc:
+            if not self._db.dialect.refuses_content(exc):
+                raise
+            outcome, refused = self._write_within_ceiling(unique, received_at_ms)
         # Committed. Classify every candidate against what the ledger now holds.
-        existing = outcome.existing
+        inserted, existing = outcome.inserted, outcome.existing
         for event in candidates:
             key = event.key
             original = first[key]
+            if key in refused:
+                message = refused[key]
+                if event is not original:
+                    message = (
+                        f"id: the event at index {original.index} of this request has the "
+                        f"same id and was rejected ({message})"
+                    )
+                result.rejected.append(
+                    Rejection(event.index, event.id, RejectionCode.INVALID_EVENT, message)
+                )
+                continue
             if key in inserted:
                 if event is original:
                     result.accepted += 1
@@ -216,3 +234,63 @@ class IngestService:
                         f"{where} with a different payload; the first one stands",
                     )
                 )
+
+    def _write(self, events: list[Event], received_at_ms: int) -> InsertOutcome:
+        """The hot path: the ledger, the rollups and the catalog in one transaction;
+        raises when the database refuses what the batch holds (e.g. the ceiling)."""
+        with self._store.transaction() as conn:
+            outcome = self._store.insert(conn, events, received_at_ms)
+            inserted = outcome.inserted
+            new = [event for event in events if event.key in inserted]
+            if new:
+                deltas = usage_deltas(new)
+                if not deltas.is_empty():
+                    self._writer.apply(conn, deltas)
+                facts = catalog_facts(new)
+                if not facts.is_empty():
+                    catalog_store.apply_facts(conn, self._db.dialect, facts)
+        return outcome
+
+    def _write_within_ceiling(
+        self, events: list[Event], received_at_ms: int
+    ) -> tuple[InsertOutcome, dict[EventKey, str]]:
+        """The batch again, in a new transaction, without the events the database
+        refuses: those past the ceiling (``ingest/ceiling.py``), then any other one it
+        refuses on its own (``storage/isolation.py``). Rejected events are removed from
+        the ledger before the commit and count nowhere; the rest is stored as usual."""
+        dialect = self._db.dialect
+        try:
+            with self._store.transaction() as conn:
+                outcome = self._store.insert(conn, events, received_at_ms)
+                new = [event for event in events if event.key in outcome.inserted]
+                kept, refused = split_within_ceiling(conn, dialect, new)
+                for event, exc in apply_isolating(
+                    conn,
+                    kept,
+                    lambda part: self._writer.apply(conn, usage_deltas(part)),
+                    dialect.refuses_content,
+                ):
+                    refused[event.key] = refusal_message(event, exc, dialect)
+                    if not dialect.passes_ceiling(exc):
+                        _log.warning(
+                            "ingest: the database refused one event on its own",
+                            extra={"org_pk": event.org_pk, "reason": refusal_reason(exc)},
+                        )
+                if refused:
+                    self._store.forget(conn, refused)
+                    kept = [event for event in kept if event.key not in refused]
+                facts = catalog_facts(kept)
+                if not facts.is_empty():
+                    catalog_store.apply_facts(conn, dialect, facts)
+        except Exception:
+            # Savepoints released in a transaction that then failed may have taught
+            # the writer operation names that were never committed.
+            self._writer.forget_cached_names()
+            raise
+        outcome.inserted.difference_update(refused)
+        if refused:
+            _log.info(
+                "ingest: events rejected for the ceiling of a monthly figure",
+                extra={"rejected": len(refused), "org_pks": sorted({k[0] for k in refused})},
+            )
+        return outcome, refused

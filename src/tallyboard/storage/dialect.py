@@ -102,9 +102,12 @@ class StorageDialect:
         can never succeed, but the same statement without them can -- unlike an
         unreachable, busy or full database, where retrying everything is right.
         """
-        if isinstance(exc, UnicodeError):  # a lone surrogate has no encoding at all
-            return True
-        return isinstance(exc, (DataError, IntegrityError))
+        # A lone surrogate has no encoding at all; an int too large to bind (SQLite).
+        return isinstance(exc, (UnicodeError, OverflowError, DataError, IntegrityError))
+
+    def passes_ceiling(self, exc: BaseException) -> bool:
+        """Whether a refusal is a figure out of range: the ceiling, ``bigint``, binding."""
+        return isinstance(exc, OverflowError)
 
 
 def _rank_condition(table: Table, rank_columns: Sequence[str]) -> str:
@@ -141,12 +144,14 @@ def _newer_update(table: Table, key_columns: Sequence[str], groups: Sequence[Seq
     )
 
 
+# SQLITE_TOOBIG, SQLITE_CONSTRAINT (every extended code), SQLITE_MISMATCH; and the
+# extended code of a CHECK constraint's refusal.
 _SQLITE_CONTENT_CODES = frozenset({18, 19, 20})
-"""SQLITE_TOOBIG, SQLITE_CONSTRAINT (every extended code), SQLITE_MISMATCH."""
-
+_SQLITE_CONSTRAINT_CHECK = 275
+# SQLSTATE classes: data exception, integrity constraint violation, program limit
+# exceeded ("54000": index row too large); "bigint out of range", check_violation.
 _PG_CONTENT_CLASSES = frozenset({"22", "23", "54"})
-"""SQLSTATE classes: data exception, integrity constraint violation, program limit
-exceeded (``54000``: "index row size ... exceeds btree version 4 maximum")."""
+_PG_OUT_OF_RANGE = frozenset({"22003", "23514"})
 
 
 class SqliteDialect(StorageDialect):
@@ -242,9 +247,12 @@ class SqliteDialect(StorageDialect):
 
     def refuses_content(self, exc: BaseException) -> bool:
         code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in _SQLITE_CONTENT_CODES:
-            return True
-        return super().refuses_content(exc)
+        content = isinstance(code, int) and code & 0xFF in _SQLITE_CONTENT_CODES
+        return content or super().refuses_content(exc)
+
+    def passes_ceiling(self, exc: BaseException) -> bool:
+        code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+        return code == _SQLITE_CONSTRAINT_CHECK or super().passes_ceiling(exc)
 
 
 @contextmanager
@@ -376,9 +384,12 @@ class PostgresDialect(StorageDialect):
 
     def refuses_content(self, exc: BaseException) -> bool:
         state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
-        if isinstance(state, str) and state[:2] in _PG_CONTENT_CLASSES:
-            return True
-        return super().refuses_content(exc)
+        content = isinstance(state, str) and state[:2] in _PG_CONTENT_CLASSES
+        return content or super().refuses_content(exc)
+
+    def passes_ceiling(self, exc: BaseException) -> bool:
+        state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+        return state in _PG_OUT_OF_RANGE or super().passes_ceiling(exc)
 
 
 def dialect_for(name: str) -> StorageDialect:

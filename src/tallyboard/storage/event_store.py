@@ -10,7 +10,7 @@ inside the same transaction that updates the rollups (decision 0006).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import delete, select, tuple_
@@ -34,6 +34,7 @@ _COLUMNS = (
     "received_at_ms",
 )
 _KEY_LENGTH = 3
+_DELETE_CHUNK = 500
 
 
 class EventStore:
@@ -75,6 +76,15 @@ class EventStore:
         return self._db.dialect.insert_absent(
             conn, t.events, _KEY_LENGTH, _COLUMNS, rows, ("payload_hash",)
         )
+
+    def forget(self, conn: Connection, keys: Collection[tuple[int, str, str]]) -> None:
+        """Delete the events of ``keys`` inserted by this transaction but then rejected
+        (a rejected event is not stored: its id stays free for a corrected one)."""
+        e = t.events
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _DELETE_CHUNK):
+            chunk = ordered[start : start + _DELETE_CHUNK]
+            conn.execute(delete(e).where(tuple_(e.c.org_pk, e.c.source, e.c.event_id).in_(chunk)))
 
     def delete_older_than(self, cutoff_ms: int, limit: int) -> int:
         """Delete up to ``limit`` events with ``time_ms < cutoff_ms``, in one transaction."""

@@ -9,19 +9,21 @@ broken connection, so the answer is never "not yet known".
 
 **One key cannot poison a flush.** When the database refuses the batch for the values
 it carries (``StorageDialect.refuses_content``: a name too long for an index entry, a
-NUL, an organization deleted meanwhile) rather than for being unreachable, retrying the
-same batch would fail forever and stop every organization's metering. The batch is
-then applied again in a new transaction, under the same id, halving it within
-savepoints until each refused key stands alone: those keys are set aside (returned,
-for the flusher to count and log) and everything else commits with the id. Exactly
-once still holds: the id and every applied key commit together or not at all, and the
-set-aside keys are never retried.
+NUL, an organization deleted meanwhile, a monthly total past the ceiling) rather than
+for being unreachable, retrying the same batch would fail forever and stop every
+organization's metering. The batch is then applied again in a new transaction, under
+the same id, halving it within savepoints until each refused key stands alone
+(``storage/isolation.py``): those keys are set aside (returned, for the flusher to count
+and log) and everything else commits with the id. Exactly once still holds: the id and
+every applied key commit together or not at all, and the set-aside keys are never
+retried.
 
 Flush ids only need to outlive the longest retry of a batch; old ones are pruned.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, text
@@ -30,6 +32,7 @@ from sqlalchemy.engine import Connection
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
+from tallyboard.storage.isolation import apply_isolating, refusal_reason
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["FlushResult", "FlushStore", "RefusedKey"]
@@ -39,7 +42,6 @@ _CLAIM = text(
     "INSERT INTO metering_flushes (flush_id, applied_at_ms) VALUES (:flush_id, :at) "
     "ON CONFLICT (flush_id) DO NOTHING"
 )
-_REASON_LENGTH = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,25 +90,17 @@ class FlushStore:
     def _apply_isolating(
         self, flush_id: str, deltas: RollupDeltas, applied_at_ms: int
     ) -> FlushResult:
-        refused: list[RefusedKey] = []
         with self._db.write() as conn:
             if not _claim(conn, flush_id, applied_at_ms):
                 return FlushResult(applied=False)
-            parts = [_single_keys(deltas)]
-            while parts:
-                part = parts.pop()
-                try:
-                    with conn.begin_nested():
-                        self._writer.apply(conn, _merged(part))
-                except Exception as exc:
-                    if not self._db.dialect.refuses_content(exc):
-                        raise
-                    if len(part) == 1:
-                        refused.append(RefusedKey(part[0], _reason(exc)))
-                    else:
-                        middle = len(part) // 2
-                        parts += (part[middle:], part[:middle])
-        return FlushResult(applied=True, refused=tuple(refused))
+            refused = apply_isolating(
+                conn,
+                _single_keys(deltas),
+                lambda part: self._writer.apply(conn, _merged(part)),
+                self._db.dialect.refuses_content,
+            )
+        keys = tuple(RefusedKey(key, refusal_reason(exc)) for key, exc in refused)
+        return FlushResult(applied=True, refused=keys)
 
     def is_applied(self, flush_id: str) -> bool:
         with self._db.read() as conn:
@@ -135,18 +129,10 @@ def _single_keys(deltas: RollupDeltas) -> list[RollupDeltas]:
     return units
 
 
-def _merged(units: list[RollupDeltas]) -> RollupDeltas:
+def _merged(units: Sequence[RollupDeltas]) -> RollupDeltas:
     if len(units) == 1:
         return units[0]
     merged = RollupDeltas()
     for unit in units:
         merged.merge(unit)
     return merged
-
-
-def _reason(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    message = " ".join(str(cause).split())
-    if len(message) > _REASON_LENGTH:
-        message = f"{message[:_REASON_LENGTH]}..."
-    return f"{type(cause).__name__}: {message}"

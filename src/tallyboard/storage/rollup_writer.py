@@ -4,6 +4,10 @@ Both write paths end here: the self-metering flusher and event ingestion. Everyt
 runs inside the caller's transaction, so rollups commit atomically with whatever
 makes the write idempotent (a flush id, or the raw events).
 
+Every write first adds to the organizations' monthly totals (``storage/usage_totals.py``),
+whose CHECK constraints keep every figure within the ceiling (decision 0012): a write
+past it raises, and the caller sets aside what caused it (a metering key, an event).
+
 Operation names are client-chosen text, so their cardinality is capped per
 organization per month: the first ``operation_name_cap`` distinct names of a month
 are admitted, later new names count under ``"Other"`` (totals stay exact). Admission
@@ -24,7 +28,7 @@ from tallyboard.domain.periods import Month
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, ApiDimension
 from tallyboard.storage import tables as t
-from tallyboard.storage import usage_versions
+from tallyboard.storage import usage_totals, usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["RollupWriter"]
@@ -61,12 +65,21 @@ class RollupWriter:
         self._cached_names = 0
 
     def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
+        """Add ``deltas`` to every rollup; raises ``FigureCeilingExceeded`` (or the
+        database's CHECK violation) when a monthly total would pass the ceiling."""
+        self._add_totals(conn, deltas)
         if deltas.api_calls:
             self._apply_api_calls(conn, deltas)
         if deltas.flow_runs:
             self._apply_flow_runs(conn, deltas)
         if deltas.ai_credits:
             self._apply_ai_credits(conn, deltas)
+
+    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
+        """The monthly totals first: the ceiling's guard, and one lock order."""
+        totals = deltas.month_totals()
+        if totals:
+            usage_totals.add(conn, self._dialect, totals)
 
     # ------------------------------------------------------------ API calls
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -33,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from tallyboard.domain.rollup import FIGURE_CEILING, FIGURES
+
 __all__ = ["metadata"]
 
 metadata = MetaData(
@@ -41,6 +44,7 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 
@@ -358,3 +362,20 @@ def _ai_credits(name: str, bucket: str, width: int) -> Table:
 
 ai_credits_daily = _ai_credits("ai_credits_daily", "day", 10)
 ai_credits_monthly = _ai_credits("ai_credits_monthly", "month", 7)
+
+usage_totals_monthly = Table(
+    "usage_totals_monthly",
+    metadata,
+    Column("org_pk", Integer, _org_fk(), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    # The organization's whole month: calls, tasks, runs, micro-credits. Every writer
+    # adds to it first, in the transaction that writes the other rollups, so the
+    # database itself keeps every figure within the ceiling (decision 0012), whatever
+    # processes race: a write past it fails its CHECK and is rejected as a whole.
+    *(Column(figure, BigInteger, nullable=False) for figure in FIGURES),
+    *(
+        CheckConstraint(f"{figure} BETWEEN 0 AND {FIGURE_CEILING}", name=f"{figure}_ceiling")
+        for figure in FIGURES
+    ),
+    sqlite_with_rowid=False,
+)
