@@ -58,6 +58,7 @@ from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.cursor import CursorCodec
 from tallyboard.stats.integrations import IntegrationStats
+from tallyboard.stats.queries import StatisticsQueries
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
@@ -113,12 +114,30 @@ def build_services(
         prefix=settings.cache_prefix,
     )
     events = EventStore(database)
+    policy = Policy(database)
+    queries = StatisticsQueries(
+        clock=clock,
+        policy=policy,
+        max_org_uuids=settings.max_org_uuids,
+        stats_cache=stats_cache,
+        integrations=IntegrationStats(
+            database,
+            allowances,
+            CursorCodec.from_database(database),
+            metrics,
+            reuse_answers=settings.answer_reuse,
+        ),
+        ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
+        api_usage=ApiUsageService(
+            database, clock, metrics, stats_cache, reuse_answers=settings.answer_reuse
+        ),
+    )
     return Services(
         database=database,
         clock=clock,
         metrics=metrics,
         failures=FailureLog(metrics, settings.failure_log_interval),
-        policy=Policy(database),
+        policy=policy,
         authenticator=Authenticator(database, clock),
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         applier=Applier(database, clock),
@@ -134,17 +153,10 @@ def build_services(
         retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
         max_org_uuids=settings.max_org_uuids,
         stats_cache=stats_cache,
-        integrations=IntegrationStats(
-            database,
-            allowances,
-            CursorCodec.from_database(database),
-            metrics,
-            reuse_answers=settings.answer_reuse,
-        ),
-        ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
-        api_usage=ApiUsageService(
-            database, clock, metrics, stats_cache, reuse_answers=settings.answer_reuse
-        ),
+        integrations=queries.integrations,
+        ai_credits=queries.ai_credits,
+        api_usage=queries.api_usage,
+        queries=queries,
     )
 
 

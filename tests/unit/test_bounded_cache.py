@@ -100,3 +100,35 @@ def test_concurrent_use_keeps_the_bounds() -> None:
         thread.join()
     assert len(cache) <= 50
     assert cache.size <= 500
+
+
+def test_an_entry_answers_only_under_the_stamp_it_was_stored_with() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4)
+    cache.put_current("org", (7, 1), 42)
+    assert cache.get_current("org", (7, 1)) == 42
+    assert cache.get_current("org", (7, 2)) is None  # a writer bumped the version
+    assert cache.get("org") is None  # a stamped entry never answers an unstamped read
+    cache.put("plain", 1)
+    assert cache.get_current("plain", (7, 1)) is None
+
+
+def test_entries_expire_after_their_time_to_live() -> None:
+    now = [100.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4, ttl=5, timer=lambda: now[0])
+    cache.put("k", 1)
+    now[0] = 104.9
+    assert cache.get("k") == 1 and cache.peek("k") == 1
+    now[0] = 105.0
+    assert cache.get("k") is None and cache.peek("k") is None
+
+
+def test_a_cache_of_no_entries_keeps_nothing_and_clear_empties() -> None:
+    off: BoundedCache[str, int] = BoundedCache(max_entries=0)
+    assert off.put("k", 1) is False and off.get("k") is None
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=3)
+    for key in "abc":
+        cache.put(key, 1)
+    cache.discard("a")
+    assert cache.get("a") is None and len(cache) == 2
+    cache.clear()
+    assert len(cache) == 0

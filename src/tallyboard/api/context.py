@@ -21,6 +21,7 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditStats
 from tallyboard.stats.api_usage import ApiUsageService
 from tallyboard.stats.integrations import IntegrationStats
+from tallyboard.stats.queries import StatisticsQueries
 from tallyboard.storage.database import Database
 
 __all__ = ["RequestContext", "Services"]
@@ -47,13 +48,14 @@ class Services:
     integrations: IntegrationStats
     ai_credits: AiCreditStats
     api_usage: ApiUsageService
+    queries: StatisticsQueries
 
 
 @dataclass(slots=True)
 class RequestContext:
-    """Per-request context of GraphQL resolvers."""
+    """Per-request context of GraphQL resolvers: the read side and the caller, only."""
 
-    services: Services
+    queries: StatisticsQueries
     principal: Principal
     correlation_id: str
     warnings: list[dict[str, Any]] = field(default_factory=list)

@@ -1,17 +1,28 @@
-"""One bounded in-process cache: least recently used first out, bounded both by its
-number of entries and by the size its callers account for each entry.
+"""The one in-process cache primitive: least recently used first out, bounded by its
+number of entries and by the size its callers account for each entry, with the
+invalidation key explicit.
+
+Every memo in the process is a ``BoundedCache`` (decision 0017). What makes an entry
+stale is always spelled out by its caller, in one of two ways:
+
+- a **stamp** stored beside the value (a tenancy generation, a usage version, ...):
+  ``get_current(key, stamp)`` answers only when the stamp still matches, so a writer
+  that bumps the stamp invalidates every entry made under the old one, in every
+  process, without anyone having to find and delete them;
+- a **time to live** (``ttl``) for what no stamp describes.
 
 A count bound alone lets a few large entries take all the memory (300 distinct 1 MiB
 GraphQL documents took a process from 109 to 714 MiB); a size bound alone lets
 millions of tiny entries in. ``cachetools.LRUCache`` keeps the order and the size
-accounting; this wrapper adds the count bound and a lock (reads reorder entries, so
-they mutate too).
+accounting; this wrapper adds the count bound, stamps, expiry and a lock (reads
+reorder entries, so they mutate too).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from typing import Generic, NamedTuple, TypeVar
 
 from cachetools import Cache, LRUCache
@@ -21,37 +32,65 @@ __all__ = ["BoundedCache"]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+_NO_STAMP: object = object()
 
-class _Sized(NamedTuple, Generic[V]):
+
+class _Entry(NamedTuple, Generic[V]):
     value: V
     size: int
+    stamp: object
+    expires: float
 
 
-def _size_of(entry: _Sized[V]) -> int:
+def _size_of(entry: _Entry[V]) -> int:
     return entry.size
 
 
 class BoundedCache(Generic[K, V]):
-    """Thread-safe LRU cache of at most ``max_entries`` entries and ``max_size`` units."""
+    """Thread-safe LRU cache of at most ``max_entries`` entries and ``max_size`` units.
 
-    def __init__(self, max_entries: int, max_size: int) -> None:
-        if max_entries < 0 or max_size < 0:
+    ``max_size`` defaults to ``max_entries`` (every entry counts 1 unless its caller
+    says otherwise); ``ttl`` (seconds by ``timer``) expires entries that no stamp
+    describes; ``max_entries=0`` turns the cache off (nothing is kept).
+    """
+
+    def __init__(
+        self,
+        max_entries: int,
+        max_size: int | None = None,
+        *,
+        ttl: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        size_bound = max_entries if max_size is None else max_size
+        if max_entries < 0 or size_bound < 0:
             raise ValueError("cache bounds must not be negative")
         self._max_entries = max_entries
-        self._max_size = max_size
-        self._entries: LRUCache[K, _Sized[V]] = LRUCache(
-            maxsize=max(max_size, 1), getsizeof=_size_of
+        self._max_size = size_bound
+        self._ttl = ttl
+        self._timer = timer
+        self._entries: LRUCache[K, _Entry[V]] = LRUCache(
+            maxsize=max(size_bound, 1), getsizeof=_size_of
         )
         self._lock = threading.Lock()
 
+    def _live(self, entry: _Entry[V] | None, stamp: object) -> V | None:
+        if entry is None or (entry.stamp is not stamp and entry.stamp != stamp):
+            return None
+        if self._ttl is not None and self._timer() >= entry.expires:
+            return None
+        return entry.value
+
     def get(self, key: K) -> V | None:
         """The value cached under ``key`` (now the most recently used), if any."""
+        return self.get_current(key, _NO_STAMP)
+
+    def get_current(self, key: K, stamp: object) -> V | None:
+        """The value cached under ``key`` if it was stored under ``stamp`` (and has not
+        expired); an entry of another stamp is stale and answers nothing."""
         with self._lock:
-            try:
-                entry = self._entries[key]
-            except KeyError:
-                return None
-        return entry.value
+            entry = self._entries.get(key)
+        return self._live(entry, stamp)
 
     def peek(self, key: K) -> V | None:
         """The value cached under ``key``, if any, leaving the order alone: a plain dict
@@ -60,19 +99,32 @@ class BoundedCache(Generic[K, V]):
             entry = Cache.__getitem__(self._entries, key)
         except KeyError:
             return None
-        return entry.value
+        return self._live(entry, _NO_STAMP)
 
-    def put(self, key: K, value: V, size: int) -> bool:
+    def put(self, key: K, value: V, size: int = 1) -> bool:
         """Cache ``value``, evicting the least recently used entries to make room.
         False (nothing cached, nothing evicted) when it could never fit."""
+        return self.put_current(key, _NO_STAMP, value, size)
+
+    def put_current(self, key: K, stamp: object, value: V, size: int = 1) -> bool:
+        """Cache ``value`` as valid while its invalidation key is ``stamp``."""
         if size > self._max_size or self._max_entries == 0:
             return False
+        expires = self._timer() + self._ttl if self._ttl is not None else 0.0
         with self._lock:
             self._entries.pop(key, None)
             while len(self._entries) >= self._max_entries:
                 self._entries.popitem()
-            self._entries[key] = _Sized(value, max(size, 0))
+            self._entries[key] = _Entry(value, max(size, 0), stamp, expires)
         return True
+
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -284,7 +284,7 @@ class GraphQLEndpoint:
                 cid,
             )
 
-        context = RequestContext(self._services, principal, cid)
+        context = RequestContext(self._services.queries, principal, cid)
         assert prepared.document is not None
         result = None
         projection = prepared.projections.get(operation.name)
@@ -292,7 +292,7 @@ class GraphQLEndpoint:
             try:
                 result = projection.execute(context, variables)
             except Fallback:
-                context = RequestContext(self._services, principal, cid)
+                context = RequestContext(self._services.queries, principal, cid)
         if result is None:
             result = execute_sync(
                 self._schema,

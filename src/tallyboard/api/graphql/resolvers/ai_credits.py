@@ -50,9 +50,9 @@ def resolve_ai_credit_usage_stats(
 ) -> dict[str, Any]:
     ctx = info.context
     uuid = arguments.organization_uuid(organizationUuid)
-    window = resolve_period(arguments.period(period), ctx.services.clock.now())
-    org = ctx.services.policy.require(ctx.principal, Action.VIEW_AI_CREDIT_DETAILS, uuid)
-    details = ctx.services.ai_credits.for_organization(org, window)
+    window = resolve_period(arguments.period(period), ctx.queries.clock.now())
+    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_AI_CREDIT_DETAILS, uuid)
+    details = ctx.queries.ai_credits.for_organization(org, window)
     credits = details.credits
     free = None
     if credits.free_allotment is not None:
@@ -79,7 +79,7 @@ def resolve_ai_credit_usage_stats_combined(
     period: str,
 ) -> dict[str, Any]:
     ctx = info.context
-    services = ctx.services
+    services = ctx.queries
     uuids = arguments.organization_uuids(organizationUuids, services.max_org_uuids)
     window = resolve_period(arguments.period(period), services.clock.now())
     # Authorization first: only permitted organizations ever reach the cache.

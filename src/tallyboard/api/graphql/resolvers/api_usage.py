@@ -49,8 +49,8 @@ def resolve_api_usage_stats(
 ) -> dict[str, Any]:
     ctx = info.context
     org_uuid = arguments.organization_uuid(organizationUuid)
-    org = ctx.services.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
-    service = ctx.services.api_usage
+    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
+    service = ctx.queries.api_usage
     window = service.window(arguments.period(period))
     summary = service.summary(org, window, _dimension(dimension))
     return {
@@ -65,8 +65,8 @@ def resolve_api_usage_stats_daily(
 ) -> dict[str, Any]:
     ctx = info.context
     org_uuid = arguments.organization_uuid(organizationUuid)
-    org = ctx.services.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
-    service = ctx.services.api_usage
+    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
+    service = ctx.queries.api_usage
     window = service.window(arguments.period(period))
     return {
         "data": [
@@ -80,9 +80,9 @@ def resolve_api_usage_stats_combined(
     _: None, info: GraphQLResolveInfo[RequestContext], organizationUuids: list[str], period: str
 ) -> dict[str, Any]:
     ctx = info.context
-    uuids = arguments.organization_uuids(organizationUuids, ctx.services.max_org_uuids)
-    scope = combined_scope(ctx.services.policy, ctx.principal, uuids, Action.VIEW_USAGE_STATS)
-    service = ctx.services.api_usage
+    uuids = arguments.organization_uuids(organizationUuids, ctx.queries.max_org_uuids)
+    scope = combined_scope(ctx.queries.policy, ctx.principal, uuids, Action.VIEW_USAGE_STATS)
+    service = ctx.queries.api_usage
     window = service.window(arguments.period(period))
     combined = service.combined(scope, window)
     return {

@@ -26,8 +26,8 @@ def _authorized(
     ctx: RequestContext, organization_uuid: str, period: str
 ) -> tuple[OrgRef, PeriodWindow]:
     uuid = arguments.organization_uuid(organization_uuid)
-    window = resolve_period(arguments.period(period), ctx.services.clock.now())
-    org = ctx.services.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, uuid)
+    window = resolve_period(arguments.period(period), ctx.queries.clock.now())
+    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, uuid)
     return org, window
 
 
@@ -36,7 +36,7 @@ def resolve_integrations_usage_stats(
 ) -> dict[str, Any]:
     ctx = info.context
     org, window = _authorized(ctx, organizationUuid, period)
-    summary = ctx.services.integrations.summary(org, window)
+    summary = ctx.queries.integrations.summary(org, window)
     return {
         "tasksConsumed": {"usage": summary.tasks, "limit": summary.limit},
         "activeFlows": summary.active_flows,
@@ -81,7 +81,7 @@ def resolve_integrations_usage_details(
 ) -> dict[str, Any]:
     ctx = info.context
     org, window = _authorized(ctx, organizationUuid, period)
-    details = ctx.services.integrations.details(
+    details = ctx.queries.integrations.details(
         org,
         window,
         status=status,

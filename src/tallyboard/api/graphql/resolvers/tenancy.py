@@ -28,7 +28,7 @@ def resolve_organization(
         # No organization can have such an id (domain/text.py): answer as for any
         # unknown one, without asking the database (PostgreSQL refuses NUL).
         raise PermissionDeniedError
-    org = ctx.services.policy.require_by_id(ctx.principal, Action.VIEW_ORGANIZATION, id)
+    org = ctx.queries.policy.require_by_id(ctx.principal, Action.VIEW_ORGANIZATION, id)
     return organization_dict(org)
 
 
@@ -36,7 +36,7 @@ def resolve_my_usage_stats_organizations(
     _: None, info: GraphQLResolveInfo[RequestContext]
 ) -> list[dict[str, Any]]:
     ctx = info.context
-    orgs = ctx.services.policy.all_permitted(ctx.principal, Action.VIEW_USAGE_STATS)
+    orgs = ctx.queries.policy.all_permitted(ctx.principal, Action.VIEW_USAGE_STATS)
     return [organization_dict(org) for org in orgs]
 
 
