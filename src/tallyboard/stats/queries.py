@@ -26,8 +26,10 @@ from tallyboard.access.policy import Action, Policy
 from tallyboard.access.principal import Principal
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.domain.clock import Clock
+from tallyboard.domain.errors import PermissionDeniedError
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.periods import Period, PeriodWindow, resolve_period
+from tallyboard.domain.text import character_problem
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditDetails, AiCreditStatistics, CombinedAiCredits
 from tallyboard.stats.allowances import Allowances
@@ -89,6 +91,20 @@ class StatisticsQueries:
     ) -> tuple[CombinedScope, PeriodWindow]:
         scope = combined_scope(self.policy, principal, request.organization_uuids, action)
         return scope, self.window(request.period)
+
+    # ------------------------------------------------------------ organizations
+
+    def organization(self, principal: Principal, org_id: str) -> OrgRef:
+        """``organization(id)``: the same denial for unknown and forbidden ids."""
+        if character_problem(org_id) is not None:
+            # No organization can have such an id (domain/text.py): answer as for any
+            # unknown one, without asking the database (PostgreSQL refuses NUL).
+            raise PermissionDeniedError
+        return self.policy.require_by_id(principal, Action.VIEW_ORGANIZATION, org_id)
+
+    def usage_stats_organizations(self, principal: Principal) -> list[OrgRef]:
+        """``myUsageStatsOrganizations``: every organization whose statistics it may see."""
+        return self.policy.all_permitted(principal, Action.VIEW_USAGE_STATS)
 
     # ------------------------------------------------------------ API usage
 
