@@ -53,12 +53,7 @@ from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
-from tallyboard.stats.ai_credits import AiCreditStats
-from tallyboard.stats.allowances import Allowances
-from tallyboard.stats.api_usage import ApiUsageService
-from tallyboard.stats.cursor import CursorCodec
-from tallyboard.stats.integrations import IntegrationStats
-from tallyboard.stats.queries import StatisticsQueries
+from tallyboard.stats.queries import build_statistics_queries
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
@@ -105,7 +100,6 @@ def build_services(
     """Every service, sharing one rollup writer (and its cache of admitted operation
     names) between ingestion and the metering flusher."""
     metrics = Metrics()
-    allowances = Allowances(database)
     stats_cache = PerOrgCache(
         build_cache_backend(settings, clock),
         metrics,
@@ -115,22 +109,14 @@ def build_services(
     )
     events = EventStore(database)
     policy = Policy(database)
-    queries = StatisticsQueries(
-        clock=clock,
-        policy=policy,
+    queries = build_statistics_queries(
+        database,
+        clock,
+        metrics,
+        policy,
+        stats_cache,
         max_org_uuids=settings.max_org_uuids,
-        stats_cache=stats_cache,
-        integrations=IntegrationStats(
-            database,
-            allowances,
-            CursorCodec.from_database(database),
-            metrics,
-            reuse_answers=settings.answer_reuse,
-        ),
-        ai_credits=AiCreditStats(database, allowances, stats_cache, clock, metrics),
-        api_usage=ApiUsageService(
-            database, clock, metrics, stats_cache, reuse_answers=settings.answer_reuse
-        ),
+        reuse_answers=settings.answer_reuse,
     )
     return Services(
         database=database,

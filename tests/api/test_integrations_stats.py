@@ -378,6 +378,16 @@ def test_details_refuses_bad_arguments_all_at_once(world: World) -> None:
     # Every problem is reported in one answer.
     both = error_of(h.graphql(token, DETAILS, {**base, "first": 500, "after": "x", "status": "on"}))
     assert sorted(p["path"] for p in both["extensions"]["problems"]) == ["after", "first", "status"]
+    # Every argument is checked before authorization: a bad UUID and a bad ``first``
+    # come back together, and an organization the caller may not see does not hide a
+    # bad argument behind PERMISSION_DENIED.
+    bad = error_of(h.graphql(token, DETAILS, {**base, "org": "nope", "first": 0}))
+    assert bad["extensions"]["problems"] == [
+        {"path": "organizationUuid", "reason": "'nope' is not a valid UUID"},
+        {"path": "first", "reason": "must be between 1 and 100, got 0"},
+    ]
+    hidden = error_of(h.graphql(world.outsider, DETAILS, {**base, "first": 0}))
+    assert hidden["extensions"]["code"] == "INVALID_INPUT"
     # Bounds are inclusive.
     assert len(world.query(DETAILS, period="current_month", first=1)["edges"]) == 1
     assert len(world.query(DETAILS, period="current_month", first=100)["edges"]) == 5

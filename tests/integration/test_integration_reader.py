@@ -1,10 +1,10 @@
 """The SQL keyset page of flows against the Python listing, on both engines (hypothesis).
 
 ``flow_page`` orders, filters, counts and cuts pages in SQL; ``flows_with_usage``
-followed by ``stats.flow_listing.paginate`` is the reference. Whatever the catalog and
-usage, walking every page with both must give the same rows, totals and page flags --
-ties on tasks and status, flows known only from usage, lower-case stored statuses and
-usage outside the period included.
+followed by ``paginate`` (tests/support/flow_reference.py) is the reference. Whatever
+the catalog and usage, walking every page with both must give the same rows, totals
+and page flags -- ties on tasks and status, flows known only from usage, lower-case
+stored statuses and usage outside the period included.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
-from tallyboard.stats.flow_listing import FlowFilter, FlowKey, FlowSort, Position, cut, paginate
-from tallyboard.stats.integrations import _row
+from tallyboard.stats.flow_listing import FlowFilter, FlowKey, FlowSort, Position, cut
+from tallyboard.stats.flow_listing import flow_row as _row
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tests.integration.test_rollup_writer import new_org
+from tests.support.flow_reference import flows_with_usage, matches, ordered, paginate
 
 FLOW_IDS = st.sampled_from(["a", "B", "b", "f-1", "f-10", "f-2", "Ä", "z", "日本"])
 CATALOG = st.dictionaries(
@@ -100,7 +101,7 @@ def test_sql_pages_agree_with_the_python_listing(
 
     flow_filter = FlowFilter(status, None)
     with database.read() as conn:
-        everything = [_row(r) for r in reader.flows_with_usage(conn, org, months)]
+        everything = [_row(r) for r in flows_with_usage(conn, org, months)]
         for sort in SORTS:
             position: Position | None = None
             for _ in range(20):
@@ -143,7 +144,7 @@ def test_sql_pages_agree_with_the_python_listing(
             for sort in [*SORTS, FlowSort.parse("name", "asc"), FlowSort.parse("name", "desc")]:
                 listing = FlowFilter(status, search)
                 # The row-object reference (filter, then order), independent of cut.
-                matching = sort.ordered(r for r in everything if listing.matches(r))
+                matching = ordered(sort, (r for r in everything if matches(listing, r)))
                 found = cut(keys, listing, sort, first, None)
                 assert [everything[i] for i in found.indices] == matching[:first]
                 assert found.total_flows == len(matching)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.ranking import top
 from tallyboard.domain.usage import ApiDimension
-from tallyboard.stats.api_usage import CombinedApiUsage, MetricItem, OrgApiUsage, sum_limits
+from tallyboard.stats.api_usage import CombinedApiUsage, MetricItem, OrgApiUsage
+from tallyboard.stats.scope import sum_limits
 
 VALUES = st.sampled_from(["a", "b", "B", "c", "Ä", "Not specified", "x1", "x2", "x10", "日本"])
 USAGE = st.dictionaries(VALUES, st.integers(min_value=0, max_value=5), max_size=10)

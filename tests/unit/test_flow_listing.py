@@ -15,8 +15,8 @@ from tallyboard.stats.flow_listing import (
     Position,
     Project,
     SortField,
-    paginate,
 )
+from tests.support.flow_reference import matches, ordered, paginate
 
 NAMES = st.sampled_from(["alpha", "Alpha", "Bravo", "bravo", "charlie", "Ärger", "zulu", "Sync"])
 PROJECTS = st.one_of(
@@ -72,7 +72,7 @@ def test_paging_covers_every_match_exactly_once_in_order(
 ) -> None:
     pages = walk(rows, flow_filter, sort, size)
     seen = [row for page in pages for row in page]
-    expected = sort.ordered([r for r in rows if flow_filter.matches(r)])
+    expected = ordered(sort, [r for r in rows if matches(flow_filter, r)])
     assert seen == expected
     assert all(len(page) == size for page in pages[:-1])
     # Ties are broken by flow id ascending, whatever the direction.
@@ -129,10 +129,10 @@ def test_sort_fallbacks_and_case_insensitive_arguments() -> None:
 
 def test_names_sort_case_insensitively_with_ties_by_id() -> None:
     rows = [row("b", "sync", 1), row("a", "Sync", 1), row("c", "alpha", 1), row("d", "Bravo", 1)]
-    ordered = FlowSort(SortField.NAME, descending=False).ordered(rows)
-    assert [r.id for r in ordered] == ["c", "d", "a", "b"]
-    ordered = FlowSort(SortField.NAME, descending=True).ordered(rows)
-    assert [r.id for r in ordered] == ["a", "b", "d", "c"]
+    by_name = ordered(FlowSort(SortField.NAME, descending=False), rows)
+    assert [r.id for r in by_name] == ["c", "d", "a", "b"]
+    by_name = ordered(FlowSort(SortField.NAME, descending=True), rows)
+    assert [r.id for r in by_name] == ["a", "b", "d", "c"]
 
 
 def test_status_filter_accepts_any_case_and_rejects_other_values() -> None:

@@ -10,20 +10,21 @@ organization's order.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.cache.per_org import Codec, PerOrgCache
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.periods import PeriodWindow
+from tallyboard.domain.ranking import top
 from tallyboard.domain.usage import AiResource
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.allowances import Allowances
-from tallyboard.stats.scope import CombinedScope
+from tallyboard.stats.scope import CombinedScope, per_organization, sum_limits
 from tallyboard.storage import ai_credit_reader as reader
 from tallyboard.storage.database import Database
 
@@ -32,7 +33,7 @@ __all__ = [
     "TOP_AGENTS",
     "AgentUsage",
     "AiCreditDetails",
-    "AiCreditStats",
+    "AiCreditStatistics",
     "CombinedAiCredits",
     "OrgAiCredits",
     "TopAgent",
@@ -42,6 +43,8 @@ __all__ = [
 
 TOP_AGENTS = 10
 CACHE_KIND = "ai_credits"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +143,12 @@ class CombinedAiCredits:
     @property
     def limit(self) -> int | None:
         """Sum of the limits with null as 0; null when every organization's is null."""
-        limits = [c.limit for _, c in self.rows if c.limit is not None]
-        return sum(limits) if limits else None
+        return sum_limits(c.limit for _, c in self.rows)
 
 
 def org_top_agents(agents: Iterable[AgentUsage]) -> tuple[AgentUsage, ...]:
     """One organization's top agents: credits descending, ties by agent id."""
-    return tuple(heapq.nsmallest(TOP_AGENTS, agents, key=lambda a: (-a.micro, a.agent_id)))
+    return tuple(top(agents, TOP_AGENTS, metric=lambda a: a.micro, labels=lambda a: (a.agent_id,)))
 
 
 def combined_top_agents(
@@ -157,13 +159,24 @@ def combined_top_agents(
     all agents (see the module docstring)."""
     candidates = [TopAgent(org, agent) for org, agents in rows for agent in agents]
     return tuple(
-        heapq.nsmallest(
-            TOP_AGENTS, candidates, key=lambda t: (-t.agent.micro, t.agent.agent_id, t.org.uuid)
+        top(
+            candidates,
+            TOP_AGENTS,
+            metric=lambda t: t.agent.micro,
+            labels=lambda t: (t.agent.agent_id, t.org.uuid),
         )
     )
 
 
-class AiCreditStats:
+_ANSWERS = 1024
+"""Combined answers kept per process for exact reuse (least recently used out first)."""
+
+
+class AiCreditStatistics:
+    """``aiCreditUsageStats`` and ``aiCreditUsageStatsCombined`` over organizations the
+    policy already permitted and a window already resolved. ``label`` is the metric
+    label the edge counts the request under (``stats_queries``)."""
+
     def __init__(
         self,
         database: Database,
@@ -171,13 +184,23 @@ class AiCreditStats:
         cache: PerOrgCache,
         clock: Clock,
         metrics: Metrics,
+        *,
+        reuse_answers: bool = True,
     ) -> None:
         self._db = database
         self._allowances = allowances
         self._cache = cache
         self._clock = clock
-        self._single = metrics.stats_queries.labels("aiCreditUsageStats")
-        self._per_org = metrics.stats_queries.labels("aiCreditUsageStatsCombined")
+        self._metrics = metrics
+        self._answers: BoundedCache[tuple[Any, ...], Any] = BoundedCache(
+            _ANSWERS if reuse_answers else 0
+        )
+        """The answer built from one set of decoded cache entries (decision 0009), keyed
+        by window, partial and the organizations as authorized now (names included);
+        its invalidation key is the figures themselves: while every organization's
+        cache entry lives, the per-organization cache hands out the same decoded
+        objects, so the same figures mean the same answer. Authorization and the
+        cache read still happen on every request."""
 
     def compute(self, orgs: Sequence[OrgRef], window: PeriodWindow) -> dict[int, OrgAiCredits]:
         """Every organization's figures from the database, in one pass."""
@@ -206,22 +229,58 @@ class AiCreditStats:
             )
         return result
 
-    def for_organization(self, org: OrgRef, window: PeriodWindow) -> AiCreditDetails:
+    def for_organization(self, org: OrgRef, window: PeriodWindow, *, label: str) -> AiCreditDetails:
         """``aiCreditUsageStats``: never cached, so it always shows the latest usage."""
         credits = self.compute([org], window)[org.pk]
-        self._single.inc()
+        self._metrics.stats_queries.labels(label).inc()
         return AiCreditDetails(window=window, credits=credits, updated_at=self._clock.now())
 
-    def combined(self, scope: CombinedScope, window: PeriodWindow) -> CombinedAiCredits:
+    def combined(
+        self, scope: CombinedScope, window: PeriodWindow, *, label: str
+    ) -> CombinedAiCredits:
         """``aiCreditUsageStatsCombined`` over an already-authorized scope."""
+        counter = self._metrics.stats_queries.labels(label)
 
         def compute(missing: Sequence[OrgRef]) -> dict[int, OrgAiCredits]:
             computed = self.compute(missing, window)
-            self._per_org.inc(len(missing))
+            counter.inc(len(missing))
             return computed
 
-        orgs = scope.organizations
-        figures = self._cache.get_many(CACHE_KIND, orgs, window, compute, _CODEC) if orgs else {}
-        rows = tuple((org, figures[org.pk]) for org in orgs)
-        top = combined_top_agents((org, credits.top_agents) for org, credits in rows)
-        return CombinedAiCredits(window=window, rows=rows, partial=scope.partial, top_agents=top)
+        rows = per_organization(self._cache, CACHE_KIND, scope, window, compute, _CODEC)
+        top_agents = combined_top_agents((org, credits.top_agents) for org, credits in rows)
+        return CombinedAiCredits(
+            window=window, rows=rows, partial=scope.partial, top_agents=top_agents
+        )
+
+    def combined_answer(
+        self,
+        scope: CombinedScope,
+        window: PeriodWindow,
+        build: Callable[[CombinedAiCredits], T],
+        *,
+        label: str,
+    ) -> T:
+        """``build(self.combined(...))``, reused while its figures are unchanged.
+
+        The cheap path first (decision 0009): when every permitted organization's cache
+        entry is exactly the one last decoded, the answer built from those figures
+        still stands, without decoding or combining anything."""
+        key = (window, scope.partial, scope.organizations)
+        if scope.organizations:
+            figures = self._cache.peek(CACHE_KIND, scope.organizations, window)
+            if figures is not None:
+                stamp = tuple(figures[org.pk] for org in scope.organizations)
+                answer: T | None = self._answers.get_current(key, stamp)
+                if answer is not None:
+                    return answer
+        combined = self.combined(scope, window, label=label)
+        stamp = tuple(credits for _, credits in combined.rows)
+        answer = self._answers.get_current(key, stamp)
+        if answer is None:
+            answer = build(combined)
+            self._answers.put_current(key, stamp, answer)
+        return answer
+
+
+AiCreditStats = AiCreditStatistics
+"""The old name, kept only until ``api/context.py`` uses the new one (issue 12 merge)."""

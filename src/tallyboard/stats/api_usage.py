@@ -4,7 +4,7 @@ Authorization has already happened (``stats/scope.py`` or the policy) when these
 methods are called: they take organizations, never principals or UUIDs.
 
 The combined query is built from one :class:`OrgApiUsage` per organization, computed by
-:meth:`ApiUsageService.for_organization` -- the unit a per-organization cache can hold
+:meth:`ApiUsageStatistics.for_organizations` -- the unit a per-organization cache can hold
 and share across different combinations of organizations. It carries each
 organization's top 10 per dimension, which is enough for the cross-organization top
 10: a pair outside its organization's top 10 has ten pairs of that same organization
@@ -13,22 +13,22 @@ ranked before it, so it cannot be in the global top 10 either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.cache.per_org import Codec, PerOrgCache
-from tallyboard.domain.clock import Clock
 from tallyboard.domain.organization import OrgRef
-from tallyboard.domain.periods import Period, PeriodWindow, resolve_period
+from tallyboard.domain.periods import PeriodWindow
 from tallyboard.domain.ranking import TOP_LIMIT, top
 from tallyboard.domain.usage import COUNTER, ApiDimension
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.allowances import OrgAllowances
-from tallyboard.stats.scope import CombinedScope
+from tallyboard.stats.scope import CombinedScope, per_organization, sum_limits
 from tallyboard.storage import api_usage_reader as reader
 from tallyboard.storage import tenancy_store, usage_versions
 from tallyboard.storage.database import Database
@@ -38,14 +38,13 @@ CACHE_KIND = "api_usage"
 __all__ = [
     "ALLOWANCE_FIELD",
     "CACHE_KIND",
-    "ApiUsageService",
+    "ApiUsageStatistics",
     "ApiUsageSummary",
     "CombinedApiUsage",
     "DailyItem",
     "MetricItem",
     "OrgApiUsage",
     "TopItem",
-    "sum_limits",
 ]
 
 ALLOWANCE_FIELD = "api_calls"
@@ -120,12 +119,6 @@ class TopItem:
     metric: int
 
 
-def sum_limits(limits: Iterable[int | None]) -> int | None:
-    """Sum of limits counting null as 0; null when every limit is null (or there are none)."""
-    present = [limit for limit in limits if limit is not None]
-    return sum(present) if present else None
-
-
 @dataclass(frozen=True, slots=True)
 class CombinedApiUsage:
     """``apiUsageStatsCombined``: rows in the order of the input list."""
@@ -165,65 +158,45 @@ class CombinedApiUsage:
 
 
 _REMEMBERED = 4096
-"""Answers kept per process for exact reuse (beyond this the memo starts over)."""
+"""Answers kept per process for exact reuse (least recently used out first)."""
 
 
-class _AnswerMemo:
-    """The last answer per key, valid only under the stamp it was read with.
+class ApiUsageStatistics:
+    """``apiUsageStats``, ``apiUsageStatsDaily`` and ``apiUsageStatsCombined`` over
+    organizations the policy already permitted and a window already resolved.
 
-    A stamp (``storage/usage_versions.py``) changes inside every transaction that
-    changes the organization's API-call rollups, and with every ``admin apply`` (which
-    may change allowances): a hit is exactly what reading the rollups would return, so
-    this is not a cache with a time to live (decision 0010).
+    The single-organization answers are reused exactly (decision 0010): each is kept
+    under the organization's API-call usage stamp (``storage/usage_versions.py``: the
+    stream's version, raised in every transaction that changes these rollups, and the
+    tenancy generation, raised by every ``admin apply``), so a hit is what reading the
+    rollups again would return -- no time to live. ``label`` is the metric label the
+    edge counts the request under (``stats_queries``).
     """
 
-    def __init__(self, enabled: bool = True) -> None:
-        self._enabled = enabled
-        self._answers: dict[tuple[Any, ...], tuple[usage_versions.Stamp, Any]] = {}
-
-    def get(self, key: tuple[Any, ...], stamp: usage_versions.Stamp) -> Any | None:
-        if not self._enabled:
-            return None
-        found = self._answers.get(key)
-        return found[1] if found is not None and found[0] == stamp else None
-
-    def put(self, key: tuple[Any, ...], stamp: usage_versions.Stamp, answer: Any) -> None:
-        if not self._enabled:
-            return
-        if len(self._answers) >= _REMEMBERED:
-            self._answers.clear()
-        self._answers[key] = (stamp, answer)
-
-
-class ApiUsageService:
     def __init__(
         self,
         database: Database,
-        clock: Clock,
         metrics: Metrics,
         cache: PerOrgCache,
         *,
         reuse_answers: bool = True,
     ) -> None:
         self._db = database
-        self._clock = clock
         self._metrics = metrics
         self._cache = cache
-        self._memo = _AnswerMemo(reuse_answers)
-
-    def window(self, period: Period) -> PeriodWindow:
-        """``period`` resolved against the service's clock."""
-        return resolve_period(period, self._clock.now())
+        self._answers: BoundedCache[tuple[Any, ...], Any] = BoundedCache(
+            _REMEMBERED if reuse_answers else 0
+        )
 
     def summary(
-        self, org: OrgRef, window: PeriodWindow, dimension: ApiDimension | None
+        self, org: OrgRef, window: PeriodWindow, dimension: ApiDimension | None, *, label: str
     ) -> ApiUsageSummary:
-        self._metrics.stats_queries.labels("apiUsageStats").inc()
+        self._metrics.stats_queries.labels(label).inc()
         months = _months(window)
         key = ("summary", org.pk, tuple(months), dimension)
         with self._db.read() as conn:
             stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.API_CALLS)
-            remembered: ApiUsageSummary | None = self._memo.get(key, stamp)
+            remembered: ApiUsageSummary | None = self._answers.get_current(key, stamp)
             if remembered is not None:
                 return remembered
             if dimension is None or dimension is ApiDimension.TOTAL:
@@ -234,12 +207,12 @@ class ApiUsageService:
                 items = tuple(MetricItem(value, calls) for value, calls in rows)
             limit = _limit(conn, org, window)
         answer = ApiUsageSummary(items, limit)
-        self._memo.put(key, stamp, answer)
+        self._answers.put_current(key, stamp, answer)
         return answer
 
-    def daily(self, org: OrgRef, window: PeriodWindow) -> list[DailyItem]:
+    def daily(self, org: OrgRef, window: PeriodWindow, *, label: str) -> list[DailyItem]:
         """One item per day from the period's first day up to today, newest first."""
-        self._metrics.stats_queries.labels("apiUsageStatsDaily").inc()
+        self._metrics.stats_queries.labels(label).inc()
         days = window.days_to_date()
         if not days:
             return []
@@ -247,25 +220,21 @@ class ApiUsageService:
         key = ("daily", org.pk, first, last)
         with self._db.read() as conn:
             stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.API_CALLS)
-            remembered: tuple[DailyItem, ...] | None = self._memo.get(key, stamp)
+            remembered: tuple[DailyItem, ...] | None = self._answers.get_current(key, stamp)
             if remembered is None:
                 counted = reader.daily_totals(conn, org.pk, first, last)
                 remembered = tuple(
                     DailyItem(day, counted.get(day.isoformat(), 0)) for day in reversed(days)
                 )
-                self._memo.put(key, stamp, remembered)
+                self._answers.put_current(key, stamp, remembered)
         return list(remembered)
 
-    def for_organization(self, org: OrgRef, window: PeriodWindow) -> OrgApiUsage:
-        """Everything the combined query needs from one organization."""
-        return self.for_organizations([org], window)[org.pk]
-
     def for_organizations(
-        self, orgs: Sequence[OrgRef], window: PeriodWindow
+        self, orgs: Sequence[OrgRef], window: PeriodWindow, *, label: str
     ) -> dict[int, OrgApiUsage]:
-        """:meth:`for_organization` for several organizations, in three statements
-        whatever their number (a combined cache miss computes up to 25 at once)."""
-        self._metrics.stats_queries.labels("apiUsageStatsCombined").inc(len(orgs))
+        """Everything the combined query needs from each organization, in three
+        statements whatever their number (a combined cache miss computes up to 25)."""
+        self._metrics.stats_queries.labels(label).inc(len(orgs))
         if not orgs:
             return {}
         months = _months(window)
@@ -288,20 +257,16 @@ class ApiUsageService:
             for org in orgs
         }
 
-    def combined(self, scope: CombinedScope, window: PeriodWindow) -> CombinedApiUsage:
-        """``apiUsageStatsCombined`` over an already-authorized scope.
-
-        Each organization's figures come from the per-organization cache (decision
-        0007); the organization itself (its name may have changed) is always the one
-        the authorization step just read.
-        """
-        orgs = scope.organizations
+    def combined(
+        self, scope: CombinedScope, window: PeriodWindow, *, label: str
+    ) -> CombinedApiUsage:
+        """``apiUsageStatsCombined`` over an already-authorized scope (decision 0007)."""
 
         def compute(missing: Sequence[OrgRef]) -> dict[int, OrgApiUsage]:
-            return self.for_organizations(missing, window)
+            return self.for_organizations(missing, window, label=label)
 
-        figures = self._cache.get_many(CACHE_KIND, orgs, window, compute, _CODEC) if orgs else {}
-        results = tuple(replace(figures[org.pk], organization=org) for org in orgs)
+        rows = per_organization(self._cache, CACHE_KIND, scope, window, compute, _CODEC)
+        results = tuple(replace(figures, organization=org) for org, figures in rows)
         return CombinedApiUsage(results, scope.partial)
 
 
@@ -313,3 +278,7 @@ def _limit(conn: Connection, org: OrgRef, window: PeriodWindow) -> int | None:
     """The period's allowance, read in the same snapshot as the usage."""
     entries = tenancy_store.settings_entries(conn, [org.pk]).get(org.pk, [])
     return OrgAllowances(entries).limit(window, ALLOWANCE_FIELD)
+
+
+ApiUsageService = ApiUsageStatistics
+"""The old name, kept only until ``api/context.py`` uses the new one (issue 12 merge)."""

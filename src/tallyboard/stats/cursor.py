@@ -15,15 +15,16 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from tallyboard.domain.errors import Problem
 from tallyboard.storage.database import Database
 from tallyboard.storage.instance_secret_store import get_or_create_secret
 
-__all__ = ["CursorCodec"]
+__all__ = ["CursorCodec", "PagePosition"]
 
 _HMAC_KEY_NAME = "cursor-hmac-v1"
 _MAC_BYTES = 16
@@ -87,3 +88,51 @@ class CursorCodec:
         except orjson.JSONDecodeError:  # pragma: no cover - we only sign JSON we wrote
             return None
         return payload if isinstance(payload, list) else None
+
+
+_POSITION_VERSION = 1
+
+SortValue = str | int
+
+
+class PagePosition:
+    """Keyset cursors: where a page ended (its last row's sort value and id), bound to
+    the query that issued it, so a cursor cannot be replayed against another filter,
+    order, organization or period. The one cursor format of every paged statistic."""
+
+    def __init__(self, codec: CursorCodec) -> None:
+        self._codec = codec
+
+    @staticmethod
+    def binding(parts: Sequence[str | bool | None]) -> str:
+        """A short digest of what a cursor is only valid for. Resolved months are
+        deliberately left out of it by callers, so a client paginating across midnight
+        at a month's end is not refused."""
+        return hashlib.sha256(orjson.dumps(list(parts))).hexdigest()[:16]
+
+    def encode(self, binding: str, value: SortValue, row_id: str) -> str:
+        return self._codec.encode([_POSITION_VERSION, binding, value, row_id])
+
+    def decode(
+        self,
+        cursor: str,
+        binding: str,
+        value_type: type[int] | type[str],
+        *,
+        check_binding: bool = True,
+    ) -> tuple[SortValue, str] | Problem:
+        """(sort value, row id) of a cursor issued for ``binding``, or the problem
+        reported as the ``after`` argument's."""
+        payload = self._codec.decode(cursor)
+        if payload is None or len(payload) != 4 or payload[0] != _POSITION_VERSION:
+            return Problem("after", "is not a cursor issued by this server")
+        _, bound_to, value, row_id = payload
+        if check_binding and bound_to != binding:
+            return Problem(
+                "after",
+                "belongs to a different query: organization, period, status, search and "
+                "sort must stay the same while paginating",
+            )
+        if type(value) is not value_type or not isinstance(row_id, str):
+            return Problem("after", "is not a cursor issued by this server")
+        return value, row_id

@@ -9,12 +9,14 @@ broken by flow id ascending, which makes the order total.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from tallyboard.domain.errors import Problem
 from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
+from tallyboard.storage.integration_reader import FlowRecord
 
 __all__ = [
     "STATUSES",
@@ -28,7 +30,8 @@ __all__ = [
     "Slice",
     "SortField",
     "cut",
-    "paginate",
+    "flow_row",
+    "sort_keys",
 ]
 
 STATUSES = ("ENABLED", "DISABLED")
@@ -83,20 +86,6 @@ class FlowSort:
             return row.name.casefold()
         return row.status
 
-    def ordered(self, rows: Iterable[FlowRow]) -> list[FlowRow]:
-        # Two stable sorts: by id, then by value (reversed when descending). Equal
-        # values keep the id order either way, so ties are always id ascending.
-        result = sorted(rows, key=lambda r: r.id)
-        result.sort(key=self.value, reverse=self.descending)
-        return result
-
-    def is_after(self, row: FlowRow, position: Position) -> bool:
-        """Whether ``row`` comes strictly after ``position`` in this order."""
-        order = _compare(self.value(row), position.value)
-        if order == 0:
-            return row.id > position.flow_id
-        return order < 0 if self.descending else order > 0
-
 
 def _compare(a: SortValue, b: SortValue) -> int:
     if isinstance(a, int) and isinstance(b, int):
@@ -140,15 +129,6 @@ class FlowFilter:
         folded = search.strip().casefold() if search and search.strip() else None
         return cls(wanted, folded), problems
 
-    def matches(self, row: FlowRow) -> bool:
-        if self.status is not None and row.status != self.status:
-            return False
-        if self.search is None:
-            return True
-        if self.search in row.name.casefold():
-            return True
-        return row.project is not None and self.search in row.project.name.casefold()
-
 
 @dataclass(frozen=True, slots=True)
 class FlowPage:
@@ -183,9 +163,12 @@ def cut(
     *,
     ids_ascending: bool = False,
 ) -> Slice:
-    """:func:`paginate` over plain tuples: thousands of flows are filtered and ordered
-    without building a row object for each (``ids_ascending``: ``keys`` already come
-    ordered by id, so one stable sort by value is enough)."""
+    """One page of ``keys`` after ``after``: filtered, ordered (ties by id ascending)
+    and cut over plain tuples, so thousands of flows are paged without building a row
+    object for each (``ids_ascending``: ``keys`` already come ordered by id, so one
+    stable sort by value is enough). ``storage.integration_reader.flow_page`` is the
+    same page cut in SQL, for the orders SQL reproduces exactly; the two are checked
+    against each other in tests/integration/test_integration_reader.py."""
     wanted, search = flow_filter.status, flow_filter.search
     matching = [
         i
@@ -225,22 +208,27 @@ def cut(
     )
 
 
-def paginate(
-    rows: Sequence[FlowRow],
-    flow_filter: FlowFilter,
-    sort: FlowSort,
-    first: int,
-    after: Position | None,
-) -> FlowPage:
-    keys = [
-        (row.id, row.name, row.status, None if row.project is None else row.project.name, row.tasks)
-        for row in rows
+def sort_keys(rows: Sequence[Sequence[Any]]) -> list[FlowKey]:
+    """What :func:`cut` filters and orders by, per row of
+    ``storage.integration_reader.flow_records``."""
+    return [
+        (flow_id, flow_id if name is None else name, status, project_name, int(tasks))
+        for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
     ]
-    found = cut(keys, flow_filter, sort, first, after)
-    return FlowPage(
-        rows=tuple(rows[i] for i in found.indices),
-        has_next=found.has_next,
-        has_previous=found.has_previous,
-        total_flows=found.total_flows,
-        total_tasks=found.total_tasks,
+
+
+def flow_row(record: FlowRecord) -> FlowRow:
+    """A flow as the API shows it: a flow known only from events without a name is
+    shown by its id (its status already defaults in the reader, spec §4)."""
+    project = None
+    if record.project_name is not None:
+        project = Project(record.project_name, record.project_icon, record.project_color)
+    return FlowRow(
+        id=record.flow_id,
+        name=record.name if record.name is not None else record.flow_id,
+        status=record.status,
+        project=project,
+        tasks=record.tasks,
+        runs=record.runs,
+        last_run_at=record.last_run_at,
     )

@@ -1,102 +1,59 @@
 """Integration (flow task) statistics of one organization: summary and per-flow details.
 
-Callers authorize first (the resolvers ask the policy); these services take the
-organization as an explicit, already-permitted argument. Neither query is cached with
-a time to live: an acknowledged event shows up at once. The one expensive read -- every
-flow of the organization, for a search or a name order -- is reused only while the
-organization's integration version and the tenancy generation it was read under are
-unchanged, which makes the reuse exact (decision 0010).
+Callers authorize first (``stats/queries.py`` asks the policy); these services take
+the organization as an explicit, already-permitted argument. Neither query is cached
+with a time to live: an acknowledged event shows up at once. The one expensive read --
+every flow of the organization, for a search or a name order -- is reused only while
+the organization's integration usage stamp (its integration version and the tenancy
+generation, ``storage/usage_versions.py``) is unchanged, which makes the reuse exact
+(decision 0010).
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from tallyboard.domain.errors import InvalidInputError, Problem
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.periods import Month, PeriodWindow
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.allowances import Allowances
-from tallyboard.stats.cursor import CursorCodec
+from tallyboard.stats.cursor import PagePosition
 from tallyboard.stats.flow_listing import (
-    FlowFilter,
     FlowKey,
     FlowPage,
-    FlowRow,
-    FlowSort,
-    Position,
-    Project,
     SortField,
     cut,
+    flow_row,
+    sort_keys,
 )
+from tallyboard.stats.inputs import FlowDetailsInput
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage import usage_versions
 from tallyboard.storage.database import Database
 
 __all__ = [
-    "DEFAULT_PAGE_SIZE",
-    "MAX_PAGE_SIZE",
     "FlowDetails",
     "HistoryNode",
-    "IntegrationStats",
+    "IntegrationStatistics",
     "IntegrationSummary",
 ]
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 _FIELD = "integration_tasks"
-_CURSOR_VERSION = 1
 _LISTING_ROWS = 200_000
 """Flow rows kept across remembered listings per process (~100 bytes each)."""
+_LISTINGS = 4096
+"""Remembered listings per process, whatever their size."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Listing:
     """Every flow of an organization over some months: the rows and their sort keys."""
 
-    stamp: usage_versions.Stamp
     rows: Sequence[Sequence[Any]]
     keys: list[FlowKey]
-
-
-class _ListingMemo:
-    """The last listing per (organization, months), bounded by total rows (LRU)."""
-
-    def __init__(self, max_rows: int) -> None:
-        self._max_rows = max_rows
-        self._rows = 0
-        self._entries: OrderedDict[tuple[int, tuple[str, ...]], _Listing] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(
-        self, org_pk: int, months: tuple[str, ...], stamp: usage_versions.Stamp
-    ) -> _Listing | None:
-        with self._lock:
-            listing = self._entries.get((org_pk, months))
-            if listing is None or listing.stamp != stamp:
-                return None
-            self._entries.move_to_end((org_pk, months))
-            return listing
-
-    def put(self, org_pk: int, months: tuple[str, ...], listing: _Listing) -> None:
-        if not self._max_rows or len(listing.rows) > self._max_rows:
-            return
-        with self._lock:
-            old = self._entries.pop((org_pk, months), None)
-            if old is not None:
-                self._rows -= len(old.rows)
-            while self._entries and self._rows + len(listing.rows) > self._max_rows:
-                _, evicted = self._entries.popitem(last=False)
-                self._rows -= len(evicted.rows)
-            self._entries[(org_pk, months)] = listing
-            self._rows += len(listing.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,26 +80,32 @@ class FlowDetails:
     """One cursor per row of the page."""
 
 
-class IntegrationStats:
+class IntegrationStatistics:
+    """``integrationsUsageStats`` and ``integrationsUsageDetails``. ``label`` is the
+    metric label the edge counts the request under (``stats_queries``)."""
+
     def __init__(
         self,
         database: Database,
         allowances: Allowances,
-        cursors: CursorCodec,
+        positions: PagePosition,
         metrics: Metrics,
         *,
         reuse_answers: bool = True,
     ) -> None:
         self._db = database
         self._allowances = allowances
-        self._cursors = cursors
-        self._summaries = metrics.stats_queries.labels("integrationsUsageStats")
-        self._details = metrics.stats_queries.labels("integrationsUsageDetails")
-        self._listings = _ListingMemo(_LISTING_ROWS if reuse_answers else 0)
+        self._positions = positions
+        self._metrics = metrics
+        self._listings: BoundedCache[tuple[int, tuple[str, ...]], _Listing] = BoundedCache(
+            _LISTINGS if reuse_answers else 0, _LISTING_ROWS
+        )
+        """The last listing per (organization, months), kept under the integration
+        usage stamp it was read with, bounded by its number of rows."""
 
     # ------------------------------------------------------------ summary
 
-    def summary(self, org: OrgRef, window: PeriodWindow) -> IntegrationSummary:
+    def summary(self, org: OrgRef, window: PeriodWindow, *, label: str) -> IntegrationSummary:
         allowances = self._allowances.for_organization(org.pk)
         months = [str(m) for m in window.months]
         with self._db.read() as conn:
@@ -169,7 +132,7 @@ class IntegrationStats:
                     )
                     for day in days
                 )
-        self._summaries.inc()
+        self._metrics.stats_queries.labels(label).inc()
         return IntegrationSummary(
             window=window,
             tasks=tasks,
@@ -181,40 +144,18 @@ class IntegrationStats:
     # ------------------------------------------------------------ details
 
     def details(
-        self,
-        org: OrgRef,
-        window: PeriodWindow,
-        *,
-        status: str | None = None,
-        search: str | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        self, org: OrgRef, window: PeriodWindow, request: FlowDetailsInput, *, label: str
     ) -> FlowDetails:
-        """One page of the organization's flows; every invalid argument reported at once."""
-        flow_filter, problems = FlowFilter.parse(status, search)
-        sort = FlowSort.parse(sort_by, sort_order)
-        size = DEFAULT_PAGE_SIZE if first is None else first
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            problems.append(Problem("first", f"must be between 1 and {MAX_PAGE_SIZE}, got {size}"))
-        binding = _binding(org, window, flow_filter, sort)
-        position = None
-        if after is not None:
-            position, problem = self._position(after, binding, sort)
-            if problem is not None:
-                problems.append(problem)
-        if problems:
-            raise InvalidInputError(problems)
-
+        """One page of the organization's flows (``request`` is already validated)."""
         months = tuple(str(m) for m in window.months)
+        flow_filter, sort = request.flow_filter, request.sort
         sliced_in_sql = flow_filter.search is None and sort.field is not SortField.NAME
-        found: reader.FlowRecordPage | None = None
         with self._db.read() as conn:
             stamp = usage_versions.stamp(conn, org.pk, usage_versions.Stream.INTEGRATIONS)
-            listing = self._listings.get(org.pk, months, stamp)
+            listing = self._listings.get_current((org.pk, months), stamp)
             if listing is None and sliced_in_sql:
                 # Orders SQL reproduces exactly: only the page leaves the database.
+                after = request.after
                 found = reader.flow_page(
                     conn,
                     org.pk,
@@ -222,99 +163,49 @@ class IntegrationStats:
                     status=flow_filter.status,
                     by_status=sort.field is SortField.STATUS,
                     descending=sort.descending,
-                    first=size,
-                    after=None if position is None else (position.value, position.flow_id),
+                    first=request.first,
+                    after=None if after is None else (after.value, after.flow_id),
                 )
-            elif listing is None:
-                rows = reader.flow_records(conn, org.pk, list(months))
-                listing = _Listing(stamp, rows, _sort_keys(rows))
-                self._listings.put(org.pk, months, listing)
-        if listing is None:
-            assert found is not None  # one of the two branches above ran
-            page = FlowPage(
-                rows=tuple(_row(r) for r in found.records),
-                has_next=found.has_next,
-                has_previous=found.has_previous,
-                total_flows=found.total_flows,
-                total_tasks=found.total_tasks,
-            )
-        else:
-            # Names are compared case-folded (str.casefold), which neither engine's SQL
-            # reproduces for every script: filter and order those in Python.
-            sliced = cut(listing.keys, flow_filter, sort, size, position, ids_ascending=True)
-            page = FlowPage(
-                rows=tuple(_row(reader.record(listing.rows[i])) for i in sliced.indices),
-                has_next=sliced.has_next,
-                has_previous=sliced.has_previous,
-                total_flows=sliced.total_flows,
-                total_tasks=sliced.total_tasks,
-            )
+                page = FlowPage(
+                    rows=tuple(flow_row(r) for r in found.records),
+                    has_next=found.has_next,
+                    has_previous=found.has_previous,
+                    total_flows=found.total_flows,
+                    total_tasks=found.total_tasks,
+                )
+            else:
+                if listing is None:
+                    rows = reader.flow_records(conn, org.pk, list(months))
+                    listing = _Listing(rows, sort_keys(rows))
+                    self._listings.put_current((org.pk, months), stamp, listing, len(rows))
+                page = _cut(listing, request)
         cursors = tuple(
-            self._cursors.encode([_CURSOR_VERSION, binding, sort.value(row), row.id])
-            for row in page.rows
+            self._positions.encode(request.binding, sort.value(row), row.id) for row in page.rows
         )
-        self._details.inc()
+        self._metrics.stats_queries.labels(label).inc()
         return FlowDetails(window=window, page=page, cursors=cursors)
 
-    def _position(
-        self, after: str, binding: str, sort: FlowSort
-    ) -> tuple[Position | None, Problem | None]:
-        payload = self._cursors.decode(after)
-        if payload is None or len(payload) != 4 or payload[0] != _CURSOR_VERSION:
-            return None, Problem("after", "is not a cursor issued by this server")
-        _, bound_to, value, flow_id = payload
-        if bound_to != binding:
-            return None, Problem(
-                "after",
-                "belongs to a different query: organization, period, status, search and "
-                "sort must stay the same while paginating",
-            )
-        expected = int if sort.field is SortField.USAGE else str
-        if type(value) is not expected or not isinstance(flow_id, str):
-            return None, Problem("after", "is not a cursor issued by this server")
-        return Position(value, flow_id), None
 
-
-def _sort_keys(rows: Sequence[Sequence[Any]]) -> list[FlowKey]:
-    """What :func:`~tallyboard.stats.flow_listing.cut` filters and orders by, per row."""
-    return [
-        (
-            flow_id,
-            flow_id if name is None else name,
-            (status or "ENABLED").upper(),
-            project_name,
-            int(tasks),
-        )
-        for flow_id, name, status, project_name, _, _, tasks, _, _ in rows
-    ]
-
-
-def _binding(org: OrgRef, window: PeriodWindow, flow_filter: FlowFilter, sort: FlowSort) -> str:
-    """What a cursor is only valid for. Resolved months are deliberately left out, so a
-    client paginating across midnight at a month's end is not refused."""
-    parts = [
-        org.uuid,
-        str(window.period),
-        flow_filter.status,
-        flow_filter.search,
-        str(sort.field),
-        sort.descending,
-    ]
-    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:16]
-
-
-def _row(record: reader.FlowRecord) -> FlowRow:
-    project = None
-    if record.project_name is not None:
-        project = Project(record.project_name, record.project_icon, record.project_color)
-    return FlowRow(
-        id=record.flow_id,
-        # A flow known only from events without a name is shown by its id, and is
-        # ENABLED until the catalog says otherwise (spec §4).
-        name=record.name if record.name is not None else record.flow_id,
-        status=(record.status or "ENABLED").upper(),
-        project=project,
-        tasks=record.tasks,
-        runs=record.runs,
-        last_run_at=record.last_run_at,
+def _cut(listing: _Listing, request: FlowDetailsInput) -> FlowPage:
+    """A page of a remembered listing. Names are compared case-folded (str.casefold),
+    which neither engine's SQL reproduces for every script: those are filtered and
+    ordered here."""
+    found = cut(
+        listing.keys,
+        request.flow_filter,
+        request.sort,
+        request.first,
+        request.after,
+        ids_ascending=True,
     )
+    return FlowPage(
+        rows=tuple(flow_row(reader.record(listing.rows[i])) for i in found.indices),
+        has_next=found.has_next,
+        has_previous=found.has_previous,
+        total_flows=found.total_flows,
+        total_tasks=found.total_tasks,
+    )
+
+
+IntegrationStats = IntegrationStatistics
+"""The old name, kept only until ``api/context.py`` uses the new one (issue 12 merge)."""

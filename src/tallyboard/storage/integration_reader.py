@@ -29,11 +29,11 @@ from sqlalchemy.engine import Connection
 from tallyboard.storage import tables as t
 
 __all__ = [
+    "DEFAULT_STATUS",
     "FlowRecord",
     "FlowRecordPage",
     "flow_page",
     "flow_records",
-    "flows_with_usage",
     "period_totals",
     "record",
     "tasks_by_day",
@@ -41,16 +41,21 @@ __all__ = [
 ]
 
 
+DEFAULT_STATUS = "ENABLED"
+"""The status of a flow the catalog does not know (spec §4)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlowRecord:
     """A flow known to the organization, with its usage over the requested months.
 
-    ``name``/``status`` are None for a flow known only from its usage (no catalog row).
+    ``name`` is None for a flow known only from its usage (no catalog row); ``status``
+    is upper-cased, and ENABLED for such a flow (spec §4: the one place of that rule).
     """
 
     flow_id: str
     name: str | None
-    status: str | None
+    status: str
     project_name: str | None
     project_icon: str | None
     project_color: str | None
@@ -92,62 +97,6 @@ def tasks_by_month(conn: Connection, org_pk: int, months: Sequence[str]) -> dict
     return {month: int(tasks) for month, tasks in rows}
 
 
-def flows_with_usage(conn: Connection, org_pk: int, months: Sequence[str]) -> list[FlowRecord]:
-    """Every flow of the organization -- from its catalog or its usage in any month --
-    with its usage over ``months`` (zero when it did not run)."""
-    f, p, fu = t.flows, t.projects, t.flow_usage_monthly
-    usage: dict[str, tuple[int, int, int]] = {
-        flow_id: (int(tasks), int(runs), int(last))
-        for flow_id, tasks, runs, last in conn.execute(
-            select(
-                fu.c.flow_id, func.sum(fu.c.tasks), func.sum(fu.c.runs), func.max(fu.c.last_run_at)
-            )
-            .where(fu.c.org_pk == org_pk, fu.c.month.in_(list(months)))
-            .group_by(fu.c.flow_id)
-        )
-    }
-    catalog = conn.execute(
-        select(f.c.flow_id, f.c.name, f.c.status, p.c.name, p.c.icon, p.c.color)
-        .select_from(f)
-        .outerjoin(p, and_(p.c.org_pk == f.c.org_pk, p.c.project_id == f.c.project_id))
-        .where(f.c.org_pk == org_pk)
-    ).all()
-    # Flows whose usage arrived without a catalog entry (e.g. events without names).
-    uncatalogued = conn.execute(
-        select(fu.c.flow_id)
-        .distinct()
-        .where(
-            fu.c.org_pk == org_pk,
-            ~select(f.c.flow_id).where(f.c.org_pk == org_pk, f.c.flow_id == fu.c.flow_id).exists(),
-        )
-    ).scalars()
-
-    def record(
-        flow_id: str,
-        name: str | None,
-        status: str | None,
-        project_name: str | None,
-        project_icon: str | None,
-        project_color: str | None,
-    ) -> FlowRecord:
-        tasks, runs, last = usage.get(flow_id, (0, 0, 0))
-        return FlowRecord(
-            flow_id,
-            name,
-            status,
-            project_name,
-            project_icon,
-            project_color,
-            tasks,
-            runs,
-            last if runs > 0 else None,
-        )
-
-    records = [record(*row) for row in catalog]
-    records += [record(flow_id, None, None, None, None, None) for flow_id in uncatalogued]
-    return records
-
-
 @dataclass(frozen=True, slots=True)
 class FlowRecordPage:
     records: list[FlowRecord]
@@ -168,13 +117,13 @@ def flow_page(
     first: int,
     after: tuple[str | int, str] | None,
 ) -> FlowRecordPage:
-    """One page of :func:`flows_with_usage`, ordered and cut in SQL (keyset pagination).
+    """One page of :func:`flow_records`, ordered and cut in SQL (keyset pagination).
 
     Only for orders SQL reproduces exactly: by tasks or by upper-cased status (ASCII),
     ties by flow id in byte order, without a name search (the case-folding of names
-    stays in Python, see ``stats/flow_listing.py``). The set of flows, the status
-    filter, the totals and both page flags are the same as :func:`flows_with_usage`
-    followed by ``stats.flow_listing.paginate``.
+    stays in Python, ``stats.flow_listing.cut``). The set of flows, the status filter,
+    the totals and both page flags are the same as :func:`flow_records` cut by
+    ``stats.flow_listing.cut`` (tests/integration/test_integration_reader.py).
     """
     listing = _listing(org_pk, months)
     flow_id, tasks, flow_status, joined = (
@@ -224,7 +173,6 @@ class _Listing:
 
     flow_id: ColumnElement[str]
     name: ColumnElement[str]
-    raw_status: ColumnElement[str]
     tasks: ColumnElement[int]
     runs: ColumnElement[int]
     last_run_at: ColumnElement[int]
@@ -282,12 +230,12 @@ def _listing(org_pk: int, months: Sequence[str]) -> _Listing:
     return _Listing(
         flow_id=known.c.flow_id,
         name=known.c.name,
-        raw_status=known.c.status,
         tasks=func.coalesce(known.c.tasks, 0),
         runs=func.coalesce(known.c.runs, 0),
         last_run_at=func.coalesce(known.c.last_run_at, 0),
-        # A flow known only from its usage is ENABLED (stats/integrations.py does the same).
-        status=func.coalesce(func.upper(known.c.status), "ENABLED"),
+        # A flow known only from its usage is ENABLED until the catalog says otherwise
+        # (spec §4): the one place of this rule, for the SQL page and the listing alike.
+        status=func.coalesce(func.upper(known.c.status), DEFAULT_STATUS),
         joined=known,
         with_projects=known.outerjoin(
             p, and_(p.c.org_pk == org_pk, p.c.project_id == known.c.project_id)
@@ -301,7 +249,7 @@ def _columns(listing: _Listing) -> tuple[ColumnElement[Any], ...]:
     return (
         listing.flow_id,
         listing.name,
-        listing.raw_status,
+        listing.status,
         p.c.name,
         p.c.icon,
         p.c.color,
@@ -318,7 +266,7 @@ def record(row: Sequence[Any]) -> FlowRecord:
     return FlowRecord(
         str(flow_id),
         name,
-        status,
+        str(status),
         project_name,
         icon,
         color,
@@ -329,10 +277,11 @@ def record(row: Sequence[Any]) -> FlowRecord:
 
 
 def flow_records(conn: Connection, org_pk: int, months: Sequence[str]) -> list[Sequence[Any]]:
-    """The rows of :func:`flows_with_usage` in one statement, ordered by flow id (byte
-    order), as plain rows in :class:`FlowRecord` field order: the listing filters and
-    orders thousands of them by case-folded names and turns only a page into records
-    (:func:`record`)."""
+    """Every flow of the organization -- from its catalog or its usage in any month --
+    with its usage over ``months`` (zero when it did not run), in one statement,
+    ordered by flow id (byte order), as plain rows in :class:`FlowRecord` field order:
+    the listing filters and orders thousands of them by case-folded names and turns
+    only a page into records (:func:`record`)."""
     listing = _listing(org_pk, months)
     return list(
         conn.execute(

@@ -6,26 +6,18 @@ response (``micro_to_float``), so every figure is the float nearest the exact su
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ariadne import QueryType
 from graphql import GraphQLResolveInfo
 
-from tallyboard.access.policy import Action
 from tallyboard.api.context import RequestContext
-from tallyboard.api.graphql import arguments
+from tallyboard.api.graphql.resolvers.shapes import filter_date
 from tallyboard.domain.credits import micro_to_float
-from tallyboard.domain.organization import OrgRef
-from tallyboard.domain.periods import PeriodWindow, resolve_period
-from tallyboard.stats.ai_credits import CACHE_KIND, CombinedAiCredits, OrgAiCredits
-from tallyboard.stats.scope import combined_scope
+from tallyboard.stats.ai_credits import CombinedAiCredits, OrgAiCredits
+from tallyboard.stats.inputs import CombinedInput, OrganizationInput
 
 __all__ = ["bind"]
-
-
-def filter_date(window: PeriodWindow) -> dict[str, Any]:
-    return {"from": window.start, "to": window.end}
 
 
 def _credits(micro: int | None) -> float | None:
@@ -49,10 +41,9 @@ def resolve_ai_credit_usage_stats(
     _: None, info: GraphQLResolveInfo[RequestContext], organizationUuid: str, period: str
 ) -> dict[str, Any]:
     ctx = info.context
-    uuid = arguments.organization_uuid(organizationUuid)
-    window = resolve_period(arguments.period(period), ctx.queries.clock.now())
-    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_AI_CREDIT_DETAILS, uuid)
-    details = ctx.queries.ai_credits.for_organization(org, window)
+    request = OrganizationInput.parse(organizationUuid, period)
+    result = ctx.queries.ai_credit_details(ctx.principal, request, label="aiCreditUsageStats")
+    details = result.value
     credits = details.credits
     free = None
     if credits.free_allotment is not None:
@@ -65,7 +56,7 @@ def resolve_ai_credit_usage_stats(
         "usage": micro_to_float(credits.usage),
         "limit": _credits(credits.limit),
         "hasAddon": credits.has_addon,
-        "filterDate": filter_date(window),
+        "filterDate": filter_date(result.window),
         "updatedAt": details.updated_at,
         **_resources(credits),
         "freeAiCredit": free,
@@ -79,25 +70,14 @@ def resolve_ai_credit_usage_stats_combined(
     period: str,
 ) -> dict[str, Any]:
     ctx = info.context
-    services = ctx.queries
-    uuids = arguments.organization_uuids(organizationUuids, services.max_org_uuids)
-    window = resolve_period(arguments.period(period), services.clock.now())
-    # Authorization first: only permitted organizations ever reach the cache.
-    scope = combined_scope(services.policy, ctx.principal, uuids, Action.VIEW_USAGE_STATS)
-    if scope.organizations:
-        # Every permitted organization's entry unchanged since it was last read: the
-        # answer built from those very figures still stands (decision 0009).
-        figures = services.stats_cache.peek(CACHE_KIND, scope.organizations, window)
-        if figures is not None:
-            answer = _answers.lookup(window, scope.partial, scope.organizations, figures)
-            if answer is not None:
-                return answer
-    combined = services.ai_credits.combined(scope, window)
-    return _answers.get(combined, _combined_answer)
+    request = CombinedInput.parse(organizationUuids, period, limit=ctx.queries.max_org_uuids)
+    result = ctx.queries.ai_credits_combined(
+        ctx.principal, request, _combined_answer, label="aiCreditUsageStatsCombined"
+    )
+    return result.value
 
 
 def _combined_answer(combined: CombinedAiCredits) -> dict[str, Any]:
-    window = combined.window
     return {
         "total": {
             "usage": micro_to_float(combined.usage),
@@ -126,63 +106,9 @@ def _combined_answer(combined: CombinedAiCredits) -> dict[str, Any]:
             }
             for top in combined.top_agents
         ],
-        "filterDate": filter_date(window),
+        "filterDate": filter_date(combined.window),
         "partial": combined.partial,
     }
-
-
-class _AnswerMemo:
-    """The last answers built from unchanged cached figures (decision 0009).
-
-    While an organization's cache entry lives, the per-organization cache hands out the
-    same decoded :class:`OrgAiCredits` object, so an answer built from the same objects
-    (checked by identity; the memo holds them, so their ids cannot be reused), for the
-    same organizations as authorized now (names included) and the same window, is the
-    same answer. Authorization and the cache read still happen on every request.
-    Entries are keyed by window and organizations and hold the last figures they were
-    built from, which lookups compare by identity.
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._answers: dict[tuple[Any, ...], tuple[tuple[OrgAiCredits, ...], dict[str, Any]]] = {}
-
-    def lookup(
-        self,
-        window: PeriodWindow,
-        partial: bool,
-        orgs: Sequence[OrgRef],
-        figures: Mapping[int, OrgAiCredits],
-    ) -> dict[str, Any] | None:
-        """The answer built from exactly these figures for these organizations, if any."""
-        ordered = tuple(figures[org.pk] for org in orgs)
-        found = self._answers.get((window, partial, tuple(orgs)))
-        if found is not None and all(a is b for a, b in zip(found[0], ordered, strict=True)):
-            return found[1]
-        return None
-
-    def get(
-        self,
-        combined: CombinedAiCredits,
-        build: Callable[[CombinedAiCredits], dict[str, Any]],
-    ) -> dict[str, Any]:
-        orgs = tuple(org for org, _ in combined.rows)
-        figures = {org.pk: credits for org, credits in combined.rows}
-        found = self.lookup(combined.window, combined.partial, orgs, figures)
-        if found is not None:
-            return found
-        # One entry per (window, organizations): a refill replaces it, so a stream of
-        # cache misses cannot fill the memo with answers nobody can hit again (each
-        # would keep hundreds of objects alive for the collector to walk).
-        key = (combined.window, combined.partial, orgs)
-        answer = build(combined)
-        if key not in self._answers and len(self._answers) >= self._size:
-            self._answers.clear()
-        self._answers[key] = (tuple(credits for _, credits in combined.rows), answer)
-        return answer
-
-
-_answers = _AnswerMemo()
 
 
 def bind(query: QueryType) -> None:

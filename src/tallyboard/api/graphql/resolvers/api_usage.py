@@ -8,36 +8,14 @@ from typing import Any
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from tallyboard.access.policy import Action
 from tallyboard.api.context import RequestContext
-from tallyboard.api.graphql import arguments
-from tallyboard.domain.errors import InvalidInputError, Problem
-from tallyboard.domain.periods import PeriodWindow
-from tallyboard.domain.usage import ApiDimension
+from tallyboard.api.graphql.resolvers.shapes import filter_date
 from tallyboard.stats.api_usage import CombinedApiUsage
-from tallyboard.stats.scope import combined_scope
+from tallyboard.stats.inputs import ApiUsageInput, CombinedInput, OrganizationInput
 
 __all__ = ["bind"]
 
-_DIMENSIONS = {
-    "operation_name": ApiDimension.OPERATION_NAME,
-    "token": ApiDimension.TOKEN,
-}
-
 _combined = ObjectType("APIUsageStatsCombined")
-
-
-def _dimension(value: str | None) -> ApiDimension | None:
-    if value is None:
-        return None
-    try:
-        return _DIMENSIONS[value]
-    except KeyError:  # the schema's enum already refuses anything else
-        raise InvalidInputError([Problem("dimension", f"unknown dimension {value!r}")]) from None
-
-
-def _filter_date(window: PeriodWindow) -> dict[str, Any]:
-    return {"from": window.start, "to": window.end}
 
 
 def resolve_api_usage_stats(
@@ -48,15 +26,12 @@ def resolve_api_usage_stats(
     dimension: str | None = None,
 ) -> dict[str, Any]:
     ctx = info.context
-    org_uuid = arguments.organization_uuid(organizationUuid)
-    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
-    service = ctx.queries.api_usage
-    window = service.window(arguments.period(period))
-    summary = service.summary(org, window, _dimension(dimension))
+    request = ApiUsageInput.parse(organizationUuid, period, dimension)
+    result = ctx.queries.api_usage_summary(ctx.principal, request, label="apiUsageStats")
     return {
-        "data": [{"dimension": i.dimension, "metric": i.metric} for i in summary.items],
-        "filterDate": _filter_date(window),
-        "limit": summary.limit,
+        "data": [{"dimension": i.dimension, "metric": i.metric} for i in result.value.items],
+        "filterDate": filter_date(result.window),
+        "limit": result.value.limit,
     }
 
 
@@ -64,15 +39,11 @@ def resolve_api_usage_stats_daily(
     _: None, info: GraphQLResolveInfo[RequestContext], organizationUuid: str, period: str
 ) -> dict[str, Any]:
     ctx = info.context
-    org_uuid = arguments.organization_uuid(organizationUuid)
-    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, org_uuid)
-    service = ctx.queries.api_usage
-    window = service.window(arguments.period(period))
+    request = OrganizationInput.parse(organizationUuid, period)
+    result = ctx.queries.api_usage_daily(ctx.principal, request, label="apiUsageStatsDaily")
     return {
-        "data": [
-            {"date": i.day.isoformat(), "metric": i.metric} for i in service.daily(org, window)
-        ],
-        "filterDate": _filter_date(window),
+        "data": [{"date": i.day.isoformat(), "metric": i.metric} for i in result.value],
+        "filterDate": filter_date(result.window),
     }
 
 
@@ -80,11 +51,9 @@ def resolve_api_usage_stats_combined(
     _: None, info: GraphQLResolveInfo[RequestContext], organizationUuids: list[str], period: str
 ) -> dict[str, Any]:
     ctx = info.context
-    uuids = arguments.organization_uuids(organizationUuids, ctx.queries.max_org_uuids)
-    scope = combined_scope(ctx.queries.policy, ctx.principal, uuids, Action.VIEW_USAGE_STATS)
-    service = ctx.queries.api_usage
-    window = service.window(arguments.period(period))
-    combined = service.combined(scope, window)
+    request = CombinedInput.parse(organizationUuids, period, limit=ctx.queries.max_org_uuids)
+    result = ctx.queries.api_usage_combined(ctx.principal, request, label="apiUsageStatsCombined")
+    combined = result.value
     return {
         "total": {"usage": combined.usage, "limit": combined.limit},
         "byOrganization": [
@@ -96,7 +65,7 @@ def resolve_api_usage_stats_combined(
             }
             for o in combined.organizations
         ],
-        "filterDate": _filter_date(window),
+        "filterDate": filter_date(result.window),
         "partial": combined.partial,
         "_combined": combined,
     }
@@ -114,7 +83,7 @@ def resolve_top_items(
             "organizationUuid": item.organization.uuid,
             "organizationName": item.organization.name,
         }
-        for item in combined.top_items(_dimension(dimension))
+        for item in combined.top_items(ApiUsageInput.parse_dimension(dimension))
     ]
 
 

@@ -8,39 +8,25 @@ from typing import Any
 from ariadne import QueryType
 from graphql import GraphQLResolveInfo
 
-from tallyboard.access.policy import Action
 from tallyboard.api.context import RequestContext
-from tallyboard.api.graphql import arguments
-from tallyboard.domain.organization import OrgRef
-from tallyboard.domain.periods import PeriodWindow, resolve_period
+from tallyboard.api.graphql.resolvers.shapes import filter_date
 from tallyboard.stats.flow_listing import FlowRow
+from tallyboard.stats.inputs import FlowDetailsInput, OrganizationInput
 
-__all__ = ["bind", "filter_date"]
-
-
-def filter_date(window: PeriodWindow) -> dict[str, Any]:
-    return {"from": window.start, "to": window.end}
-
-
-def _authorized(
-    ctx: RequestContext, organization_uuid: str, period: str
-) -> tuple[OrgRef, PeriodWindow]:
-    uuid = arguments.organization_uuid(organization_uuid)
-    window = resolve_period(arguments.period(period), ctx.queries.clock.now())
-    org = ctx.queries.policy.require(ctx.principal, Action.VIEW_USAGE_STATS, uuid)
-    return org, window
+__all__ = ["bind"]
 
 
 def resolve_integrations_usage_stats(
     _: None, info: GraphQLResolveInfo[RequestContext], organizationUuid: str, period: str
 ) -> dict[str, Any]:
     ctx = info.context
-    org, window = _authorized(ctx, organizationUuid, period)
-    summary = ctx.queries.integrations.summary(org, window)
+    request = OrganizationInput.parse(organizationUuid, period)
+    result = ctx.queries.integration_summary(ctx.principal, request, label="integrationsUsageStats")
+    summary = result.value
     return {
         "tasksConsumed": {"usage": summary.tasks, "limit": summary.limit},
         "activeFlows": summary.active_flows,
-        "filterDate": filter_date(window),
+        "filterDate": filter_date(result.window),
         "history": {
             "nodes": [
                 {"date": node.date, "usage": node.usage, "limit": node.limit}
@@ -80,17 +66,21 @@ def resolve_integrations_usage_details(
     after: str | None = None,
 ) -> dict[str, Any]:
     ctx = info.context
-    org, window = _authorized(ctx, organizationUuid, period)
-    details = ctx.queries.integrations.details(
-        org,
-        window,
+    request = FlowDetailsInput.parse(
+        organizationUuid,
+        period,
         status=status,
         search=search,
         sort_by=(sort or {}).get("by"),
         sort_order=(sort or {}).get("order"),
         first=first,
         after=after,
+        cursors=ctx.queries.cursors,
     )
+    result = ctx.queries.integration_details(
+        ctx.principal, request, label="integrationsUsageDetails"
+    )
+    details = result.value
     page = details.page
     edges = [
         {"cursor": cursor, "node": _node(row)}
@@ -106,7 +96,7 @@ def resolve_integrations_usage_details(
             "startCursor": details.cursors[0] if details.cursors else None,
             "endCursor": details.cursors[-1] if details.cursors else None,
         },
-        "filterDate": filter_date(window),
+        "filterDate": filter_date(result.window),
     }
 
 
