@@ -132,3 +132,14 @@ def test_a_cache_of_no_entries_keeps_nothing_and_clear_empties() -> None:
     assert cache.get("a") is None and len(cache) == 2
     cache.clear()
     assert len(cache) == 0
+
+
+def test_peeking_honours_the_stamp_and_leaves_the_order_alone() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=2)
+    cache.put_current("a", b"blob-1", 1)
+    cache.put("b", 2)
+    assert cache.peek_current("a", b"blob-1") == 1
+    assert cache.peek_current("a", b"blob-2") is None  # the entry was rewritten
+    cache.put("c", 3)  # peeking did not make "a" recent: it goes first
+    assert cache.peek_current("a", b"blob-1") is None
+    assert cache.peek("b") == 2

@@ -95,11 +95,16 @@ class BoundedCache(Generic[K, V]):
     def peek(self, key: K) -> V | None:
         """The value cached under ``key``, if any, leaving the order alone: a plain dict
         read (``Cache.__getitem__`` skips the LRU bookkeeping), so no lock either."""
+        return self.peek_current(key, _NO_STAMP)
+
+    def peek_current(self, key: K, stamp: object) -> V | None:
+        """:meth:`peek` for an entry stored under ``stamp`` (hot read paths that can
+        do without the LRU reordering, e.g. a fully cached combined query)."""
         try:
             entry = Cache.__getitem__(self._entries, key)
         except KeyError:
             return None
-        return self._live(entry, _NO_STAMP)
+        return self._live(entry, stamp)
 
     def put(self, key: K, value: V, size: int = 1) -> bool:
         """Cache ``value``, evicting the least recently used entries to make room.

@@ -25,6 +25,7 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.events import (
@@ -50,6 +51,7 @@ from tallyboard.storage.rollup_writer import RollupWriter
 __all__ = ["IngestLimits", "IngestService"]
 
 _ORG_CACHE_LIMIT = 100_000
+"""Organization UUIDs whose pk is remembered, least recently used out."""
 _log = logging.getLogger(__name__)
 
 
@@ -86,9 +88,10 @@ class IngestService:
         self._skew = limits.future_skew_seconds
         self._retention_days = limits.retention_days
         # Organization UUID -> pk. Organizations are never renumbered, so hits never go
-        # stale; a miss is always re-read from the database (another process may have
-        # just created the organization), so unknown UUIDs are not cached at all.
-        self._org_pks: dict[str, int] = {}
+        # stale (no stamp, no time to live); a miss is always re-read from the database
+        # (another process may have just created the organization), so unknown UUIDs
+        # are not cached at all.
+        self._org_pks: BoundedCache[str, int] = BoundedCache(_ORG_CACHE_LIMIT)
 
     def ingest(
         self, body: bytes, *, ndjson: bool, bound_org_pk: int | None, backfill: bool = False
@@ -173,15 +176,19 @@ class IngestService:
 
     def _resolve(self, uuids: Collection[str]) -> dict[str, int]:
         known = self._org_pks
-        found = {u: known[u] for u in uuids if u in known}
-        missing = [u for u in uuids if u not in found]
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for uuid in uuids:
+            pk = known.get(uuid)
+            if pk is None:
+                missing.append(uuid)
+            else:
+                found[uuid] = pk
         if missing:
             with self._db.read() as conn:
                 refs = tenancy_store.orgs_by_uuid(conn, missing)
-            if len(known) + len(refs) > _ORG_CACHE_LIMIT:
-                known.clear()
             for uuid, ref in refs.items():
-                known[uuid] = ref.pk
+                known.put(uuid, ref.pk)
                 found[uuid] = ref.pk
         return found
 
