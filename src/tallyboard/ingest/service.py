@@ -28,18 +28,14 @@ from typing import Protocol
 from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.events import (
-    Event,
-    EventValidator,
-    IngestResult,
-    Rejection,
-    RejectionCode,
-    Window,
-    epoch_ms,
-    usage_deltas,
-)
+from tallyboard.domain.event_fold import usage_deltas
+from tallyboard.domain.event_time import epoch_ms
+from tallyboard.domain.event_validation import EventValidator
+from tallyboard.domain.events import Event, Rejection, RejectionCode
 from tallyboard.ingest.ceiling import EventKey, refusal_message, split_within_ceiling
 from tallyboard.ingest.parser import parse_events
+from tallyboard.ingest.result import IngestResult
+from tallyboard.ingest.window import Window
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage import catalog_store, tenancy_store
 from tallyboard.storage.database import Database
