@@ -143,3 +143,22 @@ def test_peeking_honours_the_stamp_and_leaves_the_order_alone() -> None:
     cache.put("c", 3)  # peeking did not make "a" recent: it goes first
     assert cache.peek_current("a", b"blob-1") is None
     assert cache.peek("b") == 2
+
+
+def test_an_entry_may_carry_its_own_time_to_live() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4, ttl=10, timer=lambda: now[0])
+    cache.put("short", 1, ttl=2)
+    cache.put("default", 2)
+    now[0] = 2.0
+    assert cache.get_many(["short", "default", "absent"]) == [None, 2, None]
+    now[0] = 10.0
+    assert cache.get("default") is None
+
+
+def test_entries_without_a_time_to_live_never_expire() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4, timer=lambda: now[0])
+    cache.put("k", 1)
+    now[0] = 1e12
+    assert cache.get("k") == 1

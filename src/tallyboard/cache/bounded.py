@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from cachetools import Cache, LRUCache
@@ -33,6 +33,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _NO_STAMP: object = object()
+_NEVER = float("inf")
 
 
 class _Entry(NamedTuple, Generic[V]):
@@ -77,13 +78,19 @@ class BoundedCache(Generic[K, V]):
     def _live(self, entry: _Entry[V] | None, stamp: object) -> V | None:
         if entry is None or (entry.stamp is not stamp and entry.stamp != stamp):
             return None
-        if self._ttl is not None and self._timer() >= entry.expires:
+        if entry.expires != _NEVER and self._timer() >= entry.expires:
             return None
         return entry.value
 
     def get(self, key: K) -> V | None:
         """The value cached under ``key`` (now the most recently used), if any."""
         return self.get_current(key, _NO_STAMP)
+
+    def get_many(self, keys: Sequence[K]) -> list[V | None]:
+        """:meth:`get` of every key, in order, under one acquisition of the lock."""
+        with self._lock:
+            entries = [self._entries.get(key) for key in keys]
+        return [self._live(entry, _NO_STAMP) for entry in entries]
 
     def get_current(self, key: K, stamp: object) -> V | None:
         """The value cached under ``key`` if it was stored under ``stamp`` (and has not
@@ -106,16 +113,20 @@ class BoundedCache(Generic[K, V]):
             return None
         return self._live(entry, stamp)
 
-    def put(self, key: K, value: V, size: int = 1) -> bool:
+    def put(self, key: K, value: V, size: int = 1, *, ttl: float | None = None) -> bool:
         """Cache ``value``, evicting the least recently used entries to make room.
-        False (nothing cached, nothing evicted) when it could never fit."""
-        return self.put_current(key, _NO_STAMP, value, size)
+        False (nothing cached, nothing evicted) when it could never fit. ``ttl``: this
+        entry's own time to live, instead of the cache's (e.g. one shaved by jitter)."""
+        return self.put_current(key, _NO_STAMP, value, size, ttl=ttl)
 
-    def put_current(self, key: K, stamp: object, value: V, size: int = 1) -> bool:
+    def put_current(
+        self, key: K, stamp: object, value: V, size: int = 1, *, ttl: float | None = None
+    ) -> bool:
         """Cache ``value`` as valid while its invalidation key is ``stamp``."""
         if size > self._max_size or self._max_entries == 0:
             return False
-        expires = self._timer() + self._ttl if self._ttl is not None else 0.0
+        ttl = self._ttl if ttl is None else ttl
+        expires = self._timer() + ttl if ttl is not None else _NEVER
         with self._lock:
             self._entries.pop(key, None)
             while len(self._entries) >= self._max_entries:
