@@ -162,3 +162,16 @@ def test_entries_without_a_time_to_live_never_expire() -> None:
     cache.put("k", 1)
     now[0] = 1e12
     assert cache.get("k") == 1
+
+
+def test_peeking_at_many_keys_checks_each_stamp_and_time_to_live() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=8, timer=lambda: now[0])
+    cache.put_current("a", b"1", 1)
+    cache.put_current("b", b"2", 2, ttl=5)
+    cache.put("c", 3, ttl=5)
+    assert cache.peek_many_current(["a", "b", "x"], [b"1", b"2", b"1"]) == [1, 2, None]
+    assert cache.peek_many_current(["a"], [b"other"]) == [None]
+    now[0] = 5.0
+    assert cache.peek_many_current(["a", "b"], [b"1", b"2"]) == [1, None]
+    assert cache.peek_many(["c", "a"]) == [None, None]  # expired; stamped

@@ -46,7 +46,7 @@ def allows(action: Action, grant: RoleGrant) -> bool:
 
 
 _CACHED_GRANTS = 4096
-"""Grant lookups (and decisions) remembered per process, least recently used out."""
+"""Grant lookups (and decisions) remembered per process."""
 
 
 class Policy:
@@ -62,7 +62,9 @@ class Policy:
     def __init__(self, database: Database, *, cached_grants: int = _CACHED_GRANTS) -> None:
         self._db = database
         # Both memos are stamped with the tenancy generation: an apply's new generation
-        # makes every entry of the old one answer nothing (decision 0017).
+        # makes every entry of the old one answer nothing (decision 0017). Read with
+        # peeks (every request reads them; no lock, no reordering), so when full the
+        # entry written longest ago goes first.
         self._remembered: BoundedCache[tuple[Any, ...], list[RoleGrant]] = BoundedCache(
             cached_grants
         )
@@ -86,7 +88,7 @@ class Policy:
             None if org_uuids is None else tuple(org_uuids),
             org_id,
         )
-        grants = self._remembered.get_current(key, generation)
+        grants = self._remembered.peek_current(key, generation)
         if grants is None:
             grants = self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
             self._remembered.put_current(key, generation, grants)
@@ -129,7 +131,7 @@ class Policy:
         key: tuple[Any, ...] | None = None
         if generation is not None:
             key = (principal.kind, principal.pk, action, tuple(org_uuids))
-            decided = self._decided.get_current(key, generation)
+            decided = self._decided.peek_current(key, generation)
             if decided is not None:
                 return dict(decided)
         grants = self._grants(principal, org_uuids=org_uuids)

@@ -4,7 +4,9 @@ A :class:`~tallyboard.cache.bounded.BoundedCache` (decision 0017) keyed like Red
 each entry with the time to live its writer chose (the per-organization cache shaves
 a random jitter off each). Entries expire by the time source it is given: the monotonic
 clock in production (a wall-clock jump cannot make an entry live longer), the test's
-clock in tests. Memory is bounded by the number of entries, least recently used out.
+clock in tests. Memory is bounded by the number of entries: reads do not reorder
+(the hot path of a fully cached combined query takes no lock), so when full the entry
+written longest ago goes first, as before.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class MemoryCache:
         self._entries: BoundedCache[str, bytes] = BoundedCache(max_entries, timer=now)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        return self._entries.get_many(keys)
+        return self._entries.peek_many(keys)
 
     def set_many(self, items: Sequence[tuple[str, bytes, float]]) -> None:
         for key, value, ttl in items:

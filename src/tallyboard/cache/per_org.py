@@ -175,10 +175,11 @@ class PerOrgCache:
             blobs = self.backend.get_many(keys)
         except CacheUnavailableError:
             return None
-        decoded = self._decoded
+        if None in blobs:
+            return None
+        memos = self._decoded.peek_many_current(keys, blobs)
         found: dict[int, Any] = {}
-        for org, key, blob in zip(orgs, keys, blobs, strict=True):
-            memo = None if blob is None else decoded.peek_current(key, blob)
+        for org, memo in zip(orgs, memos, strict=True):
             if memo is None:
                 return None
             found[org.pk] = memo[0]
