@@ -28,6 +28,7 @@ from tallyboard.storage.database import Database
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
 from tests.integration.test_rollup_writer import monthly, new_org
+from tests.support.flushes import flush_applied
 
 DAY = date(2026, 11, 21)
 _NOISE = random.Random(5)
@@ -77,7 +78,7 @@ def test_a_refused_key_is_set_aside_and_the_rest_commits_exactly_once(
     bad = make_key(org_a)
     flush_id = str(uuid.uuid4())
     result = store.apply(flush_id, _batch(org_a, org_b, bad), applied_at_ms=1_000)
-    assert result.applied and store.is_applied(flush_id)
+    assert result.applied and flush_applied(database, flush_id)
     ((refused, reason),) = [(r.deltas.api_calls, r.reason) for r in result.refused]
     assert refused == {bad: 5} and reason
     expected_a = {"GetCards": 3, "ListFlows": 2}

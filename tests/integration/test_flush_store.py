@@ -18,6 +18,7 @@ from tallyboard.storage.database import Database
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
 from tests.integration.test_rollup_writer import monthly, new_org
+from tests.support.flushes import flush_applied
 
 
 def deltas(org: int, calls: int) -> RollupDeltas:
@@ -34,7 +35,7 @@ def test_a_flush_id_is_applied_once_however_often_it_is_retried(database_url: st
     assert store.apply(flush_id, deltas(org, 3), applied_at_ms=1_000).applied
     # The retry of an attempt whose COMMIT outcome the caller never learned.
     assert not store.apply(flush_id, deltas(org, 3), applied_at_ms=2_000).applied
-    assert store.is_applied(flush_id)
+    assert flush_applied(database, flush_id)
     assert store.apply(str(uuid.uuid4()), deltas(org, 2), applied_at_ms=3_000).applied
     assert monthly(database, org, ApiDimension.TOTAL) == {"": 5}
     database.dispose()
@@ -77,7 +78,7 @@ def test_a_failed_transaction_leaves_neither_the_id_nor_the_deltas(database_url:
     flush_id = str(uuid.uuid4())
     with pytest.raises(OperationalError):  # the flusher keeps the batch and retries it
         broken.apply(flush_id, deltas(org, 1), applied_at_ms=1_000)
-    assert not broken.is_applied(flush_id)
+    assert not flush_applied(database, flush_id)
     assert monthly(database, org, ApiDimension.TOTAL) == {}
     store = FlushStore(database, RollupWriter(database.dialect, operation_name_cap=10))
     assert store.apply(flush_id, deltas(org, 1), applied_at_ms=1_000).applied  # the retry
@@ -93,7 +94,7 @@ def test_prune_forgets_only_old_flush_ids(database_url: str) -> None:
     store.apply(old, deltas(org, 1), applied_at_ms=1_000)
     store.apply(recent, deltas(org, 1), applied_at_ms=5_000)
     assert store.prune(applied_before_ms=5_000) == 1
-    assert not store.is_applied(old) and store.is_applied(recent)
+    assert not flush_applied(database, old) and flush_applied(database, recent)
     with database.read() as conn:
         assert conn.execute(select(func.count()).select_from(t.metering_flushes)).scalar_one() == 1
     database.dispose()

@@ -132,3 +132,46 @@ def test_a_cache_of_no_entries_keeps_nothing_and_clear_empties() -> None:
     assert cache.get("a") is None and len(cache) == 2
     cache.clear()
     assert len(cache) == 0
+
+
+def test_peeking_honours_the_stamp_and_leaves_the_order_alone() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=2)
+    cache.put_current("a", b"blob-1", 1)
+    cache.put("b", 2)
+    assert cache.peek_current("a", b"blob-1") == 1
+    assert cache.peek_current("a", b"blob-2") is None  # the entry was rewritten
+    cache.put("c", 3)  # peeking did not make "a" recent: it goes first
+    assert cache.peek_current("a", b"blob-1") is None
+    assert cache.peek("b") == 2
+
+
+def test_an_entry_may_carry_its_own_time_to_live() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4, ttl=10, timer=lambda: now[0])
+    cache.put("short", 1, ttl=2)
+    cache.put("default", 2)
+    now[0] = 2.0
+    assert cache.get_many(["short", "default", "absent"]) == [None, 2, None]
+    now[0] = 10.0
+    assert cache.get("default") is None
+
+
+def test_entries_without_a_time_to_live_never_expire() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=4, timer=lambda: now[0])
+    cache.put("k", 1)
+    now[0] = 1e12
+    assert cache.get("k") == 1
+
+
+def test_peeking_at_many_keys_checks_each_stamp_and_time_to_live() -> None:
+    now = [0.0]
+    cache: BoundedCache[str, int] = BoundedCache(max_entries=8, timer=lambda: now[0])
+    cache.put_current("a", b"1", 1)
+    cache.put_current("b", b"2", 2, ttl=5)
+    cache.put("c", 3, ttl=5)
+    assert cache.peek_many_current(["a", "b", "x"], [b"1", b"2", b"1"]) == [1, 2, None]
+    assert cache.peek_many_current(["a"], [b"other"]) == [None]
+    now[0] = 5.0
+    assert cache.peek_many_current(["a", "b"], [b"1", b"2"]) == [1, None]
+    assert cache.peek_many(["c", "a"]) == [None, None]  # expired; stamped

@@ -13,7 +13,8 @@ from tallyboard.admin.document import parse_document
 from tallyboard.demo.tenancy import demo_document
 from tallyboard.demo.usage import DayOfUsage, UsageGenerator, history_start
 from tallyboard.demo.world import ORGANIZATIONS, SERVICE_ACCOUNTS, USERS
-from tallyboard.domain.events import Event, EventValidator
+from tallyboard.domain.event_validation import EventValidator
+from tallyboard.domain.events import Event
 from tallyboard.domain.usage import is_billable_status, personal_token_label
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)

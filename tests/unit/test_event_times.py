@@ -10,16 +10,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tallyboard.domain.events import (
-    Event,
-    EventValidator,
-    Rejection,
-    RejectionCode,
-    Window,
-    epoch_ms,
-    format_ms,
-    usage_deltas,
-)
+from tallyboard.domain.event_fold import usage_deltas
+from tallyboard.domain.event_time import epoch_ms, format_ms
+from tallyboard.domain.event_validation import EventValidator
+from tallyboard.domain.events import Event, Rejection, RejectionCode
+from tallyboard.ingest.window import Window
 from tests.support.events import api_call
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)

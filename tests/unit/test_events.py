@@ -12,21 +12,21 @@ from hypothesis import strategies as st
 
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.credits import parse_credits
+from tallyboard.domain.event_fold import usage_deltas
+from tallyboard.domain.event_time import epoch_ms
+from tallyboard.domain.event_validation import EventValidator
 from tallyboard.domain.events import (
     MAX_EVENT_CREDITS,
     ApiCall,
     CreditUse,
     Event,
-    EventValidator,
     NotJson,
     Rejection,
     RejectionCode,
     TaskRun,
-    Window,
-    epoch_ms,
-    usage_deltas,
 )
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource
+from tallyboard.ingest.window import Window
 from tests.support.events import ai_credit, api_call, task_run
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)

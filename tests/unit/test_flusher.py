@@ -22,6 +22,7 @@ from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher, FlushOutcome, backoff_delay
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage.flush_store import FlushResult, RefusedKey
+from tests.support.flushes import consecutive_failures
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
 DAY = date(2026, 11, 21)
@@ -132,7 +133,7 @@ def test_a_failed_batch_is_retried_with_the_same_id_and_content_while_new_calls_
         accumulator.record(key(2))
         assert await flusher.flush() is FlushOutcome.FAILED
         assert flusher.pending == pending
-        assert flusher.consecutive_failures == 2
+        assert consecutive_failures(flusher) == 2
         assert await flusher.flush() is FlushOutcome.APPLIED  # the retry, then the new calls
 
     run(scenario)
@@ -142,7 +143,7 @@ def test_a_failed_batch_is_retried_with_the_same_id_and_content_while_new_calls_
     assert contents[:3] == [{key(1): 3}] * 3
     assert contents[3] == {key(1): 2, key(2): 1}
     assert sink.totals() == {key(1): 5, key(2): 1}
-    assert flusher.pending is None and flusher.consecutive_failures == 0
+    assert flusher.pending is None and consecutive_failures(flusher) == 0
     assert sample(metrics, "tallyboard_metering_flushes_total", outcome="failed") == 2
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from tallyboard.access.principal import Principal, PrincipalKind
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.errors import PermissionDeniedError
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.roles import USAGE_STATS, BuiltinRole, permissions_of
@@ -45,7 +46,7 @@ def allows(action: Action, grant: RoleGrant) -> bool:
 
 
 _CACHED_GRANTS = 4096
-"""Grant lookups remembered per process (beyond this the cache starts over)."""
+"""Grant lookups (and decisions) remembered per process."""
 
 
 class Policy:
@@ -58,10 +59,18 @@ class Policy:
     exactly as if nothing were cached (decision 0009).
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, cached_grants: int = _CACHED_GRANTS) -> None:
         self._db = database
-        self._remembered: dict[tuple[Any, ...], list[RoleGrant]] = {}
-        self._decided: dict[tuple[Any, ...], dict[str, OrgRef]] = {}
+        # Both memos are stamped with the tenancy generation: an apply's new generation
+        # makes every entry of the old one answer nothing (decision 0017). Read with
+        # peeks (every request reads them; no lock, no reordering), so when full the
+        # entry written longest ago goes first.
+        self._remembered: BoundedCache[tuple[Any, ...], list[RoleGrant]] = BoundedCache(
+            cached_grants
+        )
+        self._decided: BoundedCache[tuple[Any, ...], dict[str, OrgRef]] = BoundedCache(
+            cached_grants
+        )
 
     def _grants(
         self,
@@ -74,18 +83,15 @@ class Policy:
         if generation is None:
             return self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
         key = (
-            generation,
             principal.kind,
             principal.pk,
             None if org_uuids is None else tuple(org_uuids),
             org_id,
         )
-        grants = self._remembered.get(key)
+        grants = self._remembered.peek_current(key, generation)
         if grants is None:
             grants = self._read_grants(principal, org_uuids=org_uuids, org_id=org_id)
-            if len(self._remembered) >= _CACHED_GRANTS:
-                self._remembered.clear()
-            self._remembered[key] = grants
+            self._remembered.put_current(key, generation, grants)
         return list(grants)
 
     def _read_grants(
@@ -124,16 +130,14 @@ class Policy:
         generation = principal.tenancy_generation
         key: tuple[Any, ...] | None = None
         if generation is not None:
-            key = (generation, principal.kind, principal.pk, action, tuple(org_uuids))
-            decided = self._decided.get(key)
+            key = (principal.kind, principal.pk, action, tuple(org_uuids))
+            decided = self._decided.peek_current(key, generation)
             if decided is not None:
                 return dict(decided)
         grants = self._grants(principal, org_uuids=org_uuids)
         permitted = {g.org.uuid: g.org for g in grants if allows(action, g)}
         if key is not None:
-            if len(self._decided) >= _CACHED_GRANTS:
-                self._decided.clear()
-            self._decided[key] = permitted
+            self._decided.put_current(key, generation, permitted)
         return dict(permitted)
 
     def all_permitted(self, principal: Principal, action: Action) -> list[OrgRef]:

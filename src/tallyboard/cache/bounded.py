@@ -9,23 +9,26 @@ stale is always spelled out by its caller, in one of two ways:
   ``get_current(key, stamp)`` answers only when the stamp still matches, so a writer
   that bumps the stamp invalidates every entry made under the old one, in every
   process, without anyone having to find and delete them;
-- a **time to live** (``ttl``) for what no stamp describes.
+- a **time to live** (``ttl``, for the cache or per entry) for what no stamp describes.
 
 A count bound alone lets a few large entries take all the memory (300 distinct 1 MiB
 GraphQL documents took a process from 109 to 714 MiB); a size bound alone lets
-millions of tiny entries in. ``cachetools.LRUCache`` keeps the order and the size
-accounting; this wrapper adds the count bound, stamps, expiry and a lock (reads
-reorder entries, so they mutate too).
+millions of tiny entries in. An ``OrderedDict`` keeps the order (its C
+``move_to_end`` and ``popitem`` are the LRU bookkeeping) and the class accounts the
+sizes; a lock guards every change (reads reorder entries, so they mutate too). The
+``peek`` reads are plain dict reads, without the lock or the reordering: the hot
+paths (a fully cached combined query reads 25 entries per request) pay ~0.1 µs each
+(``cachetools.LRUCache``, used before, cost ~0.4 µs per read in Python frames).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from itertools import repeat
 from typing import Generic, NamedTuple, TypeVar
-
-from cachetools import Cache, LRUCache
 
 __all__ = ["BoundedCache"]
 
@@ -33,6 +36,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _NO_STAMP: object = object()
+_NEVER = float("inf")
 
 
 class _Entry(NamedTuple, Generic[V]):
@@ -40,10 +44,6 @@ class _Entry(NamedTuple, Generic[V]):
     size: int
     stamp: object
     expires: float
-
-
-def _size_of(entry: _Entry[V]) -> int:
-    return entry.size
 
 
 class BoundedCache(Generic[K, V]):
@@ -69,62 +69,112 @@ class BoundedCache(Generic[K, V]):
         self._max_size = size_bound
         self._ttl = ttl
         self._timer = timer
-        self._entries: LRUCache[K, _Entry[V]] = LRUCache(
-            maxsize=max(size_bound, 1), getsizeof=_size_of
-        )
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._size = 0
         self._lock = threading.Lock()
 
-    def _live(self, entry: _Entry[V] | None, stamp: object) -> V | None:
+    def _live(self, entry: _Entry[V] | None, stamp: object, now: float | None = None) -> V | None:
         if entry is None or (entry.stamp is not stamp and entry.stamp != stamp):
             return None
-        if self._ttl is not None and self._timer() >= entry.expires:
+        if entry.expires != _NEVER and (self._timer() if now is None else now) >= entry.expires:
             return None
         return entry.value
+
+    def _touch(self, key: K) -> _Entry[V] | None:
+        """The entry under ``key``, now the most recently used (caller holds the lock)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
 
     def get(self, key: K) -> V | None:
         """The value cached under ``key`` (now the most recently used), if any."""
         return self.get_current(key, _NO_STAMP)
 
+    def get_many(self, keys: Sequence[K]) -> list[V | None]:
+        """:meth:`get` of every key, in order, under one acquisition of the lock."""
+        with self._lock:
+            entries = [self._touch(key) for key in keys]
+        now = self._timer()
+        return [self._live(entry, _NO_STAMP, now) for entry in entries]
+
     def get_current(self, key: K, stamp: object) -> V | None:
         """The value cached under ``key`` if it was stored under ``stamp`` (and has not
         expired); an entry of another stamp is stale and answers nothing."""
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._touch(key)
         return self._live(entry, stamp)
 
     def peek(self, key: K) -> V | None:
         """The value cached under ``key``, if any, leaving the order alone: a plain dict
-        read (``Cache.__getitem__`` skips the LRU bookkeeping), so no lock either."""
-        try:
-            entry = Cache.__getitem__(self._entries, key)
-        except KeyError:
-            return None
-        return self._live(entry, _NO_STAMP)
+        read (atomic under the GIL), so no lock either."""
+        return self._live(self._entries.get(key), _NO_STAMP)
 
-    def put(self, key: K, value: V, size: int = 1) -> bool:
+    def peek_current(self, key: K, stamp: object) -> V | None:
+        """:meth:`peek` for an entry stored under ``stamp`` (hot read paths that can
+        do without the LRU reordering, e.g. a fully cached combined query)."""
+        return self._live(self._entries.get(key), stamp)
+
+    def peek_many(self, keys: Sequence[K]) -> list[V | None]:
+        """:meth:`peek` of every key, in order (one clock read): no lock, no reordering,
+        so among entries read only this way the one written longest ago goes first."""
+        return self.peek_many_current(keys, repeat(_NO_STAMP))
+
+    def peek_many_current(self, keys: Sequence[K], stamps: Iterable[object]) -> list[V | None]:
+        """:meth:`peek_current` of every key under its stamp, in order: the per-request
+        path of a fully cached combined query, so the checks are inlined here."""
+        read = self._entries.get
+        now: float | None = None
+        found: list[V | None] = []
+        for key, stamp in zip(keys, stamps, strict=False):  # stamps may be endless
+            entry = read(key)
+            if entry is None or (entry.stamp is not stamp and entry.stamp != stamp):
+                found.append(None)
+            elif entry.expires == _NEVER:
+                found.append(entry.value)
+            else:
+                now = self._timer() if now is None else now
+                found.append(entry.value if now < entry.expires else None)
+        return found
+
+    def put(self, key: K, value: V, size: int = 1, *, ttl: float | None = None) -> bool:
         """Cache ``value``, evicting the least recently used entries to make room.
-        False (nothing cached, nothing evicted) when it could never fit."""
-        return self.put_current(key, _NO_STAMP, value, size)
+        False (nothing cached, nothing evicted) when it could never fit. ``ttl``: this
+        entry's own time to live, instead of the cache's (e.g. one shaved by jitter)."""
+        return self.put_current(key, _NO_STAMP, value, size, ttl=ttl)
 
-    def put_current(self, key: K, stamp: object, value: V, size: int = 1) -> bool:
+    def put_current(
+        self, key: K, stamp: object, value: V, size: int = 1, *, ttl: float | None = None
+    ) -> bool:
         """Cache ``value`` as valid while its invalidation key is ``stamp``."""
         if size > self._max_size or self._max_entries == 0:
             return False
-        expires = self._timer() + self._ttl if self._ttl is not None else 0.0
+        size = max(size, 0)
+        ttl = self._ttl if ttl is None else ttl
+        expires = self._timer() + ttl if ttl is not None else _NEVER
         with self._lock:
-            self._entries.pop(key, None)
-            while len(self._entries) >= self._max_entries:
-                self._entries.popitem()
-            self._entries[key] = _Entry(value, max(size, 0), stamp, expires)
+            entries = self._entries
+            replaced = entries.pop(key, None)
+            if replaced is not None:
+                self._size -= replaced.size
+            while entries and (
+                len(entries) >= self._max_entries or self._size + size > self._max_size
+            ):
+                self._size -= entries.popitem(last=False)[1].size
+            entries[key] = _Entry(value, size, stamp, expires)
+            self._size += size
         return True
 
     def discard(self, key: K) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self._size -= entry.size
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._size = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -132,4 +182,4 @@ class BoundedCache(Generic[K, V]):
     @property
     def size(self) -> int:
         """The size accounted for every entry held."""
-        return int(self._entries.currsize)
+        return self._size

@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from tallyboard.cache.backend import CacheBackend, CacheUnavailableError
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.organization import OrgRef
 from tallyboard.domain.periods import PeriodWindow
 from tallyboard.observability.metrics import Metrics
@@ -44,7 +45,11 @@ KEY_VERSION = 1
 T = TypeVar("T")
 
 _DECODED_ENTRIES = 10_000
-"""Decoded values kept in memory (beyond this the memo starts over)."""
+"""Decoded values kept in memory, least recently used out."""
+
+_KEY_PARTS = 256
+"""(kind, window) pairs whose key prefix and suffix are kept; read with ``peek`` (no
+reordering on the hot path), so the oldest goes first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +94,14 @@ class PerOrgCache:
         self._random = random_fraction
         self._wait_timeout = wait_timeout
         self._flights: dict[str, _Flight] = {}
-        self._parts: dict[tuple[str, PeriodWindow], tuple[str, str]] = {}
-        self._decoded: dict[str, tuple[bytes, Any]] = {}
-        """Per key, the last entry read and its decoded value: a hit on an unchanged
-        entry skips decoding (values are immutable, so sharing them is safe)."""
+        self._parts: BoundedCache[tuple[str, PeriodWindow], tuple[str, str]] = BoundedCache(
+            _KEY_PARTS
+        )
+        """Pure function of its key: never stale, so no stamp."""
+        self._decoded: BoundedCache[str, tuple[Any]] = BoundedCache(_DECODED_ENTRIES)
+        """Per key, the decoded value of the last entry read, stamped with that entry's
+        bytes: a hit on an unchanged entry skips decoding (values are immutable, so
+        sharing them is safe); a rewritten entry has other bytes, so it is decoded."""
         self._lock = threading.Lock()
         requests = metrics.cache_requests
         self._hit = requests.labels(backend.name, "hit")
@@ -105,13 +114,11 @@ class PerOrgCache:
 
     def _key_parts(self, kind: str, window: PeriodWindow) -> tuple[str, str]:
         """What every key of (kind, window) shares around the organization's UUID."""
-        parts = self._parts.get((kind, window))
+        parts = self._parts.peek((kind, window))
         if parts is None:
             months = f"{window.first_month}..{window.last_month}"
             parts = (f"{self._prefix}:{kind}:", f":{window.period}:{months}")
-            if len(self._parts) >= 256:
-                self._parts.clear()
-            self._parts[(kind, window)] = parts
+            self._parts.put((kind, window), parts)
         return parts
 
     def waiting(self, key: str) -> int:
@@ -168,13 +175,14 @@ class PerOrgCache:
             blobs = self.backend.get_many(keys)
         except CacheUnavailableError:
             return None
-        decoded = self._decoded
+        if None in blobs:
+            return None
+        memos = self._decoded.peek_many_current(keys, blobs)
         found: dict[int, Any] = {}
-        for org, key, blob in zip(orgs, keys, blobs, strict=True):
-            memo = decoded.get(key)
-            if blob is None or memo is None or not (memo[0] is blob or memo[0] == blob):
+        for org, memo in zip(orgs, memos, strict=True):
+            if memo is None:
                 return None
-            found[org.pk] = memo[1][0]
+            found[org.pk] = memo[0]
         self._hit.inc(len(found))
         return found
 
@@ -192,15 +200,12 @@ class PerOrgCache:
             key = keys[org.pk]
             value: tuple[T] | None = None
             if blob is not None:
-                memo = decoded.get(key)
-                if memo is not None and (memo[0] is blob or memo[0] == blob):
-                    value = memo[1]  # the same bytes this key (and organization) decoded to
-                else:
+                # The same bytes this key (and organization) decoded to, or decode them.
+                value = decoded.get_current(key, blob)
+                if value is None:
                     value = self._decode(blob, org, key, codec)
                     if value is not None:
-                        if len(decoded) >= _DECODED_ENTRIES:
-                            decoded.clear()
-                        decoded[key] = (blob, value)
+                        decoded.put_current(key, blob, value)
             if value is None:
                 self._miss.inc()
             else:

@@ -16,6 +16,7 @@ from tallyboard.demo.tenancy import demo_document
 from tallyboard.demo.usage import DEFAULT_SEED, DayOfUsage, UsageGenerator
 from tallyboard.demo.world import ORGANIZATIONS, SIGN_IN_CREDENTIAL, SIGN_IN_USER
 from tallyboard.domain.clock import Clock
+from tallyboard.ingest.result import rejection_json
 from tallyboard.ingest.service import IngestLimits, IngestService
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage import migrate
@@ -104,7 +105,7 @@ def build_demo(
         for usage in generator.generate():
             result = service.ingest_events(usage.events, bound_org_pk=None, backfill=True)
             if result.rejected or result.accepted != len(usage.events):
-                first = result.rejected[0].as_json() if result.rejected else {}
+                first = rejection_json(result.rejected[0]) if result.rejected else {}
                 raise DemoError(f"the demo's events for {usage.day} were refused: {first}")
             totals.add(usage)
             if on_day is not None:

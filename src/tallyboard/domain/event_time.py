@@ -1,68 +1,22 @@
-"""Event times: RFC 3339 text to exact epoch milliseconds, and the window a request accepts.
+"""Event times: RFC 3339 text to exact epoch milliseconds, and back for messages.
 
-Pure; ``now`` reaches the window as an argument.
+Pure. The window a request accepts (whose refusal names the backfill endpoint) is the
+ingest edge's: ``tallyboard.ingest.window``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["TIME_SHAPE", "Window", "epoch_ms", "format_ms", "parse_time"]
+__all__ = ["TIME_SHAPE", "epoch_ms", "format_ms", "parse_time"]
 
 _MAX_TIME_LENGTH = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_DAY_MS = 86_400_000
 _FIRST_MS = -62_135_596_800_000
 """0001-01-01T00:00:00Z: the first instant a calendar date (and ``format_ms``) can hold."""
 _LAST_MS = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z: the last one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The event times a request accepts: ``earliest_ms <= time_ms <= latest_ms``."""
-
-    earliest_ms: int
-    latest_ms: int
-    too_old: str
-    """Why an older event is refused, ending with what to do instead."""
-    skew_seconds: int
-
-    @classmethod
-    def live(cls, now: datetime, days: int, skew_seconds: int) -> Window:
-        return cls._around(
-            now,
-            days,
-            skew_seconds,
-            f"is older than the live window of {days} days; send older events "
-            "to the backfill endpoint (POST /v1/admin/backfill, tallyboard backfill)",
-        )
-
-    @classmethod
-    def backfill(cls, now: datetime, retention_days: int, skew_seconds: int) -> Window:
-        return cls._around(
-            now,
-            retention_days,
-            skew_seconds,
-            f"is older than the retention horizon of {retention_days} days, beyond which "
-            "duplicates could not be detected",
-        )
-
-    @classmethod
-    def _around(cls, now: datetime, days: int, skew_seconds: int, too_old: str) -> Window:
-        now_ms = epoch_ms(now)
-        return cls(now_ms - days * _DAY_MS, now_ms + skew_seconds * 1000, too_old, skew_seconds)
-
-    def problem(self, time_ms: int) -> str | None:
-        if time_ms < self.earliest_ms:
-            return f"time: {format_ms(time_ms)} {self.too_old}"
-        if time_ms > self.latest_ms:
-            return (
-                f"time: {format_ms(time_ms)} is more than {self.skew_seconds} seconds in the future"
-            )
-        return None
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.credits import MICRO
-from tallyboard.domain.events import Event, format_ms, usage_deltas
+from tallyboard.domain.event_fold import usage_deltas
+from tallyboard.domain.event_time import format_ms
+from tallyboard.domain.events import Event
 from tallyboard.domain.rollup import FIGURE_CEILING, CeilingGuard
 from tallyboard.domain.usage import EventType
 from tallyboard.storage import usage_totals

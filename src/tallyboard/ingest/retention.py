@@ -17,7 +17,7 @@ import anyio
 import anyio.to_thread
 
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.events import epoch_ms
+from tallyboard.domain.event_time import epoch_ms
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage.event_store import EventStore
 

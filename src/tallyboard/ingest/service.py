@@ -25,20 +25,17 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.events import (
-    Event,
-    EventValidator,
-    IngestResult,
-    Rejection,
-    RejectionCode,
-    Window,
-    epoch_ms,
-    usage_deltas,
-)
+from tallyboard.domain.event_fold import usage_deltas
+from tallyboard.domain.event_time import epoch_ms
+from tallyboard.domain.event_validation import EventValidator
+from tallyboard.domain.events import Event, Rejection, RejectionCode
 from tallyboard.ingest.ceiling import EventKey, refusal_message, split_within_ceiling
 from tallyboard.ingest.parser import parse_events
+from tallyboard.ingest.result import IngestResult
+from tallyboard.ingest.window import Window
 from tallyboard.observability.metrics import Metrics
 from tallyboard.storage import catalog_store, tenancy_store
 from tallyboard.storage.database import Database
@@ -50,6 +47,7 @@ from tallyboard.storage.rollup_writer import RollupWriter
 __all__ = ["IngestLimits", "IngestService"]
 
 _ORG_CACHE_LIMIT = 100_000
+"""Organization UUIDs whose pk is remembered, least recently used out."""
 _log = logging.getLogger(__name__)
 
 
@@ -86,9 +84,10 @@ class IngestService:
         self._skew = limits.future_skew_seconds
         self._retention_days = limits.retention_days
         # Organization UUID -> pk. Organizations are never renumbered, so hits never go
-        # stale; a miss is always re-read from the database (another process may have
-        # just created the organization), so unknown UUIDs are not cached at all.
-        self._org_pks: dict[str, int] = {}
+        # stale (no stamp, no time to live); a miss is always re-read from the database
+        # (another process may have just created the organization), so unknown UUIDs
+        # are not cached at all.
+        self._org_pks: BoundedCache[str, int] = BoundedCache(_ORG_CACHE_LIMIT)
 
     def ingest(
         self, body: bytes, *, ndjson: bool, bound_org_pk: int | None, backfill: bool = False
@@ -173,15 +172,19 @@ class IngestService:
 
     def _resolve(self, uuids: Collection[str]) -> dict[str, int]:
         known = self._org_pks
-        found = {u: known[u] for u in uuids if u in known}
-        missing = [u for u in uuids if u not in found]
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for uuid in uuids:
+            pk = known.get(uuid)
+            if pk is None:
+                missing.append(uuid)
+            else:
+                found[uuid] = pk
         if missing:
             with self._db.read() as conn:
                 refs = tenancy_store.orgs_by_uuid(conn, missing)
-            if len(known) + len(refs) > _ORG_CACHE_LIMIT:
-                known.clear()
             for uuid, ref in refs.items():
-                known[uuid] = ref.pk
+                known.put(uuid, ref.pk)
                 found[uuid] = ref.pk
         return found
 

@@ -131,10 +131,6 @@ class Flusher:
         """The batch awaiting a retry after a failed attempt, if any."""
         return self._pending
 
-    @property
-    def consecutive_failures(self) -> int:
-        return self._failures
-
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:

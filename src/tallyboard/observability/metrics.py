@@ -13,9 +13,18 @@ __all__ = ["Metrics"]
 
 
 class Metrics:
+    """Every metric of one application instance, created family by family."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
+        self._add_http(self.registry)
+        self._add_metering(self.registry)
+        self._add_ingest(self.registry)
+        self._add_statistics(self.registry)
+        self._add_server(self.registry)
+
+    def _add_http(self, r: CollectorRegistry) -> None:
+        """Requests at the HTTP and GraphQL edges."""
         self.http_requests = Counter(
             "tallyboard_http_requests", "HTTP requests handled", ["route", "status"], registry=r
         )
@@ -36,6 +45,9 @@ class Metrics:
             "Requests run on the event loop whose read met a lock, rerun on a worker thread",
             registry=r,
         )
+
+    def _add_metering(self, r: CollectorRegistry) -> None:
+        """Self-metering: the accumulator and its flusher."""
         self.metering_recorded = Counter(
             "tallyboard_metering_recorded_calls",
             "Billable calls recorded in the in-process accumulator",
@@ -65,6 +77,9 @@ class Metrics:
             "Distinct keys waiting in the accumulator (including a failed flush)",
             registry=r,
         )
+
+    def _add_ingest(self, r: CollectorRegistry) -> None:
+        """Event ingestion and retention."""
         self.ingest_events = Counter(
             "tallyboard_ingest_events",
             "Ingested events by outcome",
@@ -80,6 +95,9 @@ class Metrics:
         self.ingest_batch_seconds = Histogram(
             "tallyboard_ingest_batch_seconds", "Time to validate and commit a batch", registry=r
         )
+
+    def _add_statistics(self, r: CollectorRegistry) -> None:
+        """Statistics queries and their cache; raw events removed by retention."""
         self.stats_queries = Counter(
             "tallyboard_stats_queries",
             "Statistics computed from the database",
@@ -97,6 +115,9 @@ class Metrics:
             "Raw events removed by retention",
             registry=r,
         )
+
+    def _add_server(self, r: CollectorRegistry) -> None:
+        """Failures and refusals of the server process itself."""
         self.failures = Counter(
             "tallyboard_failures",
             "Requests that failed on the server's side (database outage, bug), by kind",

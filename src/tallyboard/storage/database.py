@@ -382,10 +382,6 @@ class Database:
         with _translated(self.where), self.engine.connect() as conn:
             yield conn
 
-    def ping(self) -> None:
-        with self.connection() as conn:
-            conn.exec_driver_sql("SELECT 1")
-
     def dispose(self) -> None:
         self.engine.dispose()
         if self._nowait_engine is not None:

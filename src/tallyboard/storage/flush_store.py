@@ -102,13 +102,6 @@ class FlushStore:
         keys = tuple(RefusedKey(key, refusal_reason(exc)) for key, exc in refused)
         return FlushResult(applied=True, refused=keys)
 
-    def is_applied(self, flush_id: str) -> bool:
-        with self._db.read() as conn:
-            row = conn.execute(
-                t.metering_flushes.select().where(t.metering_flushes.c.flush_id == flush_id)
-            ).first()
-        return row is not None
-
     def prune(self, applied_before_ms: int) -> int:
         """Forget flush ids applied before the given instant; returns how many."""
         table = t.metering_flushes

@@ -24,6 +24,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.periods import Month
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, ApiDimension
@@ -35,6 +36,7 @@ __all__ = ["RollupWriter"]
 
 _ALWAYS_ADMITTED = frozenset({NOT_SPECIFIED, OTHER})
 _CACHE_LIMIT = 200_000
+"""Operation names remembered admitted or refused, least recently used out."""
 _IN_CHUNK = 500
 
 
@@ -48,21 +50,19 @@ class RollupWriter:
             raise ValueError("operation_name_cap must be at least 1")
         self._dialect = dialect
         self._cap = operation_name_cap
-        # Names seen admitted in the database, per (org, month). Admission is
-        # permanent within a month, so these never go stale; only committed rows are
-        # cached, so a rolled-back transaction cannot poison the cache.
-        self._admitted: dict[tuple[int, str], set[str]] = defaultdict(set)
-        # Names seen refused while the month was already full (stays true too).
-        self._refused: dict[tuple[int, str], set[str]] = defaultdict(set)
-        self._cached_names = 0
+        # (org, month, name) -> True when seen admitted in the database, False when
+        # seen refused while the month was already full. Both are permanent within a
+        # month (the month is in the key), so no stamp or time to live; only committed
+        # rows are cached, so a rolled-back transaction cannot poison the cache.
+        # Client-chosen names must not grow memory without bound: the cache is only an
+        # optimisation, so evicting from it is always safe.
+        self._names: BoundedCache[tuple[int, str, str], bool] = BoundedCache(_CACHE_LIMIT)
 
     def forget_cached_names(self) -> None:
         """Drop what the writer remembers of admitted and refused names: always safe,
         and required after a transaction that failed once savepoints inside it had been
         released (their names were seen, but never committed)."""
-        self._admitted.clear()
-        self._refused.clear()
-        self._cached_names = 0
+        self._names.clear()
 
     def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
         """Add ``deltas`` to every rollup; raises ``FigureCeilingExceeded`` (or the
@@ -112,28 +112,32 @@ class RollupWriter:
     ) -> dict[tuple[int, str, str], str]:
         """Map (org, month, name) -> name or "Other" for names not yet known admitted."""
         unknown: dict[tuple[int, str], set[str]] = defaultdict(set)
+        refused: dict[tuple[int, str], set[str]] = defaultdict(set)
         for org, day, operation, _token in deltas.api_calls:
             if operation in _ALWAYS_ADMITTED:
                 continue
-            key = (org, _month_label(day))
-            if operation not in self._admitted[key]:
-                unknown[key].add(operation)
+            month = _month_label(day)
+            known = self._names.get((org, month, operation))
+            if known is not True:
+                unknown[(org, month)].add(operation)
+                if known is False:
+                    refused[(org, month)].add(operation)
         mapping: dict[tuple[int, str, str], str] = {}
         for (org, month), candidates in sorted(unknown.items()):
-            refused = self._refused[(org, month)]
-            if candidates <= refused:
+            if candidates <= refused[(org, month)]:
                 mapping.update({(org, month, name): OTHER for name in candidates})
                 continue
             self._dialect.lock(conn, org, Month.parse(month).index)
             present = self._present_names(conn, org, month, candidates)
-            self._remember(self._admitted[(org, month)], present)
+            for name in present:
+                self._names.put((org, month, name), True)
             free = self._cap - self._count_names(conn, org, month)
             for name in sorted(candidates - present):
                 if free > 0:
                     free -= 1  # admitted by this write; cached once seen committed
                 else:
                     mapping[(org, month, name)] = OTHER
-                    self._remember(refused, (name,))
+                    self._names.put((org, month, name), False)
         return mapping
 
     def _present_names(
@@ -162,15 +166,6 @@ class RollupWriter:
             table.c.value.not_in(sorted(_ALWAYS_ADMITTED)),
         )
         return int(conn.execute(query).scalar_one())
-
-    def _remember(self, bucket: set[str], names: Iterable[str]) -> None:
-        before = len(bucket)
-        bucket.update(names)
-        self._cached_names += len(bucket) - before
-        if self._cached_names > _CACHE_LIMIT:
-            # Client-chosen names must not grow memory without bound; the cache is
-            # only an optimisation, so dropping it is always safe.
-            self.forget_cached_names()
 
     # ------------------------------------------------------------ integrations
 
