@@ -37,7 +37,7 @@ from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.api.http.server import METRICS_STATE_KEY
-from tallyboard.components import Components, build_components, database_timeouts
+from tallyboard.components import Components, build_components
 from tallyboard.domain.clock import Clock
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
@@ -48,7 +48,6 @@ __all__ = [
     "build_document_cache",
     "create_app",
     "create_app_from_environment",
-    "database_timeouts",
     "edge_services",
     "lifespan_of",
 ]
