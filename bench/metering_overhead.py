@@ -14,7 +14,7 @@ import statistics
 from typing import Any
 
 from bench import workload as w
-from bench.server import fresh_database, running_server
+from bench.server import Server, fresh_database, running_server
 
 SECTION = "metering_overhead"
 TITLE = "Metering overhead"
@@ -37,42 +37,16 @@ def run(quick: bool) -> dict[str, Any]:
             servers = [("on", on), ("off", off), ("control", control)]
             for _, server in servers:
                 w.check_once(server, payload, workload.token)
-            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], "control": []}
-            for i in range(rounds):
-                # Rotate who goes first, so no server is always measured at one position.
-                order = servers[i % 3 :] + servers[: i % 3]
-                for label, server in order:
-                    runs[label].append(
-                        w.measure(
-                            server,
-                            payload,
-                            workload.token,
-                            connections=cfg["connections"],
-                            duration=cfg["duration"],
-                            warmup=cfg["warmup"],
-                        )
-                    )
+            runs = _rotate(servers, payload, workload.token, cfg, rounds)
             recorded = on.metric("tallyboard_metering_recorded_calls_total")
             recorded_off = off.metric("tallyboard_metering_recorded_calls_total")
-    losses = [
-        1 - a["throughput"] / b["throughput"]
-        for a, b in zip(runs["on"], runs["off"], strict=True)
-        if b["throughput"]
-    ]
+    losses = _losses(runs["on"], runs["off"], "throughput")
     loss = round(statistics.median(losses), 4) if losses else 0.0
     # The same comparison in server CPU per request: far less sensitive to whatever
     # else the machine is doing than req/s.
-    cpu_losses = [
-        1 - b["server_cpu_us"] / a["server_cpu_us"]
-        for a, b in zip(runs["on"], runs["off"], strict=True)
-        if a["server_cpu_us"]
-    ]
+    cpu_losses = _losses(runs["off"], runs["on"], "server_cpu_us")
     cpu_loss = round(statistics.median(cpu_losses), 4) if cpu_losses else 0.0
-    control_losses = [
-        1 - c["throughput"] / b["throughput"]
-        for c, b in zip(runs["control"], runs["off"], strict=True)
-        if b["throughput"]
-    ]
+    control_losses = _losses(runs["control"], runs["off"], "throughput")
     control_loss = round(statistics.median(control_losses), 4) if control_losses else 0.0
     return {
         "quick": quick,
@@ -101,9 +75,43 @@ def run(quick: bool) -> dict[str, Any]:
     }
 
 
+def _rotate(
+    servers: list[tuple[str, Server]],
+    payload: bytes,
+    token: str,
+    cfg: dict[str, Any],
+    rounds: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """``rounds`` runs of every server, rotating who goes first, so no server is always
+    measured at one position."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in servers}
+    for i in range(rounds):
+        order = servers[i % 3 :] + servers[: i % 3]
+        for label, server in order:
+            runs[label].append(
+                w.measure(
+                    server,
+                    payload,
+                    token,
+                    connections=cfg["connections"],
+                    duration=cfg["duration"],
+                    warmup=cfg["warmup"],
+                )
+            )
+    return runs
+
+
+def _losses(
+    measured: list[dict[str, Any]], reference: list[dict[str, Any]], key: str
+) -> list[float]:
+    """Per pair, ``1 - measured / reference`` of ``key`` (pairs without a reference
+    figure are left out)."""
+    return [1 - a[key] / b[key] for a, b in zip(measured, reference, strict=True) if b[key]]
+
+
 def render(results: dict[str, Any]) -> str:
     cfg = results["settings"]
-    on, off, loss = results["on"], results["off"], results["loss"]
+    loss = results["loss"]
     verdict = (
         "met"
         if loss <= TARGET_LOSS
@@ -115,39 +123,14 @@ def render(results: dict[str, Any]) -> str:
         f"server as a control (A/A), {cfg['rounds']} rotating rounds of "
         f"{cfg['duration']} s runs with {cfg['connections']} connections.",
         "",
-        "| metering | req/s (median) | p50 ms | p99 ms | server CPU µs/req |",
-        "|---|---:|---:|---:|---:|",
-        f"| on | {on['throughput']:.0f} | {on['p50_ms']:.2f} | {on['p99_ms']:.2f} | "
-        f"{on.get('server_cpu_us', 0):.0f} |",
-        f"| off | {off['throughput']:.0f} | {off['p50_ms']:.2f} | {off['p99_ms']:.2f} | "
-        f"{off.get('server_cpu_us', 0):.0f} |",
-        *(
-            [
-                f"| off (control) | {results['control']['throughput']:.0f} | "
-                f"{results['control']['p50_ms']:.2f} | {results['control']['p99_ms']:.2f} | "
-                f"{results['control'].get('server_cpu_us', 0):.0f} |"
-            ]
-            if "control" in results
-            else []
-        ),
+        *_table(results),
         "",
         f"Throughput loss (median of per-pair losses): **{100 * loss:.2f} %** "
         f"(target ≤ 1 %: {verdict}). Per pair: "
         + ", ".join(f"{100 * x:+.1f} %" for x in results["loss_per_round"])
         + ".",
         "",
-        *(
-            [
-                f"Noise floor: the control server, configured exactly like the unmetered "
-                f"one, differs from it by **{100 * results['control_loss']:+.2f} %** "
-                "(median per round: "
-                + ", ".join(f"{100 * x:+.1f} %" for x in results["control_loss_per_round"])
-                + "); a loss within that band is not distinguishable from zero.",
-                "",
-            ]
-            if "control_loss" in results
-            else []
-        ),
+        *_noise_floor(results),
         f"In server CPU per request the metered server costs "
         f"**{100 * results.get('cpu_loss', 0.0):.2f} %** more (median per pair: "
         + ", ".join(f"{100 * x:+.1f} %" for x in results.get("cpu_loss_per_round", []))
@@ -168,3 +151,38 @@ def render(results: dict[str, Any]) -> str:
         f"Reproduce: `{COMMAND}`",
     ]
     return "\n".join(lines)
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    on, off = results["on"], results["off"]
+    return [
+        "| metering | req/s (median) | p50 ms | p99 ms | server CPU µs/req |",
+        "|---|---:|---:|---:|---:|",
+        f"| on | {on['throughput']:.0f} | {on['p50_ms']:.2f} | {on['p99_ms']:.2f} | "
+        f"{on.get('server_cpu_us', 0):.0f} |",
+        f"| off | {off['throughput']:.0f} | {off['p50_ms']:.2f} | {off['p99_ms']:.2f} | "
+        f"{off.get('server_cpu_us', 0):.0f} |",
+        *(
+            [
+                f"| off (control) | {results['control']['throughput']:.0f} | "
+                f"{results['control']['p50_ms']:.2f} | {results['control']['p99_ms']:.2f} | "
+                f"{results['control'].get('server_cpu_us', 0):.0f} |"
+            ]
+            if "control" in results
+            else []
+        ),
+    ]
+
+
+def _noise_floor(results: dict[str, Any]) -> list[str]:
+    """The A/A comparison, when the results have one."""
+    if "control_loss" not in results:
+        return []
+    return [
+        f"Noise floor: the control server, configured exactly like the unmetered "
+        f"one, differs from it by **{100 * results['control_loss']:+.2f} %** "
+        "(median per round: "
+        + ", ".join(f"{100 * x:+.1f} %" for x in results["control_loss_per_round"])
+        + "); a loss within that band is not distinguishable from zero.",
+        "",
+    ]

@@ -1,7 +1,10 @@
-"""The composition root: ``create_app(settings)`` wires every component, once.
+"""The composition root's HTTP application: ``create_app(settings)``.
 
-Nothing connects at import time; the database is first touched when the application
-starts (lifespan), which also refuses to start on an unmigrated database.
+The services come from :func:`tallyboard.components.build_components` (the one place
+that wires them, shared with the CLI and the demo); this module adds only the edge:
+the endpoints, each given the services it uses, the routes, the middleware and the
+lifespan. Nothing connects at import time; the database is first touched when the
+application starts (lifespan), which also refuses to start on an unmigrated database.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -22,13 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from tallyboard.access.authenticator import Authenticator
-from tallyboard.access.oauth import OAuthService
 from tallyboard.access.oauth_throttle import OAuthThrottle
-from tallyboard.access.policy import Policy
 from tallyboard.access.rate_limit import RateLimiter
-from tallyboard.access.token_pruner import TokenPruner
-from tallyboard.admin.applier import Applier
 from tallyboard.api.context import Services
 from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
@@ -40,120 +37,43 @@ from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.api.http.server import METRICS_STATE_KEY
-from tallyboard.cache.backend import CacheBackend
-from tallyboard.cache.memory import MemoryCache
-from tallyboard.cache.per_org import PerOrgCache
-from tallyboard.cache.redis import RedisCache
-from tallyboard.domain.clock import Clock, SystemClock
-from tallyboard.ingest.backpressure import Backpressure
-from tallyboard.ingest.retention import RetentionSweeper
-from tallyboard.ingest.service import IngestService
-from tallyboard.metering.accumulator import Accumulator
-from tallyboard.metering.flusher import Flusher
-from tallyboard.observability.failures import FailureLog
+from tallyboard.components import Components, build_components
+from tallyboard.domain.clock import Clock
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
-from tallyboard.stats.queries import build_statistics_queries
-from tallyboard.storage.database import Database, DatabaseTimeouts
-from tallyboard.storage.event_store import EventStore
-from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.migrate import check_migrated
-from tallyboard.storage.rollup_writer import RollupWriter
 from tallyboard.web.routes import routes as web_routes
 
 __all__ = [
     "build_document_cache",
     "create_app",
     "create_app_from_environment",
-    "database_timeouts",
+    "edge_services",
+    "lifespan_of",
 ]
 
 log = logging.getLogger(__name__)
 
 
-def _timer(clock: Clock) -> Callable[[], float]:
-    """What cache expiry is measured with: the monotonic clock in production, or the
-    clock a test injected (so tests move time instead of sleeping)."""
-    if isinstance(clock, SystemClock):
-        return time.monotonic
-    return lambda: clock.now().timestamp()
-
-
-def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
-    """Redis when ``redis_url`` is set (shared by every process), else in-process."""
-    if settings.redis_url:
-        return RedisCache(settings.redis_url)
-    return MemoryCache(now=_timer(clock))
-
-
-def database_timeouts(settings: Settings) -> DatabaseTimeouts:
-    return DatabaseTimeouts(
-        connect=settings.db_connect_timeout,
-        statement=settings.db_statement_timeout,
-        lock=settings.db_lock_timeout,
-    )
-
-
-def build_services(
-    settings: Settings, clock: Clock, database: Database, writer: RollupWriter
-) -> Services:
-    """Every service, sharing one rollup writer (and its cache of admitted operation
-    names) between ingestion and the metering flusher."""
-    metrics = Metrics()
-    stats_cache = PerOrgCache(
-        build_cache_backend(settings, clock),
-        metrics,
-        ttl=settings.cache_ttl,
-        jitter=settings.cache_jitter,
-        prefix=settings.cache_prefix,
-    )
-    events = EventStore(database)
-    policy = Policy(database)
-    queries = build_statistics_queries(
-        database,
-        clock,
-        metrics,
-        policy,
-        stats_cache,
-        max_org_uuids=settings.max_org_uuids,
-        reuse_answers=settings.answer_reuse,
-    )
+def edge_services(components: Components) -> Services:
+    """The endpoints' view of the components, until each endpoint takes only the
+    services it uses (then this goes, with ``api.context.Services``)."""
     return Services(
-        database=database,
-        clock=clock,
-        metrics=metrics,
-        failures=FailureLog(metrics, settings.failure_log_interval),
-        policy=policy,
-        authenticator=Authenticator(database, clock),
-        oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
-        applier=Applier(database, clock),
-        accumulator=Accumulator(settings.metering_max_keys, metrics),
-        ingest=IngestService(database, events, writer, clock, metrics, settings),
-        ingest_backpressure=Backpressure(
-            settings.ingest_concurrency,
-            settings.ingest_queue,
-            metrics,
-            buffer_bytes=(settings.ingest_concurrency + settings.ingest_queue)
-            * settings.ingest_max_body_bytes,
-        ),
-        retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
-        max_org_uuids=settings.max_org_uuids,
-        stats_cache=stats_cache,
-        integrations=queries.integrations,
-        ai_credits=queries.ai_credits,
-        api_usage=queries.api_usage,
-        queries=queries,
-    )
-
-
-def build_flusher(settings: Settings, services: Services, writer: RollupWriter) -> Flusher:
-    """Self-metering: drains the accumulator into the rollups every ``flush_interval``."""
-    return Flusher(
-        services.accumulator,
-        FlushStore(services.database, writer),
-        services.metrics,
-        services.clock,
-        interval=settings.flush_interval,
+        database=components.database,
+        clock=components.clock,
+        metrics=components.metrics,
+        failures=components.failures,
+        policy=components.policy,
+        authenticator=components.authenticator,
+        oauth=components.oauth,
+        applier=components.applier,
+        accumulator=components.accumulator,
+        ingest=components.ingest,
+        ingest_backpressure=components.ingest_backpressure,
+        retention=components.retention,
+        max_org_uuids=components.max_org_uuids,
+        stats_cache=components.stats_cache,
+        queries=components.queries,
     )
 
 
@@ -188,12 +108,46 @@ def build_document_cache(
     )
 
 
+def lifespan_of(
+    settings: Settings, components: Components
+) -> Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]:
+    """Start: refuse an unmigrated database, then the flusher and the housekeeping
+    tasks. Stop: the housekeeping, the flusher (after uvicorn answered the in-flight
+    requests), then the connections."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        await anyio.to_thread.run_sync(check_migrated, components.database)
+        if settings.metering:
+            await components.flusher.start()
+        log.info("tallyboard started", extra={"database": components.database.dialect.name})
+        retention = asyncio.create_task(components.retention.run(settings.retention_interval))
+        pruning = asyncio.create_task(components.token_pruner.run(settings.token_prune_interval))
+        # Everything built so far (schema, modules, pools) lives as long as the process:
+        # keep it out of the collector's full passes, which then stay short (0009).
+        gc.collect()
+        gc.freeze()
+        try:
+            # The lifespan state reaches the HTTP protocol too (api/http/server.py).
+            yield {METRICS_STATE_KEY: components.metrics}
+        finally:
+            for housekeeping in (retention, pruning):
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
+            # After uvicorn has answered the in-flight requests: nothing records any more.
+            await components.flusher.stop()
+            await anyio.to_thread.run_sync(components.stats_cache.backend.close)
+            await anyio.to_thread.run_sync(components.database.dispose)
+            log.info("tallyboard stopped")
+
+    return lifespan
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    database = Database(settings.database_url, timeouts=database_timeouts(settings))
-    writer = RollupWriter(database.dialect, settings.operation_name_cap)
-    services = build_services(settings, clock or SystemClock(), database, writer)
-    flusher = build_flusher(settings, services, writer)
+    components = build_components(settings, clock=clock)
+    services = edge_services(components)
     schema = build_schema()
     documents = build_document_cache(settings, schema, services.metrics)
     limiter = (
@@ -209,7 +163,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         metering=settings.metering,
         inline=settings.inline_execution,
     )
-    pruner = TokenPruner(services.database, services.clock)
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
     routes: list[BaseRoute] = [
@@ -223,44 +176,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/metrics", ops.metrics, methods=["GET"]),
         *web_routes(),
     ]
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await anyio.to_thread.run_sync(check_migrated, services.database)
-        if settings.metering:
-            await flusher.start()
-        log.info("tallyboard started", extra={"database": services.database.dialect.name})
-        retention = asyncio.create_task(services.retention.run(settings.retention_interval))
-        pruning = asyncio.create_task(pruner.run(settings.token_prune_interval))
-        # Everything built so far (schema, modules, pools) lives as long as the process:
-        # keep it out of the collector's full passes, which then stay short (0009).
-        gc.collect()
-        gc.freeze()
-        try:
-            # The lifespan state reaches the HTTP protocol too (api/http/server.py).
-            yield {METRICS_STATE_KEY: services.metrics}
-        finally:
-            for housekeeping in (retention, pruning):
-                housekeeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await housekeeping
-            # After uvicorn has answered the in-flight requests: nothing records any more.
-            await flusher.stop()
-            await anyio.to_thread.run_sync(services.stats_cache.backend.close)
-            await anyio.to_thread.run_sync(services.database.dispose)
-            log.info("tallyboard stopped")
-
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=lifespan_of(settings, components),
         exception_handlers={HTTPException: http_exception_response},
         middleware=[
-            Middleware(CorrelationMiddleware, metrics=services.metrics, failures=services.failures)
+            Middleware(
+                CorrelationMiddleware, metrics=components.metrics, failures=components.failures
+            )
         ],
     )
-    app.state.services = services
-    app.state.flusher = flusher
-    app.state.token_pruner = pruner
+    app.state.components = components
+    app.state.flusher = components.flusher
+    app.state.token_pruner = components.token_pruner
     return app
 
 

@@ -59,7 +59,6 @@ def test_the_demo_database_answers_exactly_what_was_generated(tmp_path: Path) ->
     build = build_demo(
         path,
         Settings(database_url=f"sqlite:///{path}"),
-        1000,
         FixedClock(DEFAULT_NOW),
         on_day=lambda usage, _: days.append(usage),
     )

@@ -15,12 +15,9 @@ from hypothesis import strategies as st
 
 from tallyboard.admin.applier import Applier
 from tallyboard.admin.document import parse_document
-from tallyboard.api.context import Services
-from tallyboard.app import build_services
+from tallyboard.components import Components, build_components
 from tallyboard.domain.clock import FixedClock
 from tallyboard.settings import Settings
-from tallyboard.storage.database import Database
-from tallyboard.storage.rollup_writer import RollupWriter
 from tests.support.events import ai_credit, api_call, org_document, rollup_snapshot, task_run
 from tests.support.harness import DEFAULT_NOW
 
@@ -32,10 +29,8 @@ class Node:
 
     def __init__(self, database_url: str) -> None:
         self.clock = FixedClock(NOW)
-        database = Database(database_url)
-        writer = RollupWriter(database.dialect, Settings().operation_name_cap)
         settings = Settings(database_url=database_url)
-        self.services: Services = build_services(settings, self.clock, database, writer)
+        self.services: Components = build_components(settings, clock=self.clock)
 
     def ingest(self, events: list[Any], *, backfill: bool = False) -> Any:
         return self.services.ingest.ingest_events(events, bound_org_pk=None, backfill=backfill)

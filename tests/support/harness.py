@@ -138,7 +138,7 @@ class Harness(_Api):
 
     @property
     def services(self) -> Any:
-        return self.app.state.services
+        return self.app.state.components
 
 
 def _free_port() -> int:
@@ -169,7 +169,7 @@ class LiveServer(_Api):
 
     @property
     def services(self) -> Any:
-        return self.app.state.services
+        return self.app.state.components
 
     @contextmanager
     def running(self) -> Iterator[LiveServer]:

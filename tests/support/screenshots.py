@@ -78,7 +78,7 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "demo.db"
         url = f"sqlite:///{path}"
-        build = build_demo(path, Settings(database_url=url), 1000, FixedClock(MOMENT))
+        build = build_demo(path, Settings(database_url=url), FixedClock(MOMENT))
         server = LiveServer(url, now=MOMENT, flush_interval=60)
         with server.running(), chromium() as browser:
             for written in _shoot(browser, server.base_url, build.sign_ins[0].token, out):

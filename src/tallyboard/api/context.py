@@ -18,9 +18,6 @@ from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
-from tallyboard.stats.ai_credits import AiCreditStats
-from tallyboard.stats.api_usage import ApiUsageService
-from tallyboard.stats.integrations import IntegrationStats
 from tallyboard.stats.queries import StatisticsQueries
 from tallyboard.storage.database import Database
 
@@ -45,9 +42,6 @@ class Services:
     retention: RetentionSweeper
     max_org_uuids: int
     stats_cache: PerOrgCache
-    integrations: IntegrationStats
-    ai_credits: AiCreditStats
-    api_usage: ApiUsageService
     queries: StatisticsQueries
 
 

@@ -61,7 +61,6 @@ def prepare_demo(path: Path, settings: Settings, console: Console) -> DemoBuild:
         build = build_demo(
             path,
             settings,
-            settings.operation_name_cap,
             SystemClock(),
             on_start=on_start,
             on_day=on_day,

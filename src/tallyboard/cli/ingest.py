@@ -32,14 +32,8 @@ from rich.progress import (
 )
 
 from tallyboard.client import IngestClient, IngestError
-from tallyboard.domain.clock import SystemClock
 from tallyboard.domain.events import NotJson
 from tallyboard.ingest.service import IngestService
-from tallyboard.observability.metrics import Metrics
-from tallyboard.settings import Settings
-from tallyboard.storage.database import Database
-from tallyboard.storage.event_store import EventStore
-from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["direct_file", "ingest_file"]
 
@@ -155,19 +149,9 @@ def ingest_file(path: Path, url: str, key: str, batch_size: int, max_attempts: i
         _run(path, batch_size, "ingest", client.send_batch)
 
 
-def direct_file(
-    settings: Settings, database: Database, path: Path, batch_size: int, *, backfill: bool
-) -> None:
-    """Events from ``path`` through the ingest service, straight into ``database``."""
-    metrics = Metrics()
-    service = IngestService(
-        database,
-        EventStore(database),
-        RollupWriter(database.dialect, settings.operation_name_cap),
-        SystemClock(),
-        metrics,
-        settings,
-    )
+def direct_file(service: IngestService, path: Path, batch_size: int, *, backfill: bool) -> None:
+    """Events from ``path`` through the ingest service (the composition root's, so the
+    one the server runs), straight into its database."""
 
     def send(lines: list[bytes]) -> dict[str, Any]:
         raw: list[object] = []

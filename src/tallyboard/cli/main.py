@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +11,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
-from tallyboard.admin.applier import Applier
+from tallyboard.access.admin_tokens import AdminTokenState
 from tallyboard.admin.document import load_text, parse_duration
 from tallyboard.admin.draft import read_document
 from tallyboard.api.graphql.schema import schema_sdl
@@ -22,12 +20,11 @@ from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
 from tallyboard.cli.problems import database_problem
 from tallyboard.cli.server import raise_open_files_limit, server_options
-from tallyboard.domain.clock import SystemClock
+from tallyboard.components import Components, build_components
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError, ServiceUnavailableError
 from tallyboard.domain.periods import format_datetime
 from tallyboard.observability.logging import configure_logging
 from tallyboard.settings import Settings
-from tallyboard.storage import credential_store
 from tallyboard.storage import migrate as migrations
 from tallyboard.storage.database import Database, redact_url
 
@@ -41,14 +38,15 @@ admin_app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 
 
-def _migrated_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
+def _migrated(settings: Settings) -> Components:
+    """The composition root's services, on a database that is migrated (else exit 1)."""
+    components = build_components(settings)
     try:
-        migrations.check_migrated(database)
+        migrations.check_migrated(components.database)
     except NotMigratedError as exc:
         typer.echo(exc.message, err=True)
         sys.exit(1)
-    return database
+    return components
 
 
 @app.command()
@@ -64,7 +62,7 @@ def serve(
 
 def run_server(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
-    _migrated_database(settings).dispose()
+    _migrated(settings).close()
     export_to_environment(settings)
     raise_open_files_limit()
     typer.echo(
@@ -148,10 +146,10 @@ def admin_apply(
     except OSError as exc:
         typer.echo(f"Cannot read {file}: {exc.strerror}", err=True)
         sys.exit(2)
-    database = _migrated_database(settings)
+    components = _migrated(settings)
     try:
         document = read_document(load_text(text, filename=file.name))
-        result = Applier(database, SystemClock()).apply(document)
+        result = components.applier.apply(document)
     except InvalidInputError as exc:
         if as_json:
             problems = [{"path": p.path, "reason": p.reason} for p in exc.problems]
@@ -162,7 +160,7 @@ def admin_apply(
                 typer.echo(f"  {problem}", err=True)
         sys.exit(1)
     finally:
-        database.dispose()
+        components.close()
     if as_json:
         sys.stdout.write(orjson.dumps(result.secrets(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -193,36 +191,30 @@ def admin_token_create(
     """Mint an instance admin token and print it (it is shown only this once)."""
     settings = load_settings(ctx)
     lifetime = _duration(expires_in) if expires_in else None
-    database = _migrated_database(settings)
-    token = new_secret(CredentialKind.ADMIN_TOKEN)
-    now = int(SystemClock().now().timestamp())
-    with database.write() as conn:
-        credential_store.insert_admin_token(
-            conn, hash_secret(token), label, now, now + lifetime if lifetime else None
-        )
-    database.dispose()
+    components = _migrated(settings)
+    try:
+        token = components.admin_tokens.mint(label, lifetime)
+    finally:
+        components.close()
     sys.stdout.write(token + "\n")
 
 
 @token_app.command("list")
 def admin_token_list(ctx: typer.Context) -> None:
     """List instance admin tokens (never their secrets): id, label, state."""
-    database = _migrated_database(load_settings(ctx))
-    now = int(SystemClock().now().timestamp())
-    with database.read() as conn:
-        rows = credential_store.admin_tokens(conn)
-    database.dispose()
-    for row in rows:
-        if row.revoked_at is not None:
-            state = f"revoked {format_datetime(datetime.fromtimestamp(row.revoked_at, UTC))}"
-        elif row.expires_at is not None and row.expires_at <= now:
-            state = f"expired {format_datetime(datetime.fromtimestamp(row.expires_at, UTC))}"
-        elif row.expires_at is not None:
-            state = f"active until {format_datetime(datetime.fromtimestamp(row.expires_at, UTC))}"
+    components = _migrated(load_settings(ctx))
+    try:
+        tokens = components.admin_tokens.tokens()
+    finally:
+        components.close()
+    for token in tokens:
+        if token.since is None:
+            state = token.state.value
+        elif token.state is AdminTokenState.ACTIVE:
+            state = f"active until {format_datetime(token.since)}"
         else:
-            state = "active"
-        created = format_datetime(datetime.fromtimestamp(row.created_at, UTC))
-        typer.echo(f"{row.pk}\t{created}\t{state}\t{row.label}")
+            state = f"{token.state.value} {format_datetime(token.since)}"
+        typer.echo(f"{token.pk}\t{format_datetime(token.created_at)}\t{state}\t{token.label}")
 
 
 @token_app.command("revoke")
@@ -231,12 +223,11 @@ def admin_token_revoke(
     token_id: Annotated[int, typer.Argument(help="The id shown by `admin token list`")],
 ) -> None:
     """Revoke an instance admin token; it stops working at once."""
-    database = _migrated_database(load_settings(ctx))
-    with database.write() as conn:
-        revoked = credential_store.revoke_admin_token(
-            conn, token_id, int(SystemClock().now().timestamp())
-        )
-    database.dispose()
+    components = _migrated(load_settings(ctx))
+    try:
+        revoked = components.admin_tokens.revoke(token_id)
+    finally:
+        components.close()
     if not revoked:
         typer.echo(f"No active admin token with id {token_id}.", err=True)
         sys.exit(1)
@@ -283,11 +274,11 @@ def ingest(
     if url:
         typer.echo("--url needs an ingest key: --key or TALLYBOARD_INGEST_KEY.", err=True)
         sys.exit(2)
-    database = _migrated_database(settings)
+    components = _migrated(settings)
     try:
-        direct_file(settings, database, file, batch_size, backfill=False)
+        direct_file(components.ingest, file, batch_size, backfill=False)
     finally:
-        database.dispose()
+        components.close()
 
 
 @app.command()
@@ -300,11 +291,11 @@ def backfill(
 ) -> None:
     """Import events of any time inside the retention horizon, directly into the database."""
     settings = load_settings(ctx)
-    database = _migrated_database(settings)
+    components = _migrated(settings)
     try:
-        direct_file(settings, database, file, batch_size, backfill=True)
+        direct_file(components.ingest, file, batch_size, backfill=True)
     finally:
-        database.dispose()
+        components.close()
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Builds the demo database: schema, tenancy, then months of usage through the real
-backfill path (the same ``IngestService`` that serves ``POST /v1/admin/backfill``), so
-the rollups, the catalog and the ledger are exactly what production would hold."""
+backfill path (the same ``IngestService`` that serves ``POST /v1/admin/backfill``, taken
+from the composition root's :func:`~tallyboard.components.build_components`), so the
+rollups, the catalog and the ledger are exactly what production would hold."""
 
 from __future__ import annotations
 
@@ -9,20 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from tallyboard.access.oauth import OAuthService
-from tallyboard.admin.applier import Applier, ApplyResult
+from tallyboard.admin.applier import ApplyResult
 from tallyboard.admin.document import parse_document
+from tallyboard.components import Components, build_components
 from tallyboard.demo.tenancy import demo_document
 from tallyboard.demo.usage import DEFAULT_SEED, DayOfUsage, UsageGenerator
 from tallyboard.demo.world import ORGANIZATIONS, SIGN_IN_CREDENTIAL, SIGN_IN_USER
 from tallyboard.domain.clock import Clock
 from tallyboard.ingest.result import rejection_json
-from tallyboard.ingest.service import IngestLimits, IngestService
-from tallyboard.observability.metrics import Metrics
+from tallyboard.settings import Settings
 from tallyboard.storage import migrate
-from tallyboard.storage.database import Database
-from tallyboard.storage.event_store import EventStore
-from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["DemoBuild", "DemoError", "SignIn", "Totals", "build_demo"]
 
@@ -67,43 +64,38 @@ class DemoBuild:
     (examples/metered-graphql-api)."""
 
 
-def _fresh_database(path: Path) -> Database:
+def _fresh_components(path: Path, settings: Settings, clock: Clock) -> Components:
+    """The services on a new, migrated SQLite database at ``path``."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    database = Database(f"sqlite:///{path}")
-    migrate.upgrade(database)
-    return database
+    components = build_components(
+        settings.model_copy(update={"database_url": f"sqlite:///{path}"}), clock=clock
+    )
+    migrate.upgrade(components.database)
+    return components
 
 
 def build_demo(
     path: Path,
-    limits: IngestLimits,
-    operation_name_cap: int,
+    settings: Settings,
     clock: Clock,
     *,
     seed: int = DEFAULT_SEED,
     on_start: Callable[[int], None] | None = None,
     on_day: Callable[[DayOfUsage, Totals], None] | None = None,
 ) -> DemoBuild:
-    """Create ``path`` afresh (SQLite) with the demo tenancy and its usage history."""
-    database = _fresh_database(path)
+    """Create ``path`` afresh (SQLite) with the demo tenancy and its usage history;
+    ``settings`` give the ingest limits (their database URL is replaced by ``path``)."""
+    components = _fresh_components(path, settings, clock)
     try:
         now = clock.now()
-        applied = Applier(database, clock).apply(parse_document(demo_document(now.date())))
-        service = IngestService(
-            database,
-            EventStore(database),
-            RollupWriter(database.dialect, operation_name_cap),
-            clock,
-            Metrics(),
-            limits,
-        )
+        applied = components.applier.apply(parse_document(demo_document(now.date())))
         generator = UsageGenerator(ORGANIZATIONS, now, seed)
         totals = Totals()
         if on_start is not None:
             on_start(len(generator.days()))
         for usage in generator.generate():
-            result = service.ingest_events(usage.events, bound_org_pk=None, backfill=True)
+            result = components.ingest.ingest_events(usage.events, bound_org_pk=None, backfill=True)
             if result.rejected or result.accepted != len(usage.events):
                 first = rejection_json(result.rejected[0]) if result.rejected else {}
                 raise DemoError(f"the demo's events for {usage.day} were refused: {first}")
@@ -114,17 +106,17 @@ def build_demo(
             generator.start,
             now.date(),
             totals,
-            _sign_ins(database, clock, applied),
+            _sign_ins(components, applied),
             ingest_key=applied.ingest_keys[0]["key"],
         )
     finally:
-        database.dispose()
+        components.close()
 
 
-def _sign_ins(database: Database, clock: Clock, applied: ApplyResult) -> list[SignIn]:
+def _sign_ins(components: Components, applied: ApplyResult) -> list[SignIn]:
     personal = {(t["user"], t["name"]): t["token"] for t in applied.personal_tokens}
     reporter = next(a for a in applied.service_accounts if a["name"] == "Usage Reporter")
-    issued = OAuthService(database, clock).issue(
+    issued = components.oauth.issue(
         "client_credentials", reporter["clientId"], reporter["clientSecret"]
     )
     return [

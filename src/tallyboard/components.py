@@ -1,0 +1,163 @@
+"""The composition root's wiring: ``build_components(settings)`` builds every service, once.
+
+This is the only place that constructs services from the settings. The HTTP application
+(``tallyboard.app.create_app``), the command line (``tallyboard.cli``) and the demo
+builder (``tallyboard.demo``) all start here, so a command-line ingest or a demo
+backfill runs exactly the service the server runs, wired the same way. It sits just
+below ``tallyboard.demo`` in the layers (the demo builds its database through it) and
+knows nothing of the edges: endpoints receive the components they use from ``create_app``.
+
+Nothing connects here: the database and Redis are first touched when a component is used
+(for the server, when the application starts).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tallyboard.access.admin_tokens import AdminTokens
+from tallyboard.access.authenticator import Authenticator
+from tallyboard.access.oauth import OAuthService
+from tallyboard.access.policy import Policy
+from tallyboard.access.token_pruner import TokenPruner
+from tallyboard.admin.applier import Applier
+from tallyboard.cache.backend import CacheBackend
+from tallyboard.cache.memory import MemoryCache
+from tallyboard.cache.per_org import PerOrgCache
+from tallyboard.cache.redis import RedisCache
+from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.retention import RetentionSweeper
+from tallyboard.ingest.service import IngestService
+from tallyboard.metering.accumulator import Accumulator
+from tallyboard.metering.flusher import Flusher
+from tallyboard.observability.failures import FailureLog
+from tallyboard.observability.metrics import Metrics
+from tallyboard.settings import Settings
+from tallyboard.stats.queries import StatisticsQueries, build_statistics_queries
+from tallyboard.storage.database import Database, DatabaseTimeouts
+from tallyboard.storage.event_store import EventStore
+from tallyboard.storage.flush_store import FlushStore
+from tallyboard.storage.rollup_writer import RollupWriter
+
+__all__ = ["Components", "build_cache_backend", "build_components", "database_timeouts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """Every service of one process, wired once by :func:`build_components`.
+
+    The edges never receive this whole: ``create_app`` hands each endpoint the services
+    it uses, the CLI and the demo take what their command needs.
+    """
+
+    database: Database
+    clock: Clock
+    metrics: Metrics
+    failures: FailureLog
+    policy: Policy
+    authenticator: Authenticator
+    oauth: OAuthService
+    admin_tokens: AdminTokens
+    applier: Applier
+    accumulator: Accumulator
+    flusher: Flusher
+    ingest: IngestService
+    ingest_backpressure: Backpressure
+    retention: RetentionSweeper
+    token_pruner: TokenPruner
+    max_org_uuids: int
+    stats_cache: PerOrgCache
+    queries: StatisticsQueries
+
+    def close(self) -> None:
+        """Release the connections (the cache's, then the database's pools). The server's
+        lifespan does the same from a worker thread, after the flusher stopped."""
+        self.stats_cache.backend.close()
+        self.database.dispose()
+
+
+def _timer(clock: Clock) -> Callable[[], float]:
+    """What cache expiry is measured with: the monotonic clock in production, or the
+    clock a test injected (so tests move time instead of sleeping)."""
+    if isinstance(clock, SystemClock):
+        return time.monotonic
+    return lambda: clock.now().timestamp()
+
+
+def build_cache_backend(settings: Settings, clock: Clock) -> CacheBackend:
+    """Redis when ``redis_url`` is set (shared by every process), else in-process."""
+    if settings.redis_url:
+        return RedisCache(settings.redis_url)
+    return MemoryCache(now=_timer(clock))
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        lock=settings.db_lock_timeout,
+    )
+
+
+def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
+    """Every service for ``settings``. ``clock`` is for tests (and the demo's fixed
+    moment); production always uses the system's. One rollup writer (and its cache of
+    admitted operation names) is shared between ingestion and the metering flusher."""
+    clock = clock or SystemClock()
+    database = Database(settings.database_url, timeouts=database_timeouts(settings))
+    writer = RollupWriter(database.dialect, settings.operation_name_cap)
+    metrics = Metrics()
+    stats_cache = PerOrgCache(
+        build_cache_backend(settings, clock),
+        metrics,
+        ttl=settings.cache_ttl,
+        jitter=settings.cache_jitter,
+        prefix=settings.cache_prefix,
+    )
+    events = EventStore(database)
+    policy = Policy(database)
+    queries = build_statistics_queries(
+        database,
+        clock,
+        metrics,
+        policy,
+        stats_cache,
+        max_org_uuids=settings.max_org_uuids,
+        reuse_answers=settings.answer_reuse,
+    )
+    accumulator = Accumulator(settings.metering_max_keys, metrics)
+    return Components(
+        database=database,
+        clock=clock,
+        metrics=metrics,
+        failures=FailureLog(metrics, settings.failure_log_interval),
+        policy=policy,
+        authenticator=Authenticator(database, clock),
+        oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
+        admin_tokens=AdminTokens(database, clock),
+        applier=Applier(database, clock),
+        accumulator=accumulator,
+        flusher=Flusher(
+            accumulator,
+            FlushStore(database, writer),
+            metrics,
+            clock,
+            interval=settings.flush_interval,
+        ),
+        ingest=IngestService(database, events, writer, clock, metrics, settings),
+        ingest_backpressure=Backpressure(
+            settings.ingest_concurrency,
+            settings.ingest_queue,
+            metrics,
+            buffer_bytes=(settings.ingest_concurrency + settings.ingest_queue)
+            * settings.ingest_max_body_bytes,
+        ),
+        retention=RetentionSweeper(events, clock, settings.retention_days, metrics),
+        token_pruner=TokenPruner(database, clock),
+        max_org_uuids=settings.max_org_uuids,
+        stats_cache=stats_cache,
+        queries=queries,
+    )
