@@ -14,7 +14,7 @@ from pathlib import Path
 WEB = files("tallyboard.web")
 GRAPHIQL = WEB.joinpath("graphiql")
 VENDOR = GRAPHIQL.joinpath("vendor")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def manifest() -> dict[str, list[dict[str, object]]]:
