@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -214,22 +215,33 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
     graphql = GraphQLEndpoint(
-        services,
-        schema,
         documents,
-        settings.max_body_bytes,
-        settings.max_org_uuids,
-        limiter,
-        metering=settings.metering,
+        queries=services.queries,
+        authenticator=services.authenticator,
+        reads=services.database,
+        clock=services.clock,
+        metrics=services.metrics,
+        failures=services.failures,
+        record=services.accumulator.record if settings.metering else None,
+        max_body_bytes=settings.max_body_bytes,
+        max_org_uuids=settings.max_org_uuids,
+        rate_limiter=limiter,
         inline=settings.inline_execution,
     )
     pruner = TokenPruner(services.database, services.clock)
-    ops = OpsEndpoints(services)
-    events = EventsEndpoint(services, settings.ingest_max_body_bytes)
+    ops = OpsEndpoints(services.metrics, functools.partial(check_migrated, services.database))
+    events = EventsEndpoint(
+        services.authenticator,
+        services.ingest,
+        services.ingest_backpressure,
+        services.metrics,
+        settings.ingest_max_body_bytes,
+    )
+    apply = ApplyEndpoint(services.authenticator, services.applier)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
-        Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/admin/apply", apply.handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
