@@ -42,6 +42,7 @@ from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.api.http.server import METRICS_STATE_KEY
 from tallyboard.cache.backend import CacheBackend
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
@@ -69,6 +70,8 @@ from tallyboard.web.routes import routes as web_routes
 
 __all__ = [
     "build_document_cache",
+    "build_graphql_endpoint",
+    "build_routes",
     "create_app",
     "create_app_from_environment",
     "database_timeouts",
@@ -198,23 +201,17 @@ def build_document_cache(
         schema,
         limits,
         metrics,
-        max_entries=settings.document_cache_size,
-        max_bytes=settings.document_cache_bytes,
+        BoundedCache(settings.document_cache_size, settings.document_cache_bytes),
     )
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    database = Database(settings.database_url, timeouts=database_timeouts(settings))
-    writer = RollupWriter(database.dialect, settings.operation_name_cap)
-    services = build_services(settings, clock or SystemClock(), database, writer)
-    flusher = build_flusher(settings, services, writer)
-    schema = build_schema()
-    documents = build_document_cache(settings, schema, services.metrics)
+def build_graphql_endpoint(settings: Settings, services: Services) -> GraphQLEndpoint:
+    """``POST /graphql`` with exactly the services it uses."""
+    documents = build_document_cache(settings, build_schema(), services.metrics)
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
-    graphql = GraphQLEndpoint(
+    return GraphQLEndpoint(
         documents,
         queries=services.queries,
         authenticator=services.authenticator,
@@ -228,7 +225,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         rate_limiter=limiter,
         inline=settings.inline_execution,
     )
-    pruner = TokenPruner(services.database, services.clock)
+
+
+def build_routes(settings: Settings, services: Services) -> list[BaseRoute]:
+    """Every endpoint, each given only the services it uses."""
+    graphql = build_graphql_endpoint(settings, services)
     ops = OpsEndpoints(services.metrics, functools.partial(check_migrated, services.database))
     events = EventsEndpoint(
         services.authenticator,
@@ -238,7 +239,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         settings.ingest_max_body_bytes,
     )
     apply = ApplyEndpoint(services.authenticator, services.applier)
-    routes: list[BaseRoute] = [
+    return [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", apply.handle, methods=["POST"]),
@@ -249,6 +250,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/metrics", ops.metrics, methods=["GET"]),
         *web_routes(),
     ]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """The ASGI application. ``clock`` is for tests; production always uses the system's."""
+    database = Database(settings.database_url, timeouts=database_timeouts(settings))
+    writer = RollupWriter(database.dialect, settings.operation_name_cap)
+    services = build_services(settings, clock or SystemClock(), database, writer)
+    flusher = build_flusher(settings, services, writer)
+    pruner = TokenPruner(services.database, services.clock)
+    routes = build_routes(settings, services)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from graphql import (
     DocumentNode,
@@ -29,12 +30,12 @@ from tallyboard.api.graphql.execution import Executable, compile_executable
 from tallyboard.api.graphql.limits import SATURATED, DocumentShape, OperationPlan, measure
 from tallyboard.api.graphql.scheduler import Placement
 from tallyboard.api.graphql.validation import validate_document
-from tallyboard.cache.bounded import BoundedCache
 from tallyboard.observability.metrics import Metrics
 
 __all__ = [
     "DocumentCache",
     "DocumentLimits",
+    "DocumentStore",
     "PreparedDocument",
     "Refusal",
     "footprint",
@@ -119,24 +120,35 @@ def footprint(query: str, prepared: PreparedDocument) -> int:
     return size
 
 
+class DocumentStore(Protocol):
+    """The bounded LRU store the cache keeps its entries in (``cache.bounded.BoundedCache``,
+    handed in by the composition root: the api layer does not import ``cache``)."""
+
+    def get(self, key: str) -> PreparedDocument | None: ...
+    def peek(self, key: str) -> PreparedDocument | None: ...
+    def put(self, key: str, value: PreparedDocument, size: int = 1) -> bool: ...
+    def __len__(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+
+
 class DocumentCache:
     def __init__(
         self,
         schema: GraphQLSchema,
         limits: DocumentLimits,
         metrics: Metrics,
-        *,
-        max_entries: int,
-        max_bytes: int,
+        entries: DocumentStore,
     ) -> None:
+        """``entries`` bounds the cache: by number and by :func:`footprint` (bytes)."""
         self._schema = schema
         self._limits = limits
-        self._entries: BoundedCache[str, PreparedDocument] = BoundedCache(max_entries, max_bytes)
+        self._entries = entries
         self._hits = metrics.graphql_documents.labels("hit")
         self._misses = metrics.graphql_documents.labels("miss")
 
     @property
-    def entries(self) -> BoundedCache[str, PreparedDocument]:
+    def entries(self) -> DocumentStore:
         """The bounded cache itself (its size and length, for tests and metrics)."""
         return self._entries
 
