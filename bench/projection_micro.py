@@ -22,9 +22,10 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import orjson
 from graphql import execute_sync
@@ -49,12 +50,8 @@ NAMES = {
 @contextmanager
 def projection_off() -> Iterator[None]:
     """Documents prepared inside this block get no projection (general executor)."""
-    original = execution.compile_projection
-    execution.compile_projection = lambda *_: None  # type: ignore[assignment]
-    try:
+    with mock.patch.object(execution, "compile_projection", return_value=None):
         yield
-    finally:
-        execution.compile_projection = original
 
 
 def _scope(body: bytes, token: str) -> dict[str, Any]:
@@ -85,7 +82,7 @@ async def _request(app: Starlette, body: bytes, token: str) -> int:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
