@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -26,7 +27,6 @@ from starlette.routing import BaseRoute, Route
 
 from tallyboard.access.oauth_throttle import OAuthThrottle
 from tallyboard.access.rate_limit import RateLimiter
-from tallyboard.api.context import Services
 from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
@@ -37,6 +37,7 @@ from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.api.http.server import METRICS_STATE_KEY
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.components import Components, build_components
 from tallyboard.domain.clock import Clock
 from tallyboard.observability.metrics import Metrics
@@ -46,38 +47,17 @@ from tallyboard.web.routes import routes as web_routes
 
 __all__ = [
     "build_document_cache",
+    "build_graphql_endpoint",
+    "build_routes",
     "create_app",
     "create_app_from_environment",
-    "edge_services",
     "lifespan_of",
 ]
 
 log = logging.getLogger(__name__)
 
 
-def edge_services(components: Components) -> Services:
-    """The endpoints' view of the components, until each endpoint takes only the
-    services it uses (then this goes, with ``api.context.Services``)."""
-    return Services(
-        database=components.database,
-        clock=components.clock,
-        metrics=components.metrics,
-        failures=components.failures,
-        policy=components.policy,
-        authenticator=components.authenticator,
-        oauth=components.oauth,
-        applier=components.applier,
-        accumulator=components.accumulator,
-        ingest=components.ingest,
-        ingest_backpressure=components.ingest_backpressure,
-        retention=components.retention,
-        max_org_uuids=components.max_org_uuids,
-        stats_cache=components.stats_cache,
-        queries=components.queries,
-    )
-
-
-def build_token_endpoint(settings: Settings, services: Services) -> TokenEndpoint:
+def build_token_endpoint(settings: Settings, services: Components) -> TokenEndpoint:
     """``/oauth/token``, throttling failed attempts unless ``oauth_failure_rate`` is 0."""
     throttle = (
         OAuthThrottle(settings.oauth_failure_burst, settings.oauth_failure_rate)
@@ -103,8 +83,7 @@ def build_document_cache(
         schema,
         limits,
         metrics,
-        max_entries=settings.document_cache_size,
-        max_bytes=settings.document_cache_bytes,
+        BoundedCache(settings.document_cache_size, settings.document_cache_bytes),
     )
 
 
@@ -144,31 +123,44 @@ def lifespan_of(
     return lifespan
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """The ASGI application. ``clock`` is for tests; production always uses the system's."""
-    components = build_components(settings, clock=clock)
-    services = edge_services(components)
-    schema = build_schema()
-    documents = build_document_cache(settings, schema, services.metrics)
+def build_graphql_endpoint(settings: Settings, services: Components) -> GraphQLEndpoint:
+    """``POST /graphql`` with exactly the services it uses."""
+    documents = build_document_cache(settings, build_schema(), services.metrics)
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
     )
-    graphql = GraphQLEndpoint(
-        services,
-        schema,
+    return GraphQLEndpoint(
         documents,
-        settings.max_body_bytes,
-        settings.max_org_uuids,
-        limiter,
-        metering=settings.metering,
+        queries=services.queries,
+        authenticator=services.authenticator,
+        reads=services.database,
+        clock=services.clock,
+        metrics=services.metrics,
+        failures=services.failures,
+        record=services.accumulator.record if settings.metering else None,
+        max_body_bytes=settings.max_body_bytes,
+        max_org_uuids=settings.max_org_uuids,
+        rate_limiter=limiter,
         inline=settings.inline_execution,
     )
-    ops = OpsEndpoints(services)
-    events = EventsEndpoint(services, settings.ingest_max_body_bytes)
-    routes: list[BaseRoute] = [
+
+
+def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
+    """Every endpoint, each given only the services it uses."""
+    graphql = build_graphql_endpoint(settings, services)
+    ops = OpsEndpoints(services.metrics, functools.partial(check_migrated, services.database))
+    events = EventsEndpoint(
+        services.authenticator,
+        services.ingest,
+        services.ingest_backpressure,
+        services.metrics,
+        settings.ingest_max_body_bytes,
+    )
+    apply = ApplyEndpoint(services.authenticator, services.applier)
+    return [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
-        Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/admin/apply", apply.handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
@@ -176,6 +168,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/metrics", ops.metrics, methods=["GET"]),
         *web_routes(),
     ]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """The ASGI application. ``clock`` is for tests; production always uses the system's."""
+    components = build_components(settings, clock=clock)
+    routes = build_routes(settings, components)
     app = Starlette(
         routes=routes,
         lifespan=lifespan_of(settings, components),

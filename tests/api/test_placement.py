@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from tallyboard.api.graphql.document_cache import Placement
-from tallyboard.api.graphql.endpoint import (
+from tallyboard.api.graphql.scheduler import (
     INLINE_BUDGET,
     PROBATION,
     STRIKES,
     WAIT_BUDGET,
-    _judge_inline,
-    _place,
+    Placement,
 )
+from tallyboard.api.graphql.scheduler import judge_inline as _judge_inline
+from tallyboard.api.graphql.scheduler import place as _place
 
 CHEAP, COSTLY = INLINE_BUDGET / 10, INLINE_BUDGET * 2
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret, same_hash
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.errors import ClientError
+from tallyboard.domain.errors import OAuthError  # one error tree; re-exported for callers
 from tallyboard.domain.text import character_problem
 from tallyboard.storage import credential_store as store
 from tallyboard.storage.database import Database
@@ -19,17 +19,6 @@ from tallyboard.storage.database import Database
 __all__ = ["IssuedToken", "OAuthError", "OAuthService"]
 
 _DUMMY_HASH = hash_secret("tb_cs_not-a-real-secret")
-
-
-class OAuthError(ClientError):
-    """An RFC 6749 §5.2 error response: ``error`` code plus a human description."""
-
-    code = "OAUTH_ERROR"
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +46,7 @@ class OAuthService:
                 "unsupported_grant_type", "only grant_type=client_credentials is supported"
             )
         if not client_id or not secret:
-            raise OAuthError(
-                "invalid_client", "client_id and client_secret are required", status=401
-            )
+            raise OAuthError("invalid_client", "client_id and client_secret are required")
         if character_problem(client_id) is not None:  # PostgreSQL cannot even look it up
             raise OAuthError("invalid_request", "client_id must not contain control characters")
         presented = hash_secret(secret)
@@ -67,7 +54,7 @@ class OAuthService:
             account = store.find_service_account_by_client_id(conn, client_id)
             expected = account.client_secret_hash if account else _DUMMY_HASH
             if not same_hash(presented, expected) or account is None or account.revoked_at:
-                raise OAuthError("invalid_client", "client authentication failed", status=401)
+                raise OAuthError("invalid_client", "client authentication failed")
             token = new_secret(CredentialKind.ACCESS_TOKEN)
             now = int(self._clock.now().timestamp())
             lifetime = account.token_lifetime_seconds

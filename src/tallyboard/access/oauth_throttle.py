@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from tallyboard.access.buckets import TokenBuckets
-from tallyboard.access.oauth import OAuthError
+from tallyboard.domain.errors import OAuthError
 
 __all__ = ["CLIENT_FACTOR", "OAuthThrottle", "ThrottledError", "address_key"]
 
@@ -45,7 +45,8 @@ _MAX_CLIENT_ID = 128
 
 
 class ThrottledError(OAuthError):
-    """Too many failed attempts: RFC 6749's JSON error shape with HTTP 429.
+    """Too many failed attempts: RFC 6749's JSON error shape with HTTP 429 (the edge's
+    error table maps ``temporarily_unavailable`` so, with ``Retry-After``).
 
     ``temporarily_unavailable`` is the RFC 6749 code for a server that cannot answer
     now (§4.1.2.1); ``slow_down`` exists only for the device flow (RFC 8628), and
@@ -55,7 +56,6 @@ class ThrottledError(OAuthError):
         super().__init__(
             "temporarily_unavailable",
             f"Too many failed attempts; retry in {retry_after} s",
-            status=429,
         )
         self.retry_after = retry_after
 

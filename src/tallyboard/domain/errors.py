@@ -1,8 +1,9 @@
 """The one error tree of Tallyboard.
 
 Every failure a user can cause is a subclass of :class:`TallyboardError` carrying a
-stable ``code``. The edges map codes once each: GraphQL error codes in
-``tallyboard.api.graphql.errors`` and HTTP statuses in ``tallyboard.api.http.errors``.
+stable ``code``. Errors carry no HTTP status: the edges share one table from codes to
+HTTP statuses and headers (``tallyboard.api.error_table``), and GraphQL answers carry
+the code as ``extensions.code`` (``tallyboard.api.graphql.errors``).
 Anything that is *not* a ``TallyboardError`` is a bug and is reported to clients as
 an opaque ``INTERNAL_SERVER_ERROR`` (logged with its correlation id).
 
@@ -15,7 +16,9 @@ an opaque ``INTERNAL_SERVER_ERROR`` (logged with its correlation id).
     │   ├── UnauthorizedError      UNAUTHORIZED
     │   ├── PermissionDeniedError  PERMISSION_DENIED
     │   ├── QueryTooComplexError   QUERY_TOO_COMPLEX
-    │   └── RateLimitedError       RATE_LIMITED (carries retry_after)
+    │   ├── RateLimitedError       RATE_LIMITED (carries retry_after)
+    │   └── OAuthError             OAUTH_ERROR (carries RFC 6749's ``error``, e.g.
+    │                              invalid_client; answered in the RFC's shape)
     └── ServiceError               (ours to fix or wait out)
         ├── NotMigratedError
         ├── OverloadedError        (carries retry_after)
@@ -33,6 +36,7 @@ __all__ = [
     "ClientError",
     "InvalidInputError",
     "NotMigratedError",
+    "OAuthError",
     "OverloadedError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -128,6 +132,19 @@ class RateLimitedError(ClientError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OAuthError(ClientError):
+    """An RFC 6749 §5.2 error response: ``error`` code plus a human description.
+
+    Its HTTP status follows from ``error`` in the edge's error table (``invalid_client``
+    is 401, a throttled client 429, everything else 400)."""
+
+    code = "OAUTH_ERROR"
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
 
 
 class NotMigratedError(ServiceError):

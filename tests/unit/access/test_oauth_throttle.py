@@ -11,6 +11,7 @@ from tallyboard.access.oauth_throttle import (
     ThrottledError,
     address_key,
 )
+from tallyboard.api.error_table import status_for
 from tallyboard.settings import Settings
 
 
@@ -30,7 +31,7 @@ def refused(throttle: OAuthThrottle, client: str | None, host: str) -> int:
         caught = exc
     else:
         return 0
-    assert caught.status == 429
+    assert status_for(caught) == 429
     assert caught.error == "temporarily_unavailable"
     return caught.retry_after
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from graphql import (
     DocumentNode,
@@ -25,16 +26,16 @@ from graphql import (
 )
 
 from tallyboard.api.graphql.errors import PARSE_FAILED, QUERY_TOO_COMPLEX, VALIDATION_FAILED
+from tallyboard.api.graphql.execution import Executable, compile_executable
 from tallyboard.api.graphql.limits import SATURATED, DocumentShape, OperationPlan, measure
-from tallyboard.api.graphql.projection import Projection, compile_projection
+from tallyboard.api.graphql.scheduler import Placement
 from tallyboard.api.graphql.validation import validate_document
-from tallyboard.cache.bounded import BoundedCache
 from tallyboard.observability.metrics import Metrics
 
 __all__ = [
     "DocumentCache",
     "DocumentLimits",
-    "Placement",
+    "DocumentStore",
     "PreparedDocument",
     "Refusal",
     "footprint",
@@ -70,29 +71,17 @@ class Refusal:
     messages: tuple[tuple[str, list[dict[str, int]] | None], ...]
 
 
-class Placement:
-    """Where the endpoint runs a document: on the event loop while its executions
-    stay short, else on a worker thread (decision 0009). Mutated without a lock: a lost
-    update only moves one request to the other side."""
-
-    __slots__ = ("inline", "probation", "strikes")
-
-    def __init__(self) -> None:
-        self.inline = False
-        self.strikes = 0
-        """Inline runs over budget, net of good ones (a lone cache refill is forgiven)."""
-        self.probation = 0
-        """Thread runs left before a demoted document may run inline again."""
-
-
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    document: DocumentNode | None = None
+    executable: Executable | None = None
     refusal: Refusal | None = None
     operations: dict[str | None, OperationPlan] = field(default_factory=dict)
     placement: Placement = field(default_factory=Placement)
-    projections: dict[str | None, Projection | None] = field(default_factory=dict)
-    """Per operation name: its precompiled execution, or None (general executor)."""
+    """Where the endpoint runs this document (api/graphql/scheduler.py)."""
+
+    @property
+    def document(self) -> DocumentNode | None:
+        return self.executable.document if self.executable is not None else None
 
     def operation(self, name: str | None) -> OperationPlan | None:
         """The operation that will execute for ``operationName`` = ``name``, if any."""
@@ -131,24 +120,35 @@ def footprint(query: str, prepared: PreparedDocument) -> int:
     return size
 
 
+class DocumentStore(Protocol):
+    """The bounded LRU store the cache keeps its entries in (``cache.bounded.BoundedCache``,
+    handed in by the composition root: the api layer does not import ``cache``)."""
+
+    def get(self, key: str) -> PreparedDocument | None: ...
+    def peek(self, key: str) -> PreparedDocument | None: ...
+    def put(self, key: str, value: PreparedDocument, size: int = 1) -> bool: ...
+    def __len__(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+
+
 class DocumentCache:
     def __init__(
         self,
         schema: GraphQLSchema,
         limits: DocumentLimits,
         metrics: Metrics,
-        *,
-        max_entries: int,
-        max_bytes: int,
+        entries: DocumentStore,
     ) -> None:
+        """``entries`` bounds the cache: by number and by :func:`footprint` (bytes)."""
         self._schema = schema
         self._limits = limits
-        self._entries: BoundedCache[str, PreparedDocument] = BoundedCache(max_entries, max_bytes)
+        self._entries = entries
         self._hits = metrics.graphql_documents.labels("hit")
         self._misses = metrics.graphql_documents.labels("miss")
 
     @property
-    def entries(self) -> BoundedCache[str, PreparedDocument]:
+    def entries(self) -> DocumentStore:
         """The bounded cache itself (its size and length, for tests and metrics)."""
         return self._entries
 
@@ -197,13 +197,8 @@ class DocumentCache:
             )
         if not any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
             return self._refuse(VALIDATION_FAILED, "The document contains no operation")
-        projections = {
-            (d.name.value if d.name else None): compile_projection(self._schema, d)
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-        }
         return PreparedDocument(
-            document=document, operations=shape.operations, projections=projections
+            executable=compile_executable(self._schema, document), operations=shape.operations
         )
 
     def _parse(self, query: str) -> DocumentNode | PreparedDocument:

@@ -41,7 +41,7 @@ from graphql import (
     default_field_resolver,
     located_error,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined
 
 from tallyboard.api.graphql.schema import SAFE_INT
@@ -215,22 +215,9 @@ class Projection:
     def execute(self, context: Any, variables: dict[str, Any]) -> ExecutionResult | None:
         """The result, or None when the variables do not coerce (let graphql-core say
         why). Raises :class:`Fallback` when a value needs the general executor."""
-        schema = self._schema
-        operation = self._operation
-        # Clients resend the same variables, and coercion is pure: reuse the last one.
-        # Compared as JSON (1, 1.0 and true are equal in Python, not in GraphQL).
-        raw = _fingerprint(variables)
-        last_raw, last_coerced = self._last_variables
-        if raw is not None and raw == last_raw and last_coerced is not None:
-            coerced = last_coerced
-        else:
-            coerced = get_variable_values(
-                schema, operation.variable_definitions or (), variables, hide_suggestions=True
-            )
-            if isinstance(coerced, list):
-                return None
-            if raw is not None:
-                self._last_variables = (raw, coerced)
+        coerced = self._coerce(variables)
+        if coerced is None:
+            return None
         data: dict[str, Any] = {}
         errors: list[GraphQLError] = []
         for root in self._roots:
@@ -238,44 +225,75 @@ class Projection:
                 data[root.key] = "Query"
                 continue
             path = Path(None, root.key, "Query")
-            field = root.field
-            info = GraphQLResolveInfo(
-                root.name,
-                [root.node],
-                field.type,
-                cast(GraphQLObjectType, self._query_type),
-                path,
-                schema,
-                {},
-                None,
-                operation,
-                coerced,
-                context,
-                _never_awaitable,
-                None,
-                cast(Any, None),
-            )
             try:
-                args = (
-                    get_argument_values(field, root.node, coerced, None, True)
-                    if field.args or root.node.arguments
-                    else {}
-                )
-                result = (field.resolve or default_field_resolver)(None, info, **args)
-                if isinstance(result, Exception):
-                    raise result
+                result = self._resolve(root, path, coerced, context)
             except Exception as exc:
                 errors.append(located_error(exc, [root.node], path.as_list()))
                 data[root.key] = None
                 continue
-            last = root.last
-            if result is last[0] and result is not None:
-                data[root.key] = last[1]
-            else:
-                completed = root.complete(result)
-                root.last = (result, completed)
-                data[root.key] = completed
+            data[root.key] = _project(root, result)
         return ExecutionResult(data, errors or None)
+
+    def _coerce(self, variables: dict[str, Any]) -> VariableValues | None:
+        """The coerced variables, or None when they do not coerce. Clients resend the
+        same variables, and coercion is pure: the last ones are reused -- compared as
+        JSON (1, 1.0 and true are equal in Python, not in GraphQL)."""
+        raw = _fingerprint(variables)
+        last_raw, last_coerced = self._last_variables
+        if raw is not None and raw == last_raw and last_coerced is not None:
+            return cast(VariableValues, last_coerced)
+        coerced = get_variable_values(
+            self._schema,
+            self._operation.variable_definitions or (),
+            variables,
+            hide_suggestions=True,
+        )
+        if isinstance(coerced, list):
+            return None
+        if raw is not None:
+            self._last_variables = (raw, coerced)
+        return coerced
+
+    def _resolve(self, root: _Root, path: Path, coerced: VariableValues, context: Any) -> Any:
+        """Call the root resolver exactly as graphql-core does (same arguments, same
+        resolve info); a returned exception is raised like graphql-core reports it."""
+        field = root.field
+        info = GraphQLResolveInfo(
+            field_name=root.name,
+            field_nodes=[root.node],
+            return_type=field.type,
+            parent_type=cast(GraphQLObjectType, self._query_type),
+            path=path,
+            schema=self._schema,
+            fragments={},
+            root_value=None,
+            operation=self._operation,
+            variable_values=coerced,
+            context=context,
+            is_awaitable=_never_awaitable,
+            abort_signal=None,
+            async_helpers=cast(Any, None),
+        )
+        args = (
+            get_argument_values(field, root.node, coerced, None, True)
+            if field.args or root.node.arguments
+            else {}
+        )
+        result = (field.resolve or default_field_resolver)(None, info, **args)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def _project(root: _Root, result: Any) -> Any:
+    """``result`` completed through the root's selection; the very same object as last
+    time (a memoized answer) reuses its projection."""
+    last = root.last
+    if result is last[0] and result is not None:
+        return last[1]
+    completed = root.complete(result)
+    root.last = (result, completed)
+    return completed
 
 
 def compile_projection(

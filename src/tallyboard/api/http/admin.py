@@ -7,8 +7,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tallyboard.access.authenticator import Authenticator
+from tallyboard.admin.applier import Applier
 from tallyboard.admin.draft import read_document
-from tallyboard.api.context import Services
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
 from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
@@ -19,13 +20,14 @@ _MAX_DOCUMENT = 5 * 1024 * 1024
 
 
 class ApplyEndpoint:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, authenticator: Authenticator, applier: Applier) -> None:
+        self._authenticator = authenticator
+        self._applier = applier
 
     async def handle(self, request: Request) -> Response:
         try:
             await anyio.to_thread.run_sync(
-                self._services.authenticator.admin, request.headers.get("authorization")
+                self._authenticator.admin, request.headers.get("authorization")
             )
             body = await read_body(request, _MAX_DOCUMENT)
             try:
@@ -33,7 +35,7 @@ class ApplyEndpoint:
             except orjson.JSONDecodeError as exc:
                 raise BadRequestError(f"The body is not valid JSON: {exc}") from None
             document = read_document(raw)
-            result = await anyio.to_thread.run_sync(self._services.applier.apply, document)
+            result = await anyio.to_thread.run_sync(self._applier.apply, document)
         except ServiceUnavailableError:
             raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:

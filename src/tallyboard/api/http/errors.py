@@ -1,4 +1,5 @@
-"""HTTP statuses: the one place the error tree becomes status codes for plain endpoints.
+"""Error answers of the plain HTTP endpoints; statuses and headers come from the one
+error table (api/error_table.py), shared with the GraphQL edge.
 
 Body: ``{"error": {"code", "message", "correlation_id", "problems"?}}``.
 """
@@ -12,20 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyboard.domain.errors import (
-    BadRequestError,
-    InvalidInputError,
-    NotMigratedError,
-    OverloadedError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    QueryTooComplexError,
-    RateLimitedError,
-    RequestTimeoutError,
-    ServiceUnavailableError,
-    TallyboardError,
-    UnauthorizedError,
-)
+from tallyboard.api.error_table import headers_for, status_for
+from tallyboard.domain.errors import InvalidInputError, TallyboardError
 from tallyboard.observability.logging import correlation_id
 
 __all__ = [
@@ -36,27 +25,6 @@ __all__ = [
     "raw_error",
     "status_for",
 ]
-
-_STATUS: tuple[tuple[type[TallyboardError], int], ...] = (
-    (PayloadTooLargeError, 413),
-    (RequestTimeoutError, 408),
-    (BadRequestError, 400),
-    (InvalidInputError, 422),
-    (UnauthorizedError, 401),
-    (PermissionDeniedError, 403),
-    (QueryTooComplexError, 400),
-    (RateLimitedError, 429),
-    (OverloadedError, 429),
-    (NotMigratedError, 503),
-    (ServiceUnavailableError, 503),
-)
-
-
-def status_for(error: TallyboardError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 500
 
 
 def json_response(
@@ -75,12 +43,7 @@ def error_response(error: TallyboardError) -> Response:
     }
     if isinstance(error, InvalidInputError):
         body["problems"] = [{"path": p.path, "reason": p.reason} for p in error.problems]
-    headers: dict[str, str] = {}
-    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
-        headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, UnauthorizedError):
-        headers["WWW-Authenticate"] = "Bearer"
-    return json_response({"error": body}, status_for(error), headers)
+    return json_response({"error": body}, status_for(error), headers_for(error))
 
 
 # ---- answers given outside any endpoint: the middleware's last resort, the server's
@@ -120,8 +83,8 @@ def raw_error(
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
     ]
-    if isinstance(error, (RateLimitedError, OverloadedError, ServiceUnavailableError)):
-        headers.append((b"retry-after", str(error.retry_after).encode()))
+    for name, value in headers_for(error, challenge=False).items():
+        headers.append((name.lower().encode(), value.encode()))
     return status_for(error), headers, body
 
 

@@ -14,24 +14,37 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyboard.api.context import Services
+from tallyboard.access.authenticator import Authenticator
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
 from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
+from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.parser import is_ndjson
+from tallyboard.ingest.service import IngestService
+from tallyboard.observability.metrics import Metrics
 
 __all__ = ["EventsEndpoint"]
 
 
 class EventsEndpoint:
-    def __init__(self, services: Services, max_body_bytes: int) -> None:
-        self._services = services
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        ingest: IngestService,
+        backpressure: Backpressure,
+        metrics: Metrics,
+        max_body_bytes: int,
+    ) -> None:
+        self._authenticator = authenticator
+        self._ingest_service = ingest
+        self._backpressure = backpressure
+        self._metrics = metrics
         self._max_body_bytes = max_body_bytes
 
     async def ingest(self, request: Request) -> Response:
         try:
             key = await anyio.to_thread.run_sync(
-                self._services.authenticator.ingest_key, request.headers.get("authorization")
+                self._authenticator.ingest_key, request.headers.get("authorization")
             )
             return await self._ingest(request, key.org_pk, backfill=False)
         except ServiceUnavailableError:
@@ -42,7 +55,7 @@ class EventsEndpoint:
     async def backfill(self, request: Request) -> Response:
         try:
             await anyio.to_thread.run_sync(
-                self._services.authenticator.admin, request.headers.get("authorization")
+                self._authenticator.admin, request.headers.get("authorization")
             )
             return await self._ingest(request, None, backfill=True)
         except ServiceUnavailableError:
@@ -51,7 +64,7 @@ class EventsEndpoint:
             return error_response(exc)
 
     async def _ingest(self, request: Request, bound_org_pk: int | None, backfill: bool) -> Response:
-        gate = self._services.ingest_backpressure
+        gate = self._backpressure
         gate.check()  # every place taken: refuse before reading a body for nothing
         with gate.buffering() as allowance:
             body = await read_body(request, self._max_body_bytes, allowance.charge)
@@ -59,11 +72,11 @@ class EventsEndpoint:
             async with gate.admitted(), gate.writing():
                 try:
                     result = await anyio.to_thread.run_sync(
-                        lambda: self._services.ingest.ingest(
+                        lambda: self._ingest_service.ingest(
                             body, ndjson=ndjson, bound_org_pk=bound_org_pk, backfill=backfill
                         )
                     )
                 except BadRequestError:
-                    self._services.metrics.ingest_batches.labels("invalid").inc()
+                    self._metrics.ingest_batches.labels("invalid").inc()
                     raise
         return json_response(result.as_json(), headers={"Cache-Control": "no-store"})

@@ -18,11 +18,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyboard.access.oauth import OAuthError, OAuthService
+from tallyboard.access.oauth import OAuthService
 from tallyboard.access.oauth_throttle import OAuthThrottle, ThrottledError
+from tallyboard.api.error_table import headers_for, status_for
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import json_response
-from tallyboard.domain.errors import PayloadTooLargeError
+from tallyboard.domain.errors import OAuthError, PayloadTooLargeError
 
 __all__ = ["TokenEndpoint"]
 
@@ -31,13 +32,10 @@ _MAX_BODY = 16 * 1024
 
 
 def _oauth_error(error: OAuthError) -> Response:
-    headers = dict(_NO_STORE)
-    if error.status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="tallyboard"'
-    if isinstance(error, ThrottledError):
-        headers["Retry-After"] = str(error.retry_after)
+    """RFC 6749's error shape; status and headers from the one error table."""
+    headers = {**_NO_STORE, **headers_for(error)}
     return json_response(
-        {"error": error.error, "error_description": error.message}, error.status, headers
+        {"error": error.error, "error_description": error.message}, status_for(error), headers
     )
 
 
@@ -47,10 +45,10 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
+        raise OAuthError("invalid_client", "malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise OAuthError("invalid_client", "malformed Basic credentials", status=401)
+        raise OAuthError("invalid_client", "malformed Basic credentials")
     return unquote_plus(client_id), unquote_plus(secret)
 
 

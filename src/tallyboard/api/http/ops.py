@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
@@ -18,10 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyboard.api.context import Services
 from tallyboard.api.http.errors import json_response
 from tallyboard.domain.errors import NotMigratedError, ServiceUnavailableError
-from tallyboard.storage.migrate import check_migrated
+from tallyboard.observability.metrics import Metrics
 
 __all__ = ["READY_WAIT", "OpsEndpoints"]
 
@@ -38,8 +38,12 @@ def _not_ready(reason: str) -> Response:
 
 
 class OpsEndpoints:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    """``check_ready`` raises unless the database answers with the expected schema
+    (``storage.migrate.check_migrated`` bound to the database, wired by the app)."""
+
+    def __init__(self, metrics: Metrics, check_ready: Callable[[], None]) -> None:
+        self._metrics = metrics
+        self._check_ready = check_ready
         self._checking_since: float | None = None
         self._started = False
         self._limiter: anyio.CapacityLimiter | None = None
@@ -82,9 +86,9 @@ class OpsEndpoints:
         """In a worker thread; a hung one keeps ``_checking_since`` until it returns."""
         self._started = True
         try:
-            check_migrated(self._services.database)
+            self._check_ready()
         finally:
             self._checking_since = None
 
     async def metrics(self, request: Request) -> Response:
-        return Response(self._services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return Response(self._metrics.render(), media_type=CONTENT_TYPE_LATEST)
