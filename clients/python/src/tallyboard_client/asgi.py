@@ -42,7 +42,7 @@ from tallyboard_client._request import (
     name_of_graphql_request,
 )
 from tallyboard_client.meter import UsageMeter
-from tallyboard_client.naming import safe_name
+from tallyboard_client.naming import MAX_NAME_LENGTH, safe_name
 
 __all__ = ["MeteringMiddleware"]
 
@@ -218,7 +218,7 @@ class MeteringMiddleware:
             safe = self._safe_tokens.get(token)
             if safe is None:
                 safe = safe_name(token)
-                if len(self._safe_tokens) < _MAX_CACHED_NAMES:
+                if len(token) <= MAX_NAME_LENGTH and len(self._safe_tokens) < _MAX_CACHED_NAMES:
                     self._safe_tokens[token] = safe
             meter.record(organization, name, safe, status)
         except Exception as exc:  # metering never breaks the application's response

@@ -35,7 +35,7 @@ from tallyboard_client._request import (
     name_of_graphql_request,
 )
 from tallyboard_client.meter import UsageMeter
-from tallyboard_client.naming import safe_name
+from tallyboard_client.naming import MAX_NAME_LENGTH, safe_name
 
 __all__ = ["MeteringMiddleware"]
 
@@ -103,7 +103,7 @@ class MeteringMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         request = environ.get("werkzeug.request")  # Flask / Werkzeug, during the request
         rule = getattr(getattr(request, "url_rule", None), "rule", None)
-        if rule.__class__ is not str:
+        if not isinstance(rule, str):
             return safe_name(f"{method} {_path(environ)}")
         mounted = environ.get("SCRIPT_NAME", "")
         key = (method, mounted, rule)
@@ -118,7 +118,7 @@ class MeteringMiddleware:
         safe = self._safe_tokens.get(token)
         if safe is None:
             safe = safe_name(token)
-            if len(self._safe_tokens) < _MAX_CACHED_NAMES:
+            if len(token) <= MAX_NAME_LENGTH and len(self._safe_tokens) < _MAX_CACHED_NAMES:
                 self._safe_tokens[token] = safe
         return safe
 
