@@ -4,10 +4,11 @@ Two applications -- a trivial Starlette route and the Strawberry example API
 (``examples/metered-graphql-api``) -- each served three times by its own uvicorn process:
 metered (``tallyboard_client.asgi.MeteringMiddleware`` + ``UsageMeter``, flushing every
 second into a real ``tallyboard serve``), unmetered, and unmetered again as an A/A
-control whose "loss" against the unmetered twin is the noise floor. Rounds rotate which
-server goes first; the loss is the median of the per-round losses, as in the
-``metering_overhead`` section. At the end the metered servers are stopped (their meters
-deliver what is left) and ``apiUsageStats`` must show exactly the requests they served.
+control whose "loss" against the unmetered twin is the noise floor. Every round starts
+fresh processes and rotates which server goes first; the loss is the median of the
+per-round losses, as in the ``metering_overhead`` section. The metered servers' meters
+deliver what is left when they stop; ``apiUsageStats`` must show exactly the requests
+they served.
 
 In-process figures, timed in CPU time so a shared machine blurs them far less, complete
 the picture: the recording cost per call of each middleware (bench/producer_recording.py),
@@ -76,15 +77,18 @@ def _serve_and_measure(
         key = secrets["ingestKeys"][0]["key"]
         reader = secrets["personalTokens"][0]["token"]
         with running_server(db, metering="false") as tallyboard:
-            with ExitStack() as stack:
-                servers = {
-                    (app, variant): stack.enter_context(
-                        app_server(app, variant == "metered", tallyboard.base_url, key)
-                    )
-                    for app in APPS
-                    for variant in VARIANTS
-                }
-                for i in range(rounds):
+            for i in range(rounds):
+                # Fresh processes every round: whatever makes one process faster than its
+                # twin for its whole life (placement, layout) varies from round to round
+                # instead of favouring one variant in every round.
+                with ExitStack() as stack:
+                    servers = {
+                        (app, variant): stack.enter_context(
+                            app_server(app, variant == "metered", tallyboard.base_url, key)
+                        )
+                        for app in APPS
+                        for variant in VARIANTS
+                    }
                     for app, spec in APPS.items():
                         order = VARIANTS[i % 3 :] + VARIANTS[: i % 3]
                         for variant in order:
@@ -184,9 +188,10 @@ def render(results: dict[str, Any]) -> str:
     end = results.get("load_average_at_end", load)
     lines = [
         "Each application is served by three uvicorn processes (one worker each, one hash "
-        "seed): **metered** (`MeteringMiddleware` + `UsageMeter`, flushing every second "
-        "into a real `tallyboard serve`), **unmetered**, and an unmetered **control** (A/A: "
-        "its difference from the unmetered twin is the noise floor). "
+        "seed, started afresh every round): **metered** (`MeteringMiddleware` + "
+        "`UsageMeter`, flushing every second into a real `tallyboard serve`), "
+        "**unmetered**, and an unmetered **control** (A/A: its difference from the "
+        "unmetered twin is the noise floor). "
         f"{cfg['rounds']} rotating rounds of {cfg['duration']} s runs with "
         f"{cfg['connections']} connections from `bench.loadgen`; every loss is the median "
         "of the per-round losses. Load average (1 min) when the section started: "
