@@ -228,6 +228,21 @@ def test_a_body_over_the_limit_is_streamed_through_and_named_not_specified(
     assert metered_calls(meter, tallyboard) == Counter({("Not specified", "Mobile App", 200): 1})
 
 
+def test_a_body_in_one_message_over_the_limit_is_passed_through_and_named_not_specified(
+    make_meter: MeterFactory, tallyboard: FakeTallyboard
+) -> None:
+    meter = make_meter()
+    document = orjson.dumps({"query": 'query Big { echo(text: "' + "x" * 3000 + '") }'})
+    headers = [(b"content-type", b"application/json")]  # no Content-Length: read, then seen
+    status, body, received = asyncio.run(
+        drive(metered(meter, max_body_bytes=2048), [document], headers)
+    )
+    assert status == 200
+    assert orjson.loads(body)["sha256"] == hashlib.sha256(document).hexdigest()
+    assert received == 1
+    assert metered_calls(meter, tallyboard) == Counter({("Not specified", "Mobile App", 200): 1})
+
+
 def test_a_body_in_several_messages_under_the_limit_is_replayed_whole(
     make_meter: MeterFactory, tallyboard: FakeTallyboard
 ) -> None:
@@ -323,3 +338,24 @@ def test_non_http_scopes_pass_through(make_meter: MeterFactory) -> None:
     middleware = metered(make_meter(), app)
     asyncio.run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"]
+
+
+def test_token_names_are_made_safe_every_time_cached_or_not(
+    make_meter: MeterFactory, tallyboard: FakeTallyboard
+) -> None:
+    meter = make_meter()
+    tokens = iter(["Mobile\nApp", "Mobile\nApp", "T" * 300, "T" * 300, "CLI", "CLI"])
+    app = MeteringMiddleware(
+        apps.starlette_app(),
+        meter=meter,
+        organization=apps.organization,
+        token_name=lambda scope: next(tokens),
+    )
+    send(app, [("GET", "/cards/1", {})] * 6)
+    assert metered_calls(meter, tallyboard) == Counter(
+        {
+            ("GET /cards/{card_id}", "Mobile\ufffdApp", 200): 2,
+            ("GET /cards/{card_id}", "T" * 256, 200): 2,  # too long to cache: cut each time
+            ("GET /cards/{card_id}", "CLI", 200): 2,
+        }
+    )

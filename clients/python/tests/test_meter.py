@@ -221,6 +221,25 @@ def test_calls_land_in_their_own_utc_day_across_midnight_month_and_year(
     )
 
 
+def test_a_clock_set_back_to_an_earlier_day_records_in_that_day(
+    make_meter: MeterFactory, tallyboard: FakeTallyboard, clock: Clock
+) -> None:
+    # The meter caches the current day's bounds: leaving them either way recomputes.
+    meter = make_meter()
+    for moment in [(3, 9), (2, 23), (3, 0), (3, 10), (4, 0)]:
+        clock.set(datetime(2026, 3, moment[0], moment[1], 0, tzinfo=UTC))
+        meter.record(ORG, "GetCards", "t")
+    clock.set(datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
+    assert meter.flush(WAIT)
+    assert tallyboard.calls("time") == Counter(
+        {
+            ("2026-03-02T23:59:59.999Z",): 1,
+            ("2026-03-03T23:59:59.999Z",): 3,
+            ("2026-03-04T12:00:00.000Z",): 1,
+        }
+    )
+
+
 def test_a_key_flushed_days_later_keeps_its_day(
     make_meter: MeterFactory, tallyboard: FakeTallyboard, clock: Clock
 ) -> None:

@@ -130,3 +130,15 @@ def test_names_are_made_acceptable_to_the_ingest_api() -> None:
     body = orjson.dumps({"query": "{ a }", "operationName": "Evil\r\n" + "y" * 300})
     name = graphql_name_from_body(body)
     assert name is not None and len(name) == 256 and name.isprintable()
+
+
+def test_a_document_seen_before_is_named_the_same_way_cached_or_not() -> None:
+    long_name = "Op" + "x" * 300  # made safe before it is cached
+    short = f"query {long_name} {{ a }}"
+    long = "query Long { a }" + " " * 5000  # over the cache's size limit: scanned each time
+    for _ in range(3):
+        assert graphql_name_from_body(orjson.dumps({"query": short})) == long_name[:256]
+        assert graphql_name_from_body(orjson.dumps({"query": long})) == "Long"
+        assert graphql_name_from_body(orjson.dumps({"query": "{ a }"})) == NOT_SPECIFIED
+        # operationName still wins over the cached name of the same document
+        assert graphql_name_from_body(orjson.dumps({"query": short, "operationName": "B"})) == "B"

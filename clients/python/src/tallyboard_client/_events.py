@@ -14,7 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-__all__ = ["DAY_SECONDS", "MAX_COUNT", "EncodedBatch", "Key", "encode_batch", "new_id_prefix"]
+__all__ = [
+    "DAY_SECONDS",
+    "MAX_COUNT",
+    "EncodedBatch",
+    "Key",
+    "day_bounds",
+    "encode_batch",
+    "new_id_prefix",
+]
 
 DAY_SECONDS = 86_400
 _DAY_MS = DAY_SECONDS * 1000
@@ -24,6 +32,14 @@ MAX_COUNT = 1_000_000_000
 
 Key = tuple[str, int, str | None, str, int]
 """(organization, UTC day as days since the epoch, operation name, token name, status)."""
+
+
+def day_bounds(now: float) -> tuple[int, float, float]:
+    """The UTC day of ``now`` (days since the epoch) and its start and end as epoch
+    seconds: the meter caches them and recomputes only when the clock leaves the day."""
+    day = int(now // DAY_SECONDS)
+    start = float(day * DAY_SECONDS)
+    return day, start, start + DAY_SECONDS
 
 
 def new_id_prefix() -> str:

@@ -66,6 +66,8 @@ def guarded(meter: UsageMeter, role: str, function: Callable[[T], object], arg: 
     except Exception as exc:
         meter.note_error(f"{role} raised {type(exc).__name__}", exc)
         return None
+    if value.__class__ is str:  # the usual answer, without a further call
+        return value
     return checked(meter, role, value)
 
 

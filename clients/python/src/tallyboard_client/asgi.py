@@ -73,26 +73,22 @@ class MeteringMiddleware:
         self.max_body_bytes = max_body_bytes
         self.graphql_paths = None if graphql_paths is None else frozenset(graphql_paths)
         self._route_names: dict[tuple[str, str, str], str] = {}
+        self._safe_tokens: dict[str, str] = {}  # token name -> as the ingest API takes it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        body: bytes | _OverLimit | None = None
-        query: str | None = None
-        current: CurrentOperation | None = None
-        if method == "POST":
-            # Any POST may reach a GraphQL server (JSON, or multipart uploads): the
-            # extension gets a slot to report the executed operation in.
-            current = CurrentOperation()
-            if self._may_be_graphql(scope) and _is_json(scope):
-                receive, body = await self._read_body(scope, receive)
-        elif method == "GET":
-            raw = scope.get("query_string", b"")
-            if b"query=" in raw and self._may_be_graphql(scope):
-                current = CurrentOperation()
-                query = raw.decode("latin-1")
+        if method == "POST" or (
+            method == "GET"
+            and b"query=" in scope.get("query_string", b"")
+            and self._may_be_graphql(scope)
+        ):
+            await self._call_graphql(scope, receive, send, method)
+            return
+        # Every other request is named by its route: nothing to read, no slot for the
+        # extension; the only per-request cost is ``send`` wrapped to see the status.
         root = scope.get("root_path", "")
         started = False
 
@@ -101,11 +97,44 @@ class MeteringMiddleware:
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
+                self._record(scope, root, message["status"])
+            return send(message)
+
+        try:
+            await self.app(scope, receive, metered_send)
+        except Exception:
+            if not started:
+                started = True
+                self._record(scope, root, 500)
+            raise
+        if not started:  # no response at all: the server answers 500
+            self._record(scope, root, 500)
+
+    async def _call_graphql(self, scope: Scope, receive: Receive, send: Send, method: str) -> None:
+        """A request that may be GraphQL: the extension gets a slot to report the executed
+        operation in, and a JSON ``POST`` body is read (and replayed) to name it."""
+        body: bytes | _OverLimit | None = None
+        query: str | None = None
+        current = CurrentOperation()
+        if method == "POST":
+            # Any POST may reach a GraphQL server (JSON, or multipart uploads).
+            if self._may_be_graphql(scope):
+                is_json, length = _json_and_length(scope["headers"])
+                if is_json:
+                    receive, body = await self._read_body(length, receive)
+        else:
+            query = scope["query_string"].decode("latin-1")
+        root = scope.get("root_path", "")
+        started = False
+
+        def metered_send(message: Message) -> Awaitable[None]:
+            nonlocal started
+            if not started and message["type"] == "http.response.start":
+                started = True
                 self._record(scope, root, message["status"], current, body, query)
             return send(message)
 
-        # A plain request has nothing GraphQL to learn from the application: no slot.
-        reset = None if current is None else CURRENT_OPERATION.set(current)
+        reset = CURRENT_OPERATION.set(current)
         try:
             await self.app(scope, receive, metered_send)
         except Exception:
@@ -114,9 +143,8 @@ class MeteringMiddleware:
                 self._record(scope, root, 500, current, body, query)
             raise
         finally:
-            if reset is not None:
-                CURRENT_OPERATION.reset(reset)
-        if not started:  # no response at all: the server answers 500
+            CURRENT_OPERATION.reset(reset)
+        if not started:
             self._record(scope, root, 500, current, body, query)
 
     # ------------------------------------------------------------ internals
@@ -124,16 +152,19 @@ class MeteringMiddleware:
     def _may_be_graphql(self, scope: Scope) -> bool:
         return self.graphql_paths is None or scope.get("path") in self.graphql_paths
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> tuple[Receive, Any]:
+    async def _read_body(self, length: int | None, receive: Receive) -> tuple[Receive, Any]:
         """Receive the body (up to the limit) and a ``receive`` that replays it."""
-        length = _content_length(scope)
         if length is not None and length > self.max_body_bytes:
             return receive, OVER_LIMIT
-        messages: list[Message] = []
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            # The usual case, a body in one message: replayed as it came, nothing copied.
+            body = message.get("body", b"")
+            over = len(body) > self.max_body_bytes
+            return _replaying([message], receive), OVER_LIMIT if over else body
+        messages: list[Message] = [message]
         size = 0
         while True:
-            message = await receive()
-            messages.append(message)
             if message["type"] != "http.request":  # disconnected while sending
                 return _replaying(messages, receive), None
             size += len(message.get("body", b""))
@@ -141,6 +172,8 @@ class MeteringMiddleware:
                 return _replaying(messages, receive), OVER_LIMIT
             if not message.get("more_body", False):
                 break
+            message = await receive()
+            messages.append(message)
         body = b"".join(m.get("body", b"") for m in messages)
         whole: Message = {"type": "http.request", "body": body, "more_body": False}
         return _replaying([whole], receive), body
@@ -150,9 +183,9 @@ class MeteringMiddleware:
         scope: Scope,
         root: str,
         status: int,
-        current: CurrentOperation | None,
-        body: bytes | _OverLimit | None,
-        query: str | None,
+        current: CurrentOperation | None = None,
+        body: bytes | _OverLimit | None = None,
+        query: str | None = None,
     ) -> None:
         meter = self.meter
         try:
@@ -175,11 +208,19 @@ class MeteringMiddleware:
                 return
         try:
             name = None if current is None else name_of_graphql_request(current, body, query)
-            if name is None:
-                name = self._route_name(scope, root)
-            if len(token) > MAX_NAME_LENGTH or not token.isprintable():
-                token = safe_name(token)
-            meter.record(organization, name, token, status)
+            if name is None:  # the route's name, from the cache when it was seen before
+                template = getattr(scope.get("route"), "path_format", None)
+                if template.__class__ is str:
+                    mounted = scope.get("root_path", "")
+                    name = self._route_names.get((scope["method"], template, mounted))
+                if name is None:
+                    name = self._route_name(scope, root)
+            safe = self._safe_tokens.get(token)
+            if safe is None:
+                safe = safe_name(token)
+                if len(token) <= MAX_NAME_LENGTH and len(self._safe_tokens) < _MAX_CACHED_NAMES:
+                    self._safe_tokens[token] = safe
+            meter.record(organization, name, safe, status)
         except Exception as exc:  # metering never breaks the application's response
             meter.note_error(f"metering raised {type(exc).__name__}", exc)
 
@@ -216,18 +257,22 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
+def _json_and_length(headers: Any) -> tuple[bool, int | None]:
+    """Whether the (first) ``Content-Type`` is JSON, and the (first) ``Content-Length``:
+    one pass over the headers."""
+    content_type: bytes | None = None
+    length: bytes | None = None
+    for name, value in headers:
         if name == b"content-type":
-            return b"json" in value.lower()
-    return False
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+            if content_type is None:
+                content_type = value
+        elif name == b"content-length" and length is None:
+            length = value
+    if content_type is None or b"json" not in content_type.lower():
+        return False, None
+    if length is None:
+        return True, None
+    try:
+        return True, int(length)
+    except ValueError:
+        return True, None

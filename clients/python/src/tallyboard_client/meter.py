@@ -23,9 +23,7 @@ benchmark's ``producer_overhead`` section measures both).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +32,8 @@ from typing import Any
 
 import httpx
 
-from tallyboard_client._events import DAY_SECONDS, Key, encode_batch, new_id_prefix
+from tallyboard_client import _lifecycle
+from tallyboard_client._events import Key, day_bounds, encode_batch, new_id_prefix
 from tallyboard_client.ingest import (
     MAX_BYTES_PER_REQUEST,
     IngestClient,
@@ -47,15 +46,11 @@ from tallyboard_client.ingest import (
 __all__ = ["UsageMeter"]
 
 logger = logging.getLogger("tallyboard_client")
-_DAY = float(DAY_SECONDS)
 
 _REJECTED = (
     "tallyboard meter %s: Tallyboard rejected events (%s); they are dropped and counted in "
     "meter.rejected (logged once per kind)"
 )
-
-_open_meters: set[UsageMeter] = set()
-_registry_lock = threading.Lock()
 
 
 class UsageMeter:
@@ -107,8 +102,7 @@ class UsageMeter:
         )
         self._timeout = timeout
         self._start()
-        with _registry_lock:
-            _open_meters.add(self)
+        _lifecycle.opened(self)  # delivered at exit if never closed, reset in a fork
 
     def _start(self) -> None:
         """(Re)initialize every piece of state; also run in a forked child."""
@@ -116,6 +110,7 @@ class UsageMeter:
         self._lock = threading.Lock()
         self._acknowledged = threading.Condition(self._lock)
         self._counts: dict[Key, int] = {}
+        self._today: tuple[int, float, float] = (0, 0.0, 0.0)  # day, start, end (none yet)
         self._in_flight_keys = 0
         self._in_flight_calls = 0
         self._taken = 0  # batches taken by the flusher so far
@@ -158,14 +153,22 @@ class UsageMeter:
         count: int = 1,
     ) -> None:
         """Count ``count`` calls (in memory only; never blocks on I/O, never raises for
-        a full meter: the calls are counted in ``dropped`` instead)."""
+        a full meter: the calls are counted in ``dropped`` instead). Every metered request
+        runs this: one clock read checked against the cached bounds of the UTC day, the
+        key tuple, a dict increment under the lock (acquire/release: cheaper than ``with``)."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        key = (organization, int(self._clock() // _DAY), operation_name, token_name, status)
-        with self._lock:
-            counts = self._counts
-            current = counts.get(key)
+        now = self._clock()
+        day, start, end = self._today
+        if not start <= now < end:  # a new day (or a clock set back): recompute once
+            day, start, end = self._today = day_bounds(now)
+        key = (organization, day, operation_name, token_name, status)
+        lock = self._lock
+        lock.acquire()
+        try:
             if not self._closing:
+                counts = self._counts
+                current = counts.get(key)
                 if current is not None:
                     counts[key] = current + count
                     return
@@ -175,11 +178,14 @@ class UsageMeter:
             self.dropped += count
             starting = not self._dropping
             self._dropping = True
+        finally:
+            lock.release()
         if starting:
+            why = "the meter is closed" if self._closing else f"{self.max_keys} keys unacknowledged"
             logger.warning(
                 "tallyboard meter %s: dropping calls (%s); counted in meter.dropped",
                 self.source,
-                "the meter is closed" if self._closing else f"{self.max_keys} keys unacknowledged",
+                why,
             )
 
     def note_error(self, kind: str, exc: BaseException | None = None) -> None:
@@ -229,8 +235,7 @@ class UsageMeter:
         self._interrupt.set()
         grace = None if self.close_timeout is None else self.close_timeout + self._timeout + 1
         self._thread.join(grace)
-        with _registry_lock:
-            _open_meters.discard(self)
+        _lifecycle.closed(self)
         undelivered = self.pending
         if undelivered:
             logger.error(
@@ -378,23 +383,3 @@ class UsageMeter:
         """In a forked child: the parent delivers what it had counted; start afresh
         (new ids, new connections, a new flusher) with nothing pending."""
         self._start()
-
-
-def _close_open_meters() -> None:
-    """Interpreter exit: deliver what meters that were never closed still hold."""
-    with _registry_lock:
-        meters = list(_open_meters)
-    for meter in meters:
-        meter.close()
-
-
-def _reset_in_child() -> None:
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    for meter in list(_open_meters):
-        meter._after_fork()
-
-
-atexit.register(_close_open_meters)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_in_child)

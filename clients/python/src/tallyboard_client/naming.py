@@ -48,6 +48,12 @@ _NEST = re.compile(r"[{}()]")
 _OPERATION_TYPES = frozenset({"query", "mutation", "subscription"})
 _START, _OPERATION, _HEADER, _FRAGMENT = range(4)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]|[\ud800-\udfff]")
+# Documents already scanned, and their single operation's safe name (or None): at most
+# 512 documents of at most 4 KiB each (2 MiB at worst); longer ones are scanned each time.
+_DOCUMENT_NAMES: dict[str, str | None] = {}
+_MAX_DOCUMENTS = 512
+_MAX_CACHED_DOCUMENT = 4096
+_UNSEEN = ""  # a name is never empty
 
 
 def safe_name(name: str) -> str:
@@ -119,9 +125,16 @@ def _name_for(document: object, operation_name: object) -> str:
     if isinstance(operation_name, str) and operation_name:
         return safe_name(operation_name)
     if isinstance(document, str):
-        found = operation_name_in_document(document)
+        # Clients send the same few documents again and again: scan each once.
+        found = _DOCUMENT_NAMES.get(document, _UNSEEN)
+        if found is _UNSEEN:
+            found = operation_name_in_document(document)
+            if found:
+                found = safe_name(found)
+            if len(document) <= _MAX_CACHED_DOCUMENT and len(_DOCUMENT_NAMES) < _MAX_DOCUMENTS:
+                _DOCUMENT_NAMES[document] = found
         if found:
-            return safe_name(found)
+            return found
     return NOT_SPECIFIED
 
 

@@ -35,9 +35,11 @@ from tallyboard_client._request import (
     name_of_graphql_request,
 )
 from tallyboard_client.meter import UsageMeter
-from tallyboard_client.naming import safe_name
+from tallyboard_client.naming import MAX_NAME_LENGTH, safe_name
 
 __all__ = ["MeteringMiddleware"]
+
+_MAX_CACHED_NAMES = 10_000
 
 if TYPE_CHECKING:  # the standard WSGI types (PEP 3333), as typeshed spells them
     from _typeshed import OptExcInfo
@@ -65,10 +67,14 @@ class MeteringMiddleware:
         self.token_name = token_name
         self.max_body_bytes = max_body_bytes
         self.graphql_paths = None if graphql_paths is None else frozenset(graphql_paths)
+        self._route_names: dict[tuple[str, str, str], str] = {}
+        self._safe_tokens: dict[str, str] = {}  # token name -> as the ingest API takes it
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         request = _Request(self, environ)
-        reset = CURRENT_OPERATION.set(request.current)
+        current = request.current
+        # Only a request that may be GraphQL gets a slot for the extension (as in ASGI).
+        reset = None if current is None else CURRENT_OPERATION.set(current)
 
         def metered_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None, /
@@ -82,7 +88,8 @@ class MeteringMiddleware:
             request.failed()
             raise
         finally:
-            CURRENT_OPERATION.reset(reset)
+            if reset is not None:
+                CURRENT_OPERATION.reset(reset)
         if request.status is not None:
             request.record()
             return result
@@ -91,32 +98,48 @@ class MeteringMiddleware:
     def _may_be_graphql(self, environ: Environ) -> bool:
         return self.graphql_paths is None or _path(environ) in self.graphql_paths
 
+    def _route_name(self, environ: Environ) -> str:
+        """``"<METHOD> <rule>"`` with Flask's URL rule (cached), else the path."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        request = environ.get("werkzeug.request")  # Flask / Werkzeug, during the request
+        rule = getattr(getattr(request, "url_rule", None), "rule", None)
+        if not isinstance(rule, str):
+            return safe_name(f"{method} {_path(environ)}")
+        mounted = environ.get("SCRIPT_NAME", "")
+        key = (method, mounted, rule)
+        name = self._route_names.get(key)
+        if name is None:
+            name = safe_name(f"{method} {mounted}{rule}")
+            if len(self._route_names) < _MAX_CACHED_NAMES:
+                self._route_names[key] = name
+        return name
+
+    def _safe_token(self, token: str) -> str:
+        safe = self._safe_tokens.get(token)
+        if safe is None:
+            safe = safe_name(token)
+            if len(token) <= MAX_NAME_LENGTH and len(self._safe_tokens) < _MAX_CACHED_NAMES:
+                self._safe_tokens[token] = safe
+        return safe
+
 
 class _Request:
     """One request: what is known before the application runs, then at its response."""
 
-    __slots__ = (
-        "body",
-        "current",
-        "environ",
-        "middleware",
-        "names",
-        "query",
-        "resolved",
-        "status",
-    )
+    __slots__ = ("body", "current", "environ", "middleware", "names", "query", "status")
 
     def __init__(self, middleware: MeteringMiddleware, environ: Environ) -> None:
         self.middleware = middleware
         self.environ = environ
-        self.current = CurrentOperation()
         self.status: int | None = None
-        self.names: tuple[str, str, str] | None = None  # organization, token, route name
-        self.resolved = False  # names looked up (None then means: not metered)
+        # organization, token, route name; None: not metered; _UNRESOLVED: not looked up
+        self.names: tuple[str, str, str] | None = _UNRESOLVED
+        self.current: CurrentOperation | None = None
         self.body: bytes | _OverLimit | None = None
         self.query: str | None = None
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "POST":
+            self.current = CurrentOperation()
             if "json" in environ.get("CONTENT_TYPE", "").lower() and middleware._may_be_graphql(
                 environ
             ):
@@ -124,6 +147,7 @@ class _Request:
         elif method == "GET":
             query = environ.get("QUERY_STRING", "")
             if "query=" in query and middleware._may_be_graphql(environ):
+                self.current = CurrentOperation()
                 self.query = query
 
     def started(self, status: str) -> None:
@@ -133,7 +157,8 @@ class _Request:
             self.status = int(status[:3])
         except ValueError:
             self.status = 500
-        self._resolve()
+        if self.names is _UNRESOLVED:
+            self.names = self._names()
 
     def failed(self) -> None:
         if self.status is None:
@@ -141,23 +166,20 @@ class _Request:
             self.record()
 
     def record(self) -> None:
-        middleware = self.middleware
-        meter = middleware.meter
+        meter = self.middleware.meter
         try:
-            self._resolve()
             names = self.names
+            if names is _UNRESOLVED:
+                names = self.names = self._names()
             if names is None or self.status is None:
                 return
-            organization, token, route = names
-            name = name_of_graphql_request(self.current, self.body, self.query) or route
+            organization, token, name = names
+            current = self.current
+            if current is not None:
+                name = name_of_graphql_request(current, self.body, self.query) or name
             meter.record(organization, name, token, self.status)
         except Exception as exc:  # metering never breaks the application's response
             meter.note_error(f"metering raised {type(exc).__name__}", exc)
-
-    def _resolve(self) -> None:
-        if not self.resolved:
-            self.resolved = True
-            self.names = self._names()
 
     def _names(self) -> tuple[str, str, str] | None:
         middleware, environ = self.middleware, self.environ
@@ -167,7 +189,10 @@ class _Request:
         token = guarded(middleware.meter, "token_name", middleware.token_name, environ)
         if token is None:
             return None
-        return organization, safe_name(token), _route_name(environ)
+        return organization, middleware._safe_token(token), middleware._route_name(environ)
+
+
+_UNRESOLVED: Any = ("", "", "")  # compared by identity: the names not looked up yet
 
 
 class _RecordWhenDone:
@@ -204,15 +229,6 @@ class _RecordWhenDone:
 
 def _path(environ: Environ) -> str:
     return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")) or "/"
-
-
-def _route_name(environ: Environ) -> str:
-    method = environ.get("REQUEST_METHOD", "GET")
-    request = environ.get("werkzeug.request")  # Flask / Werkzeug, during the request
-    rule = getattr(getattr(request, "url_rule", None), "rule", None)
-    if isinstance(rule, str):
-        return safe_name(f"{method} {environ.get('SCRIPT_NAME', '')}{rule}")
-    return safe_name(f"{method} {_path(environ)}")
 
 
 def _read_body(environ: Environ, limit: int) -> bytes | _OverLimit | None:
