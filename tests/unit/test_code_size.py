@@ -23,8 +23,6 @@ MAX_FUNCTION_LINES = 60
 
 ALLOWLIST: dict[str, int] = {
     # "path" is a module's line count, "path:Qualified.name" a function's.
-    "bench/producer_overhead.py:run": 76,
-    "bench/producer_overhead.py:render": 79,
 }
 
 
