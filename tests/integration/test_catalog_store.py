@@ -57,7 +57,7 @@ def test_the_newest_statement_of_each_attribute_wins_in_any_order(database_url: 
         rng.shuffle(facts)
         for fact in facts:
             with database.write() as conn:
-                catalog_store.apply_facts(conn, database.dialect, fact)
+                catalog_store.apply_facts(conn, database.dialect, fact, 1)
         outcomes.add(_catalog(database, org))
     assert outcomes == {((40, "Sync v3", 30, "p2"), ("Sales EU", "bag", "blue"))}
     database.dispose()

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tallyboard.domain.events import ApiCall, CreditUse, Event, TaskRun
+from tallyboard.domain.events import ApiCall, CreditUse, Event, JobRun, TaskRun
 from tallyboard.domain.usage import AiResource
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "CatalogFacts",
     "CatalogKey",
     "FlowFact",
+    "NamedFact",
     "ProjectFact",
     "catalog_facts",
 ]
@@ -48,7 +49,7 @@ ProjectFact = tuple[Stated, Stated, Stated]
 """(name, icon, color)."""
 
 AgentFact = tuple[Stated]
-"""(name,)."""
+"""(name,): the agent's name as a ranked attribute (see :data:`NamedFact`)."""
 
 FLOW_ATTRIBUTES = ("name", "project_id")
 PROJECT_ATTRIBUTES = ("name", "icon", "color")
@@ -60,7 +61,7 @@ CatalogKey = tuple[int, str]
 
 _NOTHING: Stated = (0, None)
 
-Fact = TypeVar("Fact", FlowFact, ProjectFact, AgentFact)
+Fact = TypeVar("Fact", FlowFact, ProjectFact)
 
 
 def _newer(old: Stated, new: Stated) -> Stated:
@@ -79,14 +80,28 @@ def _merge(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
         facts[key] = tuple(map(_newer, current, fact))  # type: ignore[assignment]
 
 
+NamedFact = tuple[Stated, int]
+"""An agent's or automation's name, and the time of its first event (``createdAt`` of an
+entry known only from events: the earliest wins)."""
+
+
+def _merge_named(facts: dict[CatalogKey, NamedFact], key: CatalogKey, fact: NamedFact) -> None:
+    current = facts.get(key)
+    if current is None:
+        facts[key] = fact
+    else:
+        facts[key] = (_newer(current[0], fact[0]), min(current[1], fact[1]))
+
+
 @dataclass(slots=True)
 class CatalogFacts:
     flows: dict[CatalogKey, FlowFact] = field(default_factory=dict)
     projects: dict[CatalogKey, ProjectFact] = field(default_factory=dict)
-    agents: dict[CatalogKey, AgentFact] = field(default_factory=dict)
+    agents: dict[CatalogKey, NamedFact] = field(default_factory=dict)
+    automations: dict[CatalogKey, NamedFact] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        return not (self.flows or self.projects or self.agents)
+        return not (self.flows or self.projects or self.agents or self.automations)
 
 
 def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
@@ -112,10 +127,13 @@ def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
                 _NOTHING if project.color is None else (at, project.color),
             )
             _merge(facts.projects, (event.org_pk, project.id), described)
+        elif isinstance(usage, JobRun):
+            named = _NOTHING if usage.automation_name is None else (at, usage.automation_name)
+            _merge_named(facts.automations, (event.org_pk, usage.automation_id), (named, at))
         elif isinstance(usage, CreditUse):
             if usage.resource is not AiResource.AI_AUTOMATION or usage.agent_id is None:
                 continue
             agent_name = usage.agent_name
-            agent: AgentFact = (_NOTHING if agent_name is None else (at, agent_name),)
-            _merge(facts.agents, (event.org_pk, usage.agent_id), agent)
+            named = _NOTHING if agent_name is None else (at, agent_name)
+            _merge_named(facts.agents, (event.org_pk, usage.agent_id), (named, at))
     return facts
