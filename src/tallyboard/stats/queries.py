@@ -48,6 +48,13 @@ from tallyboard.stats.inputs import (
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
 from tallyboard.stats.scope import CombinedScope, combined_scope
+from tallyboard.stats.usage_details import (
+    EntryKind,
+    UsageDetails,
+    UsageDetailsStatistics,
+    UsagePage,
+)
+from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
 from tallyboard.storage.database import Database
 
 __all__ = ["Result", "StatisticsQueries", "build_statistics_queries"]
@@ -75,6 +82,7 @@ class StatisticsQueries:
     api_usage: ApiUsageStatistics
     integrations: IntegrationStatistics
     ai_credits: AiCreditStatistics
+    details: UsageDetailsStatistics
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -164,6 +172,19 @@ class StatisticsQueries:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
         return Result(window, self.ai_credits.combined_answer(scope, window, build, label=label))
 
+    # ------------------------------------------------------------ automations, agents
+
+    def usage_details(
+        self, principal: Principal, request: UsageDetailsInput, kind: EntryKind, *, label: str
+    ) -> UsageDetails:
+        """``automationsUsageDetails`` / ``agentsUsageDetails`` (``super_admin``)."""
+        org = self.policy.require(principal, Action.VIEW_USAGE_DETAILS, request.organization_uuid)
+        return self.details.details(org, kind, request, label=label)
+
+    def usage_page(self, details: UsageDetails, request: PageInput) -> UsagePage:
+        """A page of a listing this request was already authorized for."""
+        return self.details.page(details, request)
+
 
 def build_statistics_queries(
     database: Database,
@@ -189,4 +210,5 @@ def build_statistics_queries(
             database, allowances, PagePosition(cursors), metrics, reuse_answers=reuse_answers
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
+        details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
     )
