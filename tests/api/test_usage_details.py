@@ -51,7 +51,7 @@ class World:
         self.harness = harness
         suffix = uuid.uuid4().hex[:8]
         self.org, self.email = str(uuid.uuid4()), f"ann-{suffix}@acme.test"
-        org_id = f"o-{suffix}"
+        self.org_id = org_id = f"o-{suffix}"
         pipes = [
             {
                 "id": "p1",
@@ -163,9 +163,9 @@ class World:
         return [n["id"] for n in self.details(**variables)["automations"]["nodes"]]
 
 
-@pytest.fixture
-def world(any_harness: Harness) -> World:
-    w = World(any_harness)
+def populated(harness: Harness) -> World:
+    """A world with the jobs every test here reads."""
+    w = World(harness)
     w.send(
         [
             w.job("a1", "2026-11-20T09:00:00Z", 5),
@@ -177,6 +177,11 @@ def world(any_harness: Harness) -> World:
         ]
     )
     return w
+
+
+@pytest.fixture
+def world(any_harness: Harness) -> World:
+    return populated(any_harness)
 
 
 def test_every_automation_with_its_usage_and_the_filters_available(world: World) -> None:

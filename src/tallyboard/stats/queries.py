@@ -39,6 +39,7 @@ from tallyboard.stats.api_usage import (
     CombinedApiUsage,
     DailyItem,
 )
+from tallyboard.stats.automation_combined import AutomationStatistics, CombinedAutomations
 from tallyboard.stats.cursor import CursorCodec, PagePosition
 from tallyboard.stats.inputs import (
     ApiUsageInput,
@@ -83,6 +84,7 @@ class StatisticsQueries:
     integrations: IntegrationStatistics
     ai_credits: AiCreditStatistics
     details: UsageDetailsStatistics
+    automations: AutomationStatistics
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -181,6 +183,12 @@ class StatisticsQueries:
         org = self.policy.require(principal, Action.VIEW_USAGE_DETAILS, request.organization_uuid)
         return self.details.details(org, kind, request, label=label)
 
+    def automations_combined(
+        self, principal: Principal, request: CombinedInput, *, label: str
+    ) -> Result[CombinedAutomations]:
+        scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
+        return Result(window, self.automations.combined(scope, window, label=label))
+
     def usage_page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """A page of a listing this request was already authorized for."""
         return self.details.page(details, request)
@@ -211,4 +219,5 @@ def build_statistics_queries(
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
         details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
+        automations=AutomationStatistics(database, stats_cache, metrics),
     )

@@ -45,6 +45,7 @@ __all__ = [
     "UsageDetails",
     "UsageDetailsStatistics",
     "UsagePage",
+    "entry_rows",
 ]
 
 
@@ -100,7 +101,7 @@ class UsageDetailsStatistics:
             pipes = reader.pipes_of(conn, org.pk)
             emails = {e["created_by"] for e in entries.values() if e["created_by"]}
             names = reader.creator_names(conn, emails)
-        rows = _rows(kind, entries, used, pipes, names)
+        rows = entry_rows(kind, entries, used, pipes, names)
         ordered = tuple(order(rows, request.entry_filter, request.sort))
         self._metrics.stats_queries.labels(label).inc()
         usage = sum(row.usage for _, row in ordered)
@@ -125,7 +126,7 @@ def _pipe(pipes: _Pipes, pipe_id: str | None) -> Pipe | None:
     return None if found is None else Pipe(*found)
 
 
-def _rows(
+def entry_rows(
     kind: EntryKind,
     entries: Mapping[str, Mapping[str, Any]],
     used: Mapping[str, int],

@@ -17,9 +17,14 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.usage import AiResource
 from tallyboard.storage import tables as t
-from tallyboard.storage.tables_automation import automation_jobs_daily, automations, pipes
+from tallyboard.storage.tables_automation import (
+    automation_jobs_daily,
+    automation_jobs_monthly,
+    automations,
+    pipes,
+)
 
-__all__ = ["EntryKind", "catalog", "creator_names", "pipes_of", "usage"]
+__all__ = ["EntryKind", "catalog", "creator_names", "monthly_jobs", "pipes_of", "usage"]
 
 
 class EntryKind(Enum):
@@ -74,6 +79,17 @@ def usage(
             .group_by(credits.c.agent_id)
         )
     return {entry: int(total) for entry, total in conn.execute(query)}
+
+
+def monthly_jobs(conn: Connection, org_pk: int, months: list[str]) -> dict[str, tuple[int, int]]:
+    """automation id -> (jobs, latest job's epoch ms) over whole months (periods)."""
+    table = automation_jobs_monthly
+    query = (
+        select(table.c.automation_id, func.sum(table.c.jobs), func.max(table.c.last_job_at))
+        .where(table.c.org_pk == org_pk, table.c.month.in_(months))
+        .group_by(table.c.automation_id)
+    )
+    return {entry: (int(jobs), int(last)) for entry, jobs, last in conn.execute(query)}
 
 
 def pipes_of(conn: Connection, org_pk: int) -> dict[str, tuple[str, str, str | None, str | None]]:

@@ -19,6 +19,7 @@ from graphql.type.scalars import serialize_int
 from tallyboard.api.graphql.resolvers import (
     ai_credits,
     api_usage,
+    automations_combined,
     integrations,
     tenancy,
     usage_details,
@@ -66,6 +67,7 @@ def build_schema() -> GraphQLSchema:
     tenancy.bind(query)
     integrations.bind(query)
     ai_credits.bind(query)
+    automations_combined.bind(query)
     types = [*api_usage.bind(query), *usage_details.bind(query)]
     schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *types)
     return schema

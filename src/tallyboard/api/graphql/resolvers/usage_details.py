@@ -20,7 +20,7 @@ from tallyboard.stats.entry_listing import EntryRow, Pipe
 from tallyboard.stats.usage_details import EntryKind, UsageDetails
 from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
 
-__all__ = ["bind"]
+__all__ = ["bind", "node", "repo", "time_of"]
 
 _LISTING = "_listing"
 _KINDS = {
@@ -29,17 +29,17 @@ _KINDS = {
 }
 
 
-def _time(ms: int | None) -> datetime | None:
+def time_of(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def _repo(pipe: Pipe | None) -> dict[str, Any] | None:
+def repo(pipe: Pipe | None) -> dict[str, Any] | None:
     if pipe is None:
         return None
     return {"uuid": pipe.uuid, "name": pipe.name, "icon": pipe.icon, "color": pipe.color}
 
 
-def _node(row: EntryRow, kind: EntryKind) -> dict[str, Any]:
+def node(row: EntryRow, kind: EntryKind) -> dict[str, Any]:
     creator = None
     if row.created_by is not None:
         creator = {"id": row.created_by[0], "name": row.created_by[1], "avatarUrl": None}
@@ -50,11 +50,11 @@ def _node(row: EntryRow, kind: EntryKind) -> dict[str, Any]:
         "action": row.action,
         "event": row.event,
         "status": row.status,
-        "actionRepo": _repo(row.action_pipe),
-        "eventRepo": _repo(row.event_pipe),
-        "createdAt": _time(row.created_at),
+        "actionRepo": repo(row.action_pipe),
+        "eventRepo": repo(row.event_pipe),
+        "createdAt": time_of(row.created_at),
         "createdBy": creator,
-        "updatedAt": _time(row.updated_at),
+        "updatedAt": time_of(row.updated_at),
         "tags": [{"name": tag} for tag in row.tags],
     }
 
@@ -109,7 +109,7 @@ def resolve_connection(
         first, after, binding=details.request.binding, cursors=ctx.queries.cursors
     )
     found = ctx.queries.usage_page(details, request)
-    nodes = [_node(row, kind) for row in found.page.rows]
+    nodes = [node(row, kind) for row in found.page.rows]
     cursors = found.cursors
     return {
         "totalCount": details.total_count,
