@@ -117,6 +117,12 @@ class Policy:
                 return grant.org
         raise PermissionDeniedError
 
+    def role_in(self, principal: Principal, org_uuid: str) -> str | None:
+        """The principal's role in the organization (a built-in or custom role's name)."""
+        for grant in self._grants(principal, org_uuids=(org_uuid,)):
+            return grant.role
+        return None
+
     def require_by_id(self, principal: Principal, action: Action, org_id: str) -> OrgRef:
         for grant in self._grants(principal, org_id=org_id):
             if allows(action, grant):

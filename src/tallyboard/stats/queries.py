@@ -48,6 +48,7 @@ from tallyboard.stats.inputs import (
     OrganizationInput,
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
+from tallyboard.stats.organization_profile import OrganizationProfile, read_profile
 from tallyboard.stats.scope import CombinedScope, combined_scope
 from tallyboard.stats.usage_details import (
     EntryKind,
@@ -76,6 +77,7 @@ class StatisticsQueries:
     """The read side of the product, as the GraphQL edge sees it."""
 
     clock: Clock
+    database: Database
     policy: Policy
     max_org_uuids: int
     stats_cache: PerOrgCache
@@ -111,6 +113,12 @@ class StatisticsQueries:
             # unknown one, without asking the database (PostgreSQL refuses NUL).
             raise PermissionDeniedError
         return self.policy.require_by_id(principal, Action.VIEW_ORGANIZATION, org_id)
+
+    def organization_profile(self, principal: Principal, org: OrgRef) -> OrganizationProfile:
+        """``planName``, ``role``, counts and ``createdAt`` of an organization the
+        principal was already shown (``organization`` or ``myUsageStatsOrganizations``)."""
+        role = self.policy.role_in(principal, org.uuid)
+        return read_profile(self.database, org, role, self.clock.now())
 
     def usage_stats_organizations(self, principal: Principal) -> list[OrgRef]:
         """``myUsageStatsOrganizations``: every organization whose statistics it may see."""
@@ -209,6 +217,7 @@ def build_statistics_queries(
     cursors = CursorCodec.from_database(database)
     return StatisticsQueries(
         clock=clock,
+        database=database,
         policy=policy,
         max_org_uuids=max_org_uuids,
         stats_cache=stats_cache,

@@ -64,11 +64,10 @@ def _sdl() -> str:
 def build_schema() -> GraphQLSchema:
     """Built once per process: the schema is immutable and safe to share."""
     query = QueryType()
-    tenancy.bind(query)
     integrations.bind(query)
     ai_credits.bind(query)
     automations_combined.bind(query)
-    types = [*api_usage.bind(query), *usage_details.bind(query)]
+    types = [*tenancy.bind(query), *api_usage.bind(query), *usage_details.bind(query)]
     schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *types)
     return schema
 
