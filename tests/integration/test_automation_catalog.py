@@ -265,3 +265,40 @@ def test_backfill_takes_older_jobs_and_an_event_name_stays_until_the_document_ch
     assert row["status"] == "inactive"
     months = {r["month"]: r["jobs"] for r in world.rows(automation_jobs_monthly)}
     assert sum(months.values()) == 6 and len(months) == 2
+
+
+def test_an_unchanged_flow_keeps_the_name_an_event_gave_it(world: World) -> None:
+    flows = [{"id": "flow-1", "name": "Sync CRM", "project": {"id": "p", "name": "Sales"}}]
+    world.apply(world.document(flows=flows))
+    renamed = {
+        "id": "evt-flow",
+        "source": "runner",
+        "type": "integration.task",
+        "time": iso(NOW + timedelta(minutes=1)),
+        "organization": world.org_uuid,
+        "data": {"flowId": "flow-1", "flowName": "Sync CRM (events)", "tasks": 1},
+    }
+    assert world.ingest([renamed]).accepted == 1
+    assert not world.apply(world.document(flows=flows)).changes
+    assert world.rows(t.flows)[0]["name"] == "Sync CRM (events)"
+    world.clock.set(NOW + timedelta(minutes=5))
+    changed = [{**flows[0], "status": "DISABLED"}]
+    assert world.apply(world.document(flows=changed)).changes["flows written"] == 1
+    row = world.rows(t.flows)[0]
+    assert (row["name"], row["status"]) == ("Sync CRM (events)", "DISABLED")
+
+
+def test_a_broken_pipe_entry_hides_no_problem_and_invents_none(world: World) -> None:
+    document = world.document(
+        pipes=[{"id": "p1", "name": "Sales", "colour": "red"}],  # an unknown key
+        automations=[
+            {"id": "a", "name": "A", "action": "x", "event": "y", "eventPipe": "p1"},
+            {"id": "b", "name": "B", "action": "x", "event": "y", "createdBy": "no@x.test"},
+        ],
+    )
+    with pytest.raises(InvalidInputError) as raised:
+        world.apply(document)
+    assert [p.path for p in raised.value.problems] == [
+        "organizations[0].pipes[0].colour",
+        "organizations[0].automations[1].createdBy",
+    ]
