@@ -289,6 +289,8 @@ def test_invalid_arguments_are_invalid_input(world: World) -> None:
         {"range": {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}},
         {"range": {"from": "2026-08-31T23:59:59Z", "to": "2026-11-01T00:00:00Z"}},
         {"range": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}},
+        {"range": {"from": "yesterday", "to": "2026-11-02T00:00:00Z"}},
+        {"range": {"from": 5, "to": "2026-11-02T00:00:00Z"}},
         {"first": 0},
         {"first": 101},
         {"after": "nope"},

@@ -40,8 +40,15 @@ def _serialize_datetime(value: datetime | str) -> str:
 
 
 @_datetime.value_parser
-def _parse_datetime(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _parse_datetime(value: object) -> object:
+    """A date-time, or the value as sent: the statistic's input then reports it as
+    ``INVALID_INPUT`` naming its argument (``filterDate.from``), like any bad value."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
 
 
 _int = ScalarType("Int")
