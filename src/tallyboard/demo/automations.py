@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["AUTOMATIONS", "PIPES", "Automation", "Pipe", "catalog_document", "jobs_of_day"]
+__all__ = [
+    "AUTOMATIONS",
+    "PIPES",
+    "PLANS",
+    "Automation",
+    "Pipe",
+    "catalog_document",
+    "jobs_of_day",
+    "with_plan",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,25 @@ _CREATORS = {
     UMBRELLA: ("albert@umbrella.example",),
 }
 _VOLUME = {ACME: 60.0, GLOBEX: 35.0, INITECH: 8.0, UMBRELLA: 15.0}
+PLANS = {
+    ACME: ("Enterprise", 60_000),
+    GLOBEX: ("Business", 30_000),
+    INITECH: ("Starter", 5_000),
+    UMBRELLA: ("Business", 12_000),
+}
+"""Plan name and monthly automation-job allowance, from the first settings entry on."""
+
+
+def with_plan(org_id: str, settings: list[dict[str, Any]], first_month: str) -> None:
+    """Add the organization's plan to its earliest settings entry (or a new one)."""
+    if org_id not in PLANS:
+        return
+    plan, jobs = PLANS[org_id]
+    if not settings:
+        settings.append({"effectiveFrom": first_month})
+    earliest = min(settings, key=lambda entry: str(entry["effectiveFrom"]))
+    earliest["planName"] = plan
+    earliest["allowances"] = {**earliest.get("allowances", {}), "automationJobs": jobs}
 
 
 def _cast(org_id: str) -> tuple[Automation, ...]:

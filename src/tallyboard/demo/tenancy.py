@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from tallyboard.demo.automations import catalog_document
+from tallyboard.demo.automations import catalog_document, with_plan
 from tallyboard.demo.world import (
     ORGANIZATIONS,
     SERVICE_ACCOUNTS,
@@ -25,11 +25,13 @@ DEMO_INGEST_KEY = "demo-gateway"
 def _organization(org: OrgProfile, this_month: Month, today: date) -> dict[str, Any]:
     document: dict[str, Any] = {"id": org.id, "uuid": org.uuid, "name": org.name}
     document.update(catalog_document(org.id, today))
-    if org.settings:
-        document["settings"] = [
-            {"effectiveFrom": str(this_month.shift(-change.months_ago)), **change.values}
-            for change in org.settings
-        ]
+    settings = [
+        {"effectiveFrom": str(this_month.shift(-change.months_ago)), **change.values}
+        for change in org.settings
+    ]
+    with_plan(org.id, settings, str(this_month.shift(-3)))
+    if settings:
+        document["settings"] = settings
     if org.roles:
         document["roles"] = [dict(role) for role in org.roles]
     if org.agents:
