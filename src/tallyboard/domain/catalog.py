@@ -1,4 +1,4 @@
-"""What ingested events say about the catalog: flow, project and agent names.
+"""What ingested events say about the catalog: flow, project, agent and automation names.
 
 Events arrive late, out of order and replayed, so each attribute of a catalog entity is
 a *fact at a time*: a flow's name and its project, a project's name, icon and color,
@@ -12,9 +12,10 @@ way every time. Admin apply writes its facts at the time it applied them.
 ``"project": null``) does not detach its flow from the project an earlier event or the
 tenancy document gave it; one without ``icon`` keeps the project's icon; one without
 ``flowName`` or ``agentName`` keeps the name. Such an attribute is the fact
-``(0, None)``, which ranks below every stated fact. A flow or agent only ever seen
-unnamed is still known: its name fact is ``(0, <its id>)``, so it is listed under its
-id until a name arrives.
+``(0, None)``, which ranks below every stated fact. A flow only ever seen unnamed is
+still known: its name fact is ``(0, <its id>)``, so it is listed under its id until a
+name arrives; an agent or automation keeps a null name (listings show its id) and the
+time of its first event (:data:`NamedFact`).
 """
 
 from __future__ import annotations
