@@ -83,6 +83,22 @@ def test_the_demo_database_answers_exactly_what_was_generated(tmp_path: Path) ->
                 deleted = [a for a in combined["topAgents"] if a["agentId"] == "agt-legacy"]
                 assert deleted == [{"agentId": "agt-legacy", "agentName": None}]
 
+        jobs = harness.graphql(
+            tokens["Ada"],
+            "query($orgs: [ID!]!) { automationsUsageDetailsCombined(organizationUuids: $orgs,"
+            " period: current_month) { byOrganization { organizationUuid usage } } }",
+            {"orgs": [org.uuid for org in ORGANIZATIONS]},
+        )
+        month = DEFAULT_NOW.strftime("%Y-%m")
+        expected = {org.uuid: 0 for org in ORGANIZATIONS}
+        for day in days:
+            for event in day.events:
+                if event["type"] == "automation.job" and event["time"].startswith(month):
+                    expected[event["organization"]] += event["data"]["jobs"]
+        rows = jobs["data"]["automationsUsageDetailsCombined"]["byOrganization"]
+        assert {row["organizationUuid"]: row["usage"] for row in rows} == expected
+        assert expected[ORGANIZATIONS[0].uuid] > 0
+
         def organizations(token: str) -> list[str]:
             answer = harness.graphql(token, "{ myUsageStatsOrganizations { name } }")
             return [o["name"] for o in answer["data"]["myUsageStatsOrganizations"]]

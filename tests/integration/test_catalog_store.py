@@ -57,7 +57,39 @@ def test_the_newest_statement_of_each_attribute_wins_in_any_order(database_url: 
         rng.shuffle(facts)
         for fact in facts:
             with database.write() as conn:
-                catalog_store.apply_facts(conn, database.dialect, fact)
+                catalog_store.apply_facts(conn, database.dialect, fact, 1)
         outcomes.add(_catalog(database, org))
     assert outcomes == {((40, "Sync v3", 30, "p2"), ("Sales EU", "bag", "blue"))}
+    database.dispose()
+
+
+def test_agents_and_automations_named_by_events_in_any_order(database_url: str) -> None:
+    """Newest name wins, the first event's time is kept, and ``updated_at`` moves only
+    when the winning name changes what is stored (spec §9)."""
+    from tallyboard.storage.tables_automation import automations
+
+    database = Database(database_url)
+    rng = random.Random(5)
+    facts = [((10, "One"), 100), ((30, "Three"), 300), ((0, None), 50), ((20, "Two"), 200)]
+    outcomes = set()
+    for _ in range(4):
+        org = new_org(database)
+        order = list(enumerate(facts))
+        rng.shuffle(order)
+        for now, (_, fact) in enumerate(order, start=1000):
+            named = CatalogFacts(agents={(org, "g"): fact}, automations={(org, "a"): fact})
+            with database.write() as conn:
+                catalog_store.apply_facts(conn, database.dialect, named, now)
+        with database.read() as conn:
+            for table, key in (
+                (t.agents, t.agents.c.agent_id),
+                (automations, automations.c.automation_id),
+            ):
+                row = conn.execute(
+                    select(
+                        key, table.c.name, table.c.name_at, table.c.first_event_at, table.c.status
+                    ).where(table.c.org_pk == org)
+                ).one()
+                outcomes.add(tuple(row))
+    assert outcomes == {("g", "Three", 30, 50, "active"), ("a", "Three", 30, 50, "active")}
     database.dispose()

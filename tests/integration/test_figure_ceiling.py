@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from tallyboard.admin.applier import Applier
 from tallyboard.admin.document import parse_document
 from tallyboard.domain.clock import FixedClock
-from tallyboard.domain.rollup import FIGURE_CEILING, FigureCeilingExceeded, RollupDeltas
+from tallyboard.domain.rollup import FIGURE_CEILING, FIGURES, FigureCeilingExceeded, RollupDeltas
 from tallyboard.domain.usage import AiResource, ApiDimension
 from tallyboard.ingest.service import IngestService
 from tallyboard.observability.metrics import Metrics
@@ -40,15 +40,15 @@ NEXT_MONTH = date(2026, 12, 1)
 C = FIGURE_CEILING
 
 
-def totals(database: Database, org: int) -> dict[str, tuple[int, int, int, int]]:
+def totals(database: Database, org: int) -> dict[str, tuple[int, ...]]:
     table = t.usage_totals_monthly
     with database.read() as conn:
         rows = conn.execute(
-            select(table.c.month, table.c.calls, table.c.tasks, table.c.runs, table.c.credits)
+            select(table.c.month, *(table.c[figure] for figure in FIGURES))
             .where(table.c.org_pk == org)
             .order_by(table.c.month)
         )
-        return {month: (calls, tasks, runs, micro) for month, calls, tasks, runs, micro in rows}
+        return {month: tuple(figures) for month, *figures in rows}
 
 
 def calls(org: int, n: int, day: date = DAY, operation: str = "GetCards") -> RollupDeltas:
@@ -79,11 +79,12 @@ def test_every_write_adds_to_the_organizations_monthly_totals(database_url: str)
     deltas.merge(runs(org, 0, "flow-2"))
     deltas.merge(credits(org, 2_500_000))
     deltas.merge(credits(other, 1))
+    deltas.add_jobs((org, DAY, "auto-1"), 4, 1_000)
     with database.write() as conn:
         writer.apply(conn, deltas)
         writer.apply(conn, calls(org, 1))
-    assert totals(database, org) == {"2026-11": (8, 5, 2, 2_500_000), "2026-12": (2, 0, 0, 0)}
-    assert totals(database, other) == {"2026-11": (0, 0, 0, 1)}
+    assert totals(database, org) == {"2026-11": (8, 5, 2, 2_500_000, 4), "2026-12": (2, 0, 0, 0, 0)}
+    assert totals(database, other) == {"2026-11": (0, 0, 0, 1, 0)}
     database.dispose()
 
 
@@ -165,8 +166,8 @@ def test_the_ceiling_bounds_an_organizations_month_across_agents_and_flows(
     deltas.add_credits((org, NEXT_MONTH, AiResource.ASSISTANT, ""), 5)
     with database.write() as conn:
         writer.apply(conn, deltas)
-    assert totals(database, org) == {"2026-11": (0, 0, 0, C), "2026-12": (0, 0, 0, 5)}
-    assert totals(database, other) == {"2026-11": (0, 0, 0, C)}
+    assert totals(database, org) == {"2026-11": (0, 0, 0, C, 0), "2026-12": (0, 0, 0, 5, 0)}
+    assert totals(database, other) == {"2026-11": (0, 0, 0, C, 0)}
     database.dispose()
 
 
@@ -180,7 +181,7 @@ def test_lock_and_read_creates_the_totals_it_is_asked_for(database_url: str) -> 
         found = usage_totals.lock_and_read(
             conn, database.dialect, [(org, "2026-11"), (org, "2026-12")]
         )
-    assert found == {(org, "2026-11"): (3, 0, 0, 0), (org, "2026-12"): (0, 0, 0, 0)}
+    assert found == {(org, "2026-11"): (3, 0, 0, 0, 0), (org, "2026-12"): (0, 0, 0, 0, 0)}
     database.dispose()
 
 
@@ -203,12 +204,12 @@ def test_the_metering_flush_sets_aside_a_key_that_would_pass_the_ceiling(
     assert result.applied
     ((refused, reason),) = [(r.deltas.api_calls, r.reason) for r in result.refused]
     assert refused == {(org, DAY, "ListFlows", "bot"): 5} and reason
-    assert totals(database, org) == {"2026-11": (C - 3, 0, 0, 0), "2026-12": (2, 0, 0, 0)}
-    assert totals(database, other) == {"2026-11": (4, 0, 0, 0)}
+    assert totals(database, org) == {"2026-11": (C - 3, 0, 0, 0, 0), "2026-12": (2, 0, 0, 0, 0)}
+    assert totals(database, other) == {"2026-11": (4, 0, 0, 0, 0)}
     assert monthly(database, org, ApiDimension.OPERATION_NAME) == {"GetCards": C - 1}
     again = store.apply(flush_id, batch, applied_at_ms=2_000)
     assert not again.applied
-    assert totals(database, other) == {"2026-11": (4, 0, 0, 0)}
+    assert totals(database, other) == {"2026-11": (4, 0, 0, 0, 0)}
     database.dispose()
 
 

@@ -11,6 +11,7 @@ and single-organization checks raise the same :class:`PermissionDeniedError`.
 | VIEW_ORGANIZATION         | exists (the caller is a member)                    |
 | VIEW_USAGE_STATS          | grants ``usage_stats`` (super_admin, admin, custom)|
 | VIEW_AI_CREDIT_DETAILS    | is ``super_admin``                                 |
+| VIEW_USAGE_DETAILS        | is ``super_admin`` (automations, agents: spec §9)  |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Action(StrEnum):
     VIEW_ORGANIZATION = "view_organization"
     VIEW_USAGE_STATS = "view_usage_stats"
     VIEW_AI_CREDIT_DETAILS = "view_ai_credit_details"
+    VIEW_USAGE_DETAILS = "view_usage_details"
 
 
 def allows(action: Action, grant: RoleGrant) -> bool:
@@ -114,6 +116,12 @@ class Policy:
             if allows(action, grant):
                 return grant.org
         raise PermissionDeniedError
+
+    def role_in(self, principal: Principal, org_uuid: str) -> str | None:
+        """The principal's role in the organization (a built-in or custom role's name)."""
+        for grant in self._grants(principal, org_uuids=(org_uuid,)):
+            return grant.role
+        return None
 
     def require_by_id(self, principal: Principal, action: Action, org_id: str) -> OrgRef:
         for grant in self._grants(principal, org_id=org_id):

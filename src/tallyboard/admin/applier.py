@@ -6,7 +6,9 @@ The rules (documented for operators in ``docs/admin-apply.md``):
   no new secret.
 - A nested list that is *present* is authoritative for a user's ``memberships`` and an
   organization's custom ``roles`` (so removing a membership takes effect at once);
-  ``settings``, ``agents``, ``flows`` and ``personalTokens`` are only ever upserted.
+  ``settings``, ``agents``, ``flows``, ``pipes``, ``automations`` and
+  ``personalTokens`` are only ever upserted; an unchanged catalog entry changes
+  nothing (``admin/catalog_apply.py``).
 - Credentials: a listed credential with no active secret gets a new one (first
   creation, or rotation after a revocation); ``revoke`` wins over a listing.
 - Every cross-reference is checked against the document and the database together
@@ -20,11 +22,11 @@ import logging
 import uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_client_id, new_secret
+from tallyboard.admin.catalog_apply import CatalogWriter
 from tallyboard.admin.document import Document, Organization, User
 from tallyboard.admin.draft import Draft
 from tallyboard.admin.validation import Known, reference_problems
@@ -32,7 +34,6 @@ from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
 from tallyboard.storage import credential_store
-from tallyboard.storage.catalog_store import attribute_time_column
 from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
 from tallyboard.storage.tenancy_store import bump_generation
@@ -41,8 +42,6 @@ __all__ = ["Applier", "ApplyResult"]
 
 log = logging.getLogger(__name__)
 
-_STATED = ("name", "project_id", "icon", "color")
-"""Catalog attributes ranked by the time of the fact that set them (domain/catalog.py)."""
 _APPLY_LOCK = (0, 1)  # advisory lock key: one application at a time per instance
 
 
@@ -180,13 +179,8 @@ class _Run:
         self._apply_catalog(pk, org)
 
     def _apply_catalog(self, org_pk: int, org: Organization) -> None:
-        if org.agents:
-            current = store.catalog_rows(self.conn, "agents", org_pk)
-            for agent in org.agents:
-                values: dict[str, Any] = {"deleted": agent.deleted}
-                if agent.name is not None:
-                    values["name"] = agent.name
-                self._upsert_catalog("agents", org_pk, agent.id, values, current)
+        writer = CatalogWriter(self.conn, self.now_ms, self.result.changes)
+        writer.usage_entries(org_pk, org.agents, org.pipes, org.automations)
         if org.flows:
             projects = store.catalog_rows(self.conn, "projects", org_pk)
             flows = store.catalog_rows(self.conn, "flows", org_pk)
@@ -194,31 +188,13 @@ class _Run:
                 if flow.project is not None:
                     p = flow.project
                     values = {"name": p.name, "icon": p.icon, "color": p.color}
-                    self._upsert_catalog("projects", org_pk, p.id, values, projects)
-                    projects[p.id] = {**values, "name_at": self.now_ms}
+                    writer.upsert("projects", org_pk, p.id, values, projects)
                 values = {
                     "name": flow.name,
                     "status": flow.status,
                     "project_id": flow.project.id if flow.project else None,
                 }
-                self._upsert_catalog("flows", org_pk, flow.id, values, flows)
-
-    def _upsert_catalog(
-        self,
-        table: str,
-        org_pk: int,
-        key: str,
-        values: dict[str, Any],
-        current: dict[str, Any],
-    ) -> None:
-        row = current.get(key)
-        if row is not None and all(row[k] == v for k, v in values.items()):
-            return
-        # Every attribute the document states is a fact at the time of this apply.
-        stated = {attribute_time_column(c): self.now_ms for c in _STATED if c in values}
-        values = {**values, **stated}
-        store.upsert_catalog(self.conn, table, org_pk, key, values, exists=row is not None)
-        self.result.changes[f"{table} written"] += 1
+                writer.upsert("flows", org_pk, flow.id, values, flows)
 
     def _apply_user(self, user: User) -> None:
         existing = self.users.get(user.email)

@@ -18,21 +18,19 @@ import orjson
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
 )
-from pydantic.alias_generators import to_camel
 
+from tallyboard.admin.catalog_document import Agent, Automation, Pipe
+from tallyboard.admin.model import DocumentModel as _Model
 from tallyboard.domain.credits import MICRO, parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
 from tallyboard.domain.roles import unknown_permission_reason
 from tallyboard.domain.rollup import FIGURE_CEILING
-from tallyboard.domain.text import MAX_NAME_LENGTH, character_problem
+from tallyboard.domain.text import MAX_NAME_LENGTH
 
 __all__ = [
     "Document",
@@ -80,33 +78,6 @@ def parse_lifetime(value: object) -> int:
     return seconds
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        frozen=True,
-        coerce_numbers_to_str=True,
-        str_strip_whitespace=True,
-    )
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _characters(cls, value: Any, info: ValidationInfo) -> Any:
-        """No control characters in any text (``domain/text.py``); descriptions may
-        keep line breaks."""
-        texts = value if isinstance(value, list) else [value]
-        for text in texts:
-            if isinstance(text, str):
-                problem = character_problem(text, allow_line_breaks=info.field_name in _FREE_TEXT)
-                if problem is not None:
-                    raise ValueError(problem)
-        return value
-
-
-_FREE_TEXT = frozenset({"description"})
-
-
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -121,6 +92,7 @@ class Allowances(_Model):
     api_calls: Count | None = None
     integration_tasks: Count | None = None
     ai_credits: float | int | None = None
+    automation_jobs: Count | None = None
 
     @field_validator("ai_credits")
     @classmethod
@@ -137,6 +109,7 @@ class SettingsChange(_Model):
     free_ai_credits: float | int | None = None
     ai_automation_enabled: bool | None = None
     assistants_enabled: bool | None = None
+    plan_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
 
     @field_validator("effective_from")
     @classmethod
@@ -164,7 +137,7 @@ class SettingsChange(_Model):
                     if name == "ai_credits" and value is not None
                     else value
                 )
-        for name in ("ai_credit_addon", "ai_automation_enabled", "assistants_enabled"):
+        for name in ("ai_credit_addon", "ai_automation_enabled", "assistants_enabled", "plan_name"):
             if name in self.model_fields_set:
                 out[name] = getattr(self, name)
         if "free_ai_credits" in self.model_fields_set:
@@ -189,12 +162,6 @@ Permission = Annotated[str, Field(max_length=64), AfterValidator(_known_permissi
 class CustomRole(_Model):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     permissions: list[Permission] = Field(default_factory=list)
-
-
-class Agent(_Model):
-    id: Identifier
-    name: NonEmpty | None = None
-    deleted: bool = False
 
 
 class Project(_Model):
@@ -227,6 +194,8 @@ class Organization(_Model):
     roles: list[CustomRole] | None = None
     agents: list[Agent] | None = None
     flows: list[Flow] | None = None
+    pipes: list[Pipe] | None = None
+    automations: list[Automation] | None = None
 
     @field_validator("uuid")
     @classmethod

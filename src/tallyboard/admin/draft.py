@@ -101,8 +101,13 @@ class Damage:
     """Some credential entry could not be read: any credential may be the document's."""
     unsure_lifetimes: set[tuple[str | None, str | None]] = field(default_factory=set)
     """(organization id, name) of service accounts whose token lifetime was unreadable."""
+    unsure_pipes: set[str | None] = field(default_factory=set)
+    """Organizations whose pipes could not all be read (None: an unreadable id)."""
     _noted: set[int] = field(default_factory=set, repr=False)
     """Salvage-copy entries (by identity) whose key is recorded above."""
+
+    def pipes_unsure(self, org_id: str) -> bool:
+        return self.any_org or None in self.unsure_pipes or org_id in self.unsure_pipes
 
     def org_named(self, org_id: str) -> bool:
         return self.any_org or org_id in self.org_ids
@@ -171,6 +176,8 @@ class Damage:
                 self.any_members = True
             return
         entry = data[top][path[1]]
+        if top == "organizations" and (len(path) == 2 or path[2] in ("id", "pipes")):
+            self.unsure_pipes.add(_key(entry.get("id")) if isinstance(entry, Mapping) else None)
         if id(entry) in self._noted:
             return  # recorded when its key or a list of it was removed (rounds before)
         whole = len(path) == 2

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from tallyboard.admin.catalog_checks import catalog_problems
 from tallyboard.admin.document import Document, Organization, User
 from tallyboard.admin.draft import Damage
 from tallyboard.domain.errors import Problem
@@ -88,6 +89,7 @@ class _Checks:
         self._service_accounts()
         self._ingest_keys()
         self._revocations()
+        self.problems += catalog_problems(self.conn, self.doc, self.known.org_pk, self.damage)
 
     # ------------------------------------------------------------ what the result holds
 

@@ -35,6 +35,7 @@ class Totals:
     api_calls: int = 0
     tasks: int = 0
     micro_credits: int = 0
+    jobs: int = 0
 
     def add(self, usage: DayOfUsage) -> None:
         self.days += 1
@@ -42,6 +43,7 @@ class Totals:
         self.api_calls += usage.api_calls
         self.tasks += usage.tasks
         self.micro_credits += usage.micro_credits
+        self.jobs += usage.jobs
 
 
 @dataclass(frozen=True)

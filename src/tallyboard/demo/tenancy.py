@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from tallyboard.demo.automations import catalog_document, with_plan
 from tallyboard.demo.world import (
     ORGANIZATIONS,
     SERVICE_ACCOUNTS,
@@ -21,13 +22,16 @@ __all__ = ["DEMO_INGEST_KEY", "demo_document"]
 DEMO_INGEST_KEY = "demo-gateway"
 
 
-def _organization(org: OrgProfile, this_month: Month) -> dict[str, Any]:
+def _organization(org: OrgProfile, this_month: Month, today: date) -> dict[str, Any]:
     document: dict[str, Any] = {"id": org.id, "uuid": org.uuid, "name": org.name}
-    if org.settings:
-        document["settings"] = [
-            {"effectiveFrom": str(this_month.shift(-change.months_ago)), **change.values}
-            for change in org.settings
-        ]
+    document.update(catalog_document(org.id, today))
+    settings = [
+        {"effectiveFrom": str(this_month.shift(-change.months_ago)), **change.values}
+        for change in org.settings
+    ]
+    with_plan(org.id, settings, str(this_month.shift(-3)))
+    if settings:
+        document["settings"] = settings
     if org.roles:
         document["roles"] = [dict(role) for role in org.roles]
     if org.agents:
@@ -76,7 +80,7 @@ def demo_document(today: date) -> dict[str, Any]:
     """The whole tenancy, with settings dated relative to ``today``'s month."""
     this_month = Month.of(today)
     return {
-        "organizations": [_organization(org, this_month) for org in ORGANIZATIONS],
+        "organizations": [_organization(org, this_month, today) for org in ORGANIZATIONS],
         "users": [_user(user) for user in USERS],
         "serviceAccounts": _service_accounts(SERVICE_ACCOUNTS),
         "ingestKeys": [{"name": DEMO_INGEST_KEY}],

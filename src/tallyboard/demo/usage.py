@@ -15,6 +15,7 @@ What makes it look real:
   never run; each run consumes a noisy number of tasks.
 - AI agents run many times a day for fractional credits; assistants are used in
   working hours; a deleted agent's usage stops when it was deleted.
+- Automations fire jobs on the working week (``demo/automations.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tallyboard.demo.automations import jobs_of_day
 from tallyboard.demo.world import Flow, OrgProfile
 from tallyboard.domain.periods import Month
 from tallyboard.domain.usage import is_billable_status
@@ -56,6 +58,7 @@ class DayOfUsage:
     """Billable calls (statuses that count)."""
     tasks: int = 0
     micro_credits: int = 0
+    jobs: int = 0
 
 
 def _hour_weights(utc_offset: int) -> list[float]:
@@ -108,6 +111,12 @@ class UsageGenerator:
             self._api_calls(org, day, rng, ids, usage)
             self._tasks(org, day, rng, ids, usage)
             self._credits(org, day, rng, ids, usage)
+            growth = self._growth(org, day)
+            jobs = jobs_of_day(
+                org.id, org.uuid, day, self._progress(day), growth, self._seed, self._moment
+            )
+            usage.events += jobs
+            usage.jobs += sum(event["data"]["jobs"] for event in jobs)
         return usage
 
     # ------------------------------------------------------------------ rhythm

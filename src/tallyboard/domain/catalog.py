@@ -1,4 +1,4 @@
-"""What ingested events say about the catalog: flow, project and agent names.
+"""What ingested events say about the catalog: flow, project, agent and automation names.
 
 Events arrive late, out of order and replayed, so each attribute of a catalog entity is
 a *fact at a time*: a flow's name and its project, a project's name, icon and color,
@@ -12,9 +12,10 @@ way every time. Admin apply writes its facts at the time it applied them.
 ``"project": null``) does not detach its flow from the project an earlier event or the
 tenancy document gave it; one without ``icon`` keeps the project's icon; one without
 ``flowName`` or ``agentName`` keeps the name. Such an attribute is the fact
-``(0, None)``, which ranks below every stated fact. A flow or agent only ever seen
-unnamed is still known: its name fact is ``(0, <its id>)``, so it is listed under its
-id until a name arrives.
+``(0, None)``, which ranks below every stated fact. A flow only ever seen unnamed is
+still known: its name fact is ``(0, <its id>)``, so it is listed under its id until a
+name arrives; an agent or automation keeps a null name (listings show its id) and the
+time of its first event (:data:`NamedFact`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tallyboard.domain.events import ApiCall, CreditUse, Event, TaskRun
+from tallyboard.domain.events import ApiCall, CreditUse, Event, JobRun, TaskRun
 from tallyboard.domain.usage import AiResource
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "CatalogFacts",
     "CatalogKey",
     "FlowFact",
+    "NamedFact",
     "ProjectFact",
     "catalog_facts",
 ]
@@ -48,7 +50,7 @@ ProjectFact = tuple[Stated, Stated, Stated]
 """(name, icon, color)."""
 
 AgentFact = tuple[Stated]
-"""(name,)."""
+"""(name,): the agent's name as a ranked attribute (see :data:`NamedFact`)."""
 
 FLOW_ATTRIBUTES = ("name", "project_id")
 PROJECT_ATTRIBUTES = ("name", "icon", "color")
@@ -60,7 +62,7 @@ CatalogKey = tuple[int, str]
 
 _NOTHING: Stated = (0, None)
 
-Fact = TypeVar("Fact", FlowFact, ProjectFact, AgentFact)
+Fact = TypeVar("Fact", FlowFact, ProjectFact)
 
 
 def _newer(old: Stated, new: Stated) -> Stated:
@@ -79,14 +81,28 @@ def _merge(facts: dict[CatalogKey, Fact], key: CatalogKey, fact: Fact) -> None:
         facts[key] = tuple(map(_newer, current, fact))  # type: ignore[assignment]
 
 
+NamedFact = tuple[Stated, int]
+"""An agent's or automation's name, and the time of its first event (``createdAt`` of an
+entry known only from events: the earliest wins)."""
+
+
+def _merge_named(facts: dict[CatalogKey, NamedFact], key: CatalogKey, fact: NamedFact) -> None:
+    current = facts.get(key)
+    if current is None:
+        facts[key] = fact
+    else:
+        facts[key] = (_newer(current[0], fact[0]), min(current[1], fact[1]))
+
+
 @dataclass(slots=True)
 class CatalogFacts:
     flows: dict[CatalogKey, FlowFact] = field(default_factory=dict)
     projects: dict[CatalogKey, ProjectFact] = field(default_factory=dict)
-    agents: dict[CatalogKey, AgentFact] = field(default_factory=dict)
+    agents: dict[CatalogKey, NamedFact] = field(default_factory=dict)
+    automations: dict[CatalogKey, NamedFact] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        return not (self.flows or self.projects or self.agents)
+        return not (self.flows or self.projects or self.agents or self.automations)
 
 
 def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
@@ -112,10 +128,13 @@ def catalog_facts(events: Iterable[Event]) -> CatalogFacts:
                 _NOTHING if project.color is None else (at, project.color),
             )
             _merge(facts.projects, (event.org_pk, project.id), described)
+        elif isinstance(usage, JobRun):
+            named = _NOTHING if usage.automation_name is None else (at, usage.automation_name)
+            _merge_named(facts.automations, (event.org_pk, usage.automation_id), (named, at))
         elif isinstance(usage, CreditUse):
             if usage.resource is not AiResource.AI_AUTOMATION or usage.agent_id is None:
                 continue
             agent_name = usage.agent_name
-            agent: AgentFact = (_NOTHING if agent_name is None else (at, agent_name),)
-            _merge(facts.agents, (event.org_pk, usage.agent_id), agent)
+            named = _NOTHING if agent_name is None else (at, agent_name)
+            _merge_named(facts.agents, (event.org_pk, usage.agent_id), (named, at))
     return facts

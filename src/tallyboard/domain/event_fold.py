@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from tallyboard.domain.events import ApiCall, Event, TaskRun
+from tallyboard.domain.events import ApiCall, Event, JobRun, TaskRun
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import AiResource
 
@@ -38,6 +38,8 @@ def usage_deltas(events: Iterable[Event]) -> RollupDeltas:
             deltas.add_flow_run(
                 (event.org_pk, day, usage.flow_id), usage.tasks, event.time_ms // 1000
             )
+        elif isinstance(usage, JobRun):
+            deltas.add_jobs((event.org_pk, day, usage.automation_id), usage.jobs, event.time_ms)
         else:
             # Assistants are never listed individually: one row per day for all of them.
             agent = (usage.agent_id or "") if usage.resource is AiResource.AI_AUTOMATION else ""

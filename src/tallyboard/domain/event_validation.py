@@ -32,6 +32,7 @@ from tallyboard.domain.events import (
     ApiCall,
     CreditUse,
     Event,
+    JobRun,
     NotJson,
     Project,
     Rejection,
@@ -252,6 +253,17 @@ def _credit_use(data: dict[str, Any], problems: _Problems) -> CreditUse | None:
     return CreditUse(resource, agent_id, agent_name, micro)
 
 
+def _job_run(data: dict[str, Any], problems: _Problems) -> JobRun | None:
+    automation_id = _text(data.get("automationId"), "data.automationId", problems, MAX_ID_LENGTH)
+    name = _text(
+        data.get("automationName"), "data.automationName", problems, MAX_TEXT_LENGTH, required=False
+    )
+    jobs = _integer(data.get("jobs", 1), "data.jobs", problems, 1, MAX_QUANTITY)
+    if automation_id is None or jobs is None or problems:
+        return None
+    return JobRun(automation_id, name, jobs)
+
+
 def _credits(value: object, problems: _Problems) -> int | None:
     if type(value) is int and 0 <= value <= MAX_EVENT_CREDITS:
         return value * MICRO  # the common whole-credit case, without Decimal
@@ -279,6 +291,7 @@ _KINDS: dict[str, tuple[EventType, Callable[[dict[str, Any], _Problems], Usage |
     EventType.API_CALL.value: (EventType.API_CALL, _api_call),
     EventType.INTEGRATION_TASK.value: (EventType.INTEGRATION_TASK, _task_run),
     EventType.AI_CREDIT.value: (EventType.AI_CREDIT, _credit_use),
+    EventType.AUTOMATION_JOB.value: (EventType.AUTOMATION_JOB, _job_run),
 }
 """Event type text -> (type, validator of its ``data``)."""
 
@@ -307,6 +320,12 @@ def _canonical(event_type: EventType, time_ms: int, usage: Usage) -> bytes:
                 "color": project.color,
             },
             "tasks": usage.tasks,
+        }
+    elif isinstance(usage, JobRun):
+        data = {
+            "automationId": usage.automation_id,
+            "automationName": usage.automation_name,
+            "jobs": usage.jobs,
         }
     else:
         data = {

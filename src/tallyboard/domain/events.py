@@ -25,6 +25,7 @@ __all__ = [
     "ApiCall",
     "CreditUse",
     "Event",
+    "JobRun",
     "NotJson",
     "Project",
     "Rejection",
@@ -62,6 +63,7 @@ EVENT_TYPE_CODES: dict[EventType, int] = {
     EventType.API_CALL: 1,
     EventType.INTEGRATION_TASK: 2,
     EventType.AI_CREDIT: 3,
+    EventType.AUTOMATION_JOB: 4,
 }
 """How an event's type is stored (``events.type``, a small integer)."""
 
@@ -105,7 +107,16 @@ class CreditUse:
     micro_credits: int
 
 
-Usage = ApiCall | TaskRun | CreditUse
+@dataclass(slots=True)
+class JobRun:
+    """Jobs of one automation: counted each time its rule's event fires (spec §9)."""
+
+    automation_id: str
+    automation_name: str | None
+    jobs: int
+
+
+Usage = ApiCall | TaskRun | CreditUse | JobRun
 
 
 @dataclass(slots=True)

@@ -44,6 +44,8 @@ class OrganizationSettings:
     free_ai_credits: int | None = None
     ai_automation_enabled: bool = False
     assistants_enabled: bool = False
+    automation_jobs: int | None = None
+    plan_name: str | None = None
 
 
 # Public (document) name -> attribute name. Booleans cannot be "unset": null resets them
@@ -56,6 +58,8 @@ SETTINGS_FIELDS: dict[str, str] = {
     "freeAiCredits": "free_ai_credits",
     "aiAutomationEnabled": "ai_automation_enabled",
     "assistantsEnabled": "assistants_enabled",
+    "automationJobs": "automation_jobs",
+    "planName": "plan_name",
 }
 _BOOLEAN_FIELDS = frozenset({"ai_credit_addon", "ai_automation_enabled", "assistants_enabled"})
 
@@ -74,7 +78,7 @@ def settings_at(entries: Iterable[SettingsEntry], month: Month) -> OrganizationS
     for entry in sorted(entries, key=lambda e: e.effective_from):
         if entry.effective_from > month:
             break
-        values = {
+        values: dict[str, Any] = {
             name: (False if value is None and name in _BOOLEAN_FIELDS else value)
             for name, value in entry.changes.items()
         }

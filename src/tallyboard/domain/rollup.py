@@ -33,6 +33,8 @@ __all__ = [
     "FigureCeilingExceeded",
     "FlowKey",
     "FlowRunDelta",
+    "JobDelta",
+    "JobKey",
     "MonthKey",
     "RollupDeltas",
 ]
@@ -41,7 +43,7 @@ FIGURE_CEILING = 10**14
 """The most one organization's monthly total of any figure may hold: 10^14 calls, tasks
 or runs (38 million a second for a whole month), 10^14 micro-credits (10^8 credits)."""
 
-FIGURES = ("calls", "tasks", "runs", "credits")
+FIGURES = ("calls", "tasks", "runs", "credits", "jobs")
 """The additive figures of a month, in the order :meth:`RollupDeltas.month_totals`
 lists them (``credits`` in micro-credits)."""
 
@@ -65,6 +67,9 @@ FlowKey = tuple[int, date, str]
 CreditKey = tuple[int, date, AiResource, str]
 """(organization pk, UTC day, resource, agent id or "" for assistants)."""
 
+JobKey = tuple[int, date, str]
+"""(organization pk, UTC day, automation id)."""
+
 
 @dataclass(slots=True)
 class FlowRunDelta:
@@ -75,11 +80,31 @@ class FlowRunDelta:
 
 
 @dataclass(slots=True)
+class JobDelta:
+    jobs: int = 0
+    last_job_at: int = 0
+    """Latest job time, epoch milliseconds (a max, not a sum)."""
+
+
+def _zeros() -> list[int]:
+    return [0] * len(FIGURES)
+
+
+@dataclass(slots=True)
 class RollupDeltas:
     api_calls: dict[ApiCallKey, int] = field(default_factory=dict)
     flow_runs: dict[FlowKey, FlowRunDelta] = field(default_factory=dict)
     ai_credits: dict[CreditKey, int] = field(default_factory=dict)
     """Micro-credits."""
+    automation_jobs: dict[JobKey, JobDelta] = field(default_factory=dict)
+
+    def add_jobs(self, key: JobKey, jobs: int, at_ms: int) -> None:
+        delta = self.automation_jobs.get(key)
+        if delta is None:
+            self.automation_jobs[key] = JobDelta(jobs, at_ms)
+        else:
+            delta.jobs += jobs
+            delta.last_job_at = max(delta.last_job_at, at_ms)
 
     def add_api_calls(self, key: ApiCallKey, calls: int) -> None:
         self.api_calls[key] = self.api_calls.get(key, 0) + calls
@@ -110,17 +135,21 @@ class RollupDeltas:
                 mine.last_run_at = max(mine.last_run_at, run.last_run_at)
         for ckey, micro in other.ai_credits.items():
             self.add_credits(ckey, micro)
+        for jkey, job in other.automation_jobs.items():
+            self.add_jobs(jkey, job.jobs, job.last_job_at)
 
     def __len__(self) -> int:
-        return len(self.api_calls) + len(self.flow_runs) + len(self.ai_credits)
+        parts = (self.api_calls, self.flow_runs, self.ai_credits, self.automation_jobs)
+        return sum(len(part) for part in parts)
 
     def is_empty(self) -> bool:
-        return not (self.api_calls or self.flow_runs or self.ai_credits)
+        return not (self.api_calls or self.flow_runs or self.ai_credits or self.automation_jobs)
 
     def organizations(self) -> set[int]:
         orgs = {k[0] for k in self.api_calls}
         orgs.update(k[0] for k in self.flow_runs)
         orgs.update(k[0] for k in self.ai_credits)
+        orgs.update(k[0] for k in self.automation_jobs)
         return orgs
 
     def month_totals(self) -> dict[MonthKey, list[int]]:
@@ -138,7 +167,7 @@ class RollupDeltas:
                 label = months[day] = f"{day.year:04d}-{day.month:02d}"
             row = totals.get((org, label))
             if row is None:
-                row = totals[(org, label)] = [0, 0, 0, 0]
+                row = totals[(org, label)] = _zeros()
             return row
 
         for (org, day, _, _), calls in self.api_calls.items():
@@ -149,6 +178,8 @@ class RollupDeltas:
             row[2] += run.runs
         for (org, day, _, _), micro in self.ai_credits.items():
             month_of(org, day)[3] += micro
+        for (org, day, _), job in self.automation_jobs.items():
+            month_of(org, day)[4] += job.jobs
         return totals
 
 
@@ -166,12 +197,12 @@ class CeilingGuard:
         """Add ``additions`` and return None when every total stays within the ceiling;
         otherwise change nothing and return the first (month, figure) it would pass."""
         for key, values in additions.items():
-            current = self._totals.get(key, (0, 0, 0, 0))
+            current = self._totals.get(key, _zeros())
             for index, value in enumerate(values):
                 if current[index] + value > FIGURE_CEILING:
                     return key, FIGURES[index]
         for key, values in additions.items():
-            row = self._totals.setdefault(key, [0, 0, 0, 0])
+            row = self._totals.setdefault(key, _zeros())
             for index, value in enumerate(values):
                 row[index] += value
         return None

@@ -46,6 +46,7 @@ class EventType(StrEnum):
     API_CALL = "api.call"
     INTEGRATION_TASK = "integration.task"
     AI_CREDIT = "ai.credit"
+    AUTOMATION_JOB = "automation.job"
 
 
 _BILLABLE_4XX = frozenset({404, 408, 422})

@@ -31,12 +31,14 @@ AMOUNT_FIELDS = {
     EventType.API_CALL: "data.count",
     EventType.INTEGRATION_TASK: "data.tasks",
     EventType.AI_CREDIT: "data.credits",
+    EventType.AUTOMATION_JOB: "data.jobs",
 }
 _FIGURE_NAMES = {
     "calls": "API calls",
     "tasks": "integration tasks",
     "runs": "integration runs",
     "credits": "AI credits",
+    "jobs": "automation jobs",
 }
 
 

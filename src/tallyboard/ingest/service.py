@@ -251,7 +251,7 @@ class IngestService:
                     self._writer.apply(conn, deltas)
                 facts = catalog_facts(new)
                 if not facts.is_empty():
-                    catalog_store.apply_facts(conn, self._db.dialect, facts)
+                    catalog_store.apply_facts(conn, self._db.dialect, facts, received_at_ms)
         return outcome
 
     def _write_within_ceiling(
@@ -284,7 +284,7 @@ class IngestService:
                     kept = [event for event in kept if event.key not in refused]
                 facts = catalog_facts(kept)
                 if not facts.is_empty():
-                    catalog_store.apply_facts(conn, dialect, facts)
+                    catalog_store.apply_facts(conn, dialect, facts, received_at_ms)
         except Exception:
             # Savepoints released in a transaction that then failed may have taught
             # the writer operation names that were never committed.

@@ -72,12 +72,16 @@ class FlowSort:
 
     @classmethod
     def parse(cls, by: str | None, order: str | None) -> FlowSort:
-        """Never fails: an unknown field means the default, usage descending."""
+        """Never fails: an unknown field means the default, usage descending; a known
+        field without a valid order sorts usage descending, anything else ascending
+        (spec §9, settled)."""
         try:
             field = SortField((by or "").strip().lower())
         except ValueError:
             return cls(SortField.USAGE, descending=True)
-        return cls(field, descending=(order or "").strip().lower() != "asc")
+        wanted = (order or "").strip().lower()
+        descending = wanted == "desc" if wanted in ("asc", "desc") else field is SortField.USAGE
+        return cls(field, descending)
 
     def value(self, row: FlowRow) -> SortValue:
         if self.field is SortField.USAGE:

@@ -39,6 +39,7 @@ from tallyboard.stats.api_usage import (
     CombinedApiUsage,
     DailyItem,
 )
+from tallyboard.stats.automation_combined import AutomationStatistics, CombinedAutomations
 from tallyboard.stats.cursor import CursorCodec, PagePosition
 from tallyboard.stats.inputs import (
     ApiUsageInput,
@@ -47,7 +48,15 @@ from tallyboard.stats.inputs import (
     OrganizationInput,
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
+from tallyboard.stats.organization_profile import OrganizationProfile, read_profile
 from tallyboard.stats.scope import CombinedScope, combined_scope
+from tallyboard.stats.usage_details import (
+    EntryKind,
+    UsageDetails,
+    UsageDetailsStatistics,
+    UsagePage,
+)
+from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
 from tallyboard.storage.database import Database
 
 __all__ = ["Result", "StatisticsQueries", "build_statistics_queries"]
@@ -68,6 +77,7 @@ class StatisticsQueries:
     """The read side of the product, as the GraphQL edge sees it."""
 
     clock: Clock
+    database: Database
     policy: Policy
     max_org_uuids: int
     stats_cache: PerOrgCache
@@ -75,6 +85,8 @@ class StatisticsQueries:
     api_usage: ApiUsageStatistics
     integrations: IntegrationStatistics
     ai_credits: AiCreditStatistics
+    details: UsageDetailsStatistics
+    automations: AutomationStatistics
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -101,6 +113,12 @@ class StatisticsQueries:
             # unknown one, without asking the database (PostgreSQL refuses NUL).
             raise PermissionDeniedError
         return self.policy.require_by_id(principal, Action.VIEW_ORGANIZATION, org_id)
+
+    def organization_profile(self, principal: Principal, org: OrgRef) -> OrganizationProfile:
+        """``planName``, ``role``, counts and ``createdAt`` of an organization the
+        principal was already shown (``organization`` or ``myUsageStatsOrganizations``)."""
+        role = self.policy.role_in(principal, org.uuid)
+        return read_profile(self.database, org, role, self.clock.now())
 
     def usage_stats_organizations(self, principal: Principal) -> list[OrgRef]:
         """``myUsageStatsOrganizations``: every organization whose statistics it may see."""
@@ -164,6 +182,25 @@ class StatisticsQueries:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
         return Result(window, self.ai_credits.combined_answer(scope, window, build, label=label))
 
+    # ------------------------------------------------------------ automations, agents
+
+    def usage_details(
+        self, principal: Principal, request: UsageDetailsInput, kind: EntryKind, *, label: str
+    ) -> UsageDetails:
+        """``automationsUsageDetails`` / ``agentsUsageDetails`` (``super_admin``)."""
+        org = self.policy.require(principal, Action.VIEW_USAGE_DETAILS, request.organization_uuid)
+        return self.details.details(org, kind, request, label=label)
+
+    def automations_combined(
+        self, principal: Principal, request: CombinedInput, *, label: str
+    ) -> Result[CombinedAutomations]:
+        scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
+        return Result(window, self.automations.combined(scope, window, label=label))
+
+    def usage_page(self, details: UsageDetails, request: PageInput) -> UsagePage:
+        """A page of a listing this request was already authorized for."""
+        return self.details.page(details, request)
+
 
 def build_statistics_queries(
     database: Database,
@@ -180,6 +217,7 @@ def build_statistics_queries(
     cursors = CursorCodec.from_database(database)
     return StatisticsQueries(
         clock=clock,
+        database=database,
         policy=policy,
         max_org_uuids=max_org_uuids,
         stats_cache=stats_cache,
@@ -189,4 +227,6 @@ def build_statistics_queries(
             database, allowances, PagePosition(cursors), metrics, reuse_answers=reuse_answers
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
+        details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
+        automations=AutomationStatistics(database, stats_cache, metrics),
     )

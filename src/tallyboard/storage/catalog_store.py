@@ -1,11 +1,13 @@
-"""Catalog facts from ingested events: flow, project and agent names.
+"""Catalog facts from ingested events: flow, project, agent and automation names.
 
 Facts are applied with newest-wins upserts per attribute (``name_at`` then the name,
 ``project_at`` then the project, ...), so the catalog does not depend on the order
 events arrive in, and an attribute an event does not state is left alone
 (``tallyboard.domain.catalog``). Flows first seen in events are inserted ``ENABLED``
 (the column default); an agent's ``deleted`` flag is never touched, so an event cannot
-bring a deleted agent back.
+bring a deleted agent back. Agents and automations go through
+``storage/named_entries.py``, which also keeps their first event's time and the time
+an event's name won (``updatedAt``, spec §9).
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.catalog import (
-    AGENT_ATTRIBUTES,
     FLOW_ATTRIBUTES,
     PROJECT_ATTRIBUTES,
     CatalogFacts,
     CatalogKey,
 )
+from tallyboard.storage import named_entries, usage_versions
 from tallyboard.storage import tables as t
-from tallyboard.storage import usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["apply_facts", "attribute_time_column"]
@@ -41,7 +42,6 @@ def _groups(attributes: Sequence[str]) -> list[tuple[str, str]]:
 
 _PROJECT = _groups(PROJECT_ATTRIBUTES)
 _FLOW = _groups(FLOW_ATTRIBUTES)
-_AGENT = _groups(AGENT_ATTRIBUTES)
 
 
 def _rows(facts: Mapping[CatalogKey, tuple[tuple[int, str | None], ...]]) -> list[tuple[Any, ...]]:
@@ -49,8 +49,10 @@ def _rows(facts: Mapping[CatalogKey, tuple[tuple[int, str | None], ...]]) -> lis
     return [(*key, *(v for stated in fact for v in stated)) for key, fact in sorted(facts.items())]
 
 
-def apply_facts(conn: Connection, dialect: StorageDialect, facts: CatalogFacts) -> None:
-    """Upsert every fact, attribute by attribute."""
+def apply_facts(
+    conn: Connection, dialect: StorageDialect, facts: CatalogFacts, now_ms: int
+) -> None:
+    """Upsert every fact, attribute by attribute (``now_ms``: the server's time)."""
     if facts.projects:
         keys = ("org_pk", "project_id")
         dialect.upsert_newer(conn, t.projects, keys, _PROJECT, _rows(facts.projects))
@@ -60,4 +62,6 @@ def apply_facts(conn: Connection, dialect: StorageDialect, facts: CatalogFacts) 
     # What a flow listing shows changed: its reused answers must not be (decision 0010).
     usage_versions.bump(conn, dialect, usage_versions.Stream.INTEGRATIONS, changed)
     if facts.agents:
-        dialect.upsert_newer(conn, t.agents, ("org_pk", "agent_id"), _AGENT, _rows(facts.agents))
+        named_entries.apply(conn, named_entries.AGENTS, facts.agents, now_ms)
+    if facts.automations:
+        named_entries.apply(conn, named_entries.AUTOMATIONS, facts.automations, now_ms)

@@ -29,7 +29,7 @@ from tallyboard.domain.periods import Month
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, ApiDimension
 from tallyboard.storage import tables as t
-from tallyboard.storage import usage_totals, usage_versions
+from tallyboard.storage import tables_automation, usage_totals, usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["RollupWriter"]
@@ -74,6 +74,8 @@ class RollupWriter:
             self._apply_flow_runs(conn, deltas)
         if deltas.ai_credits:
             self._apply_ai_credits(conn, deltas)
+        if deltas.automation_jobs:
+            self._apply_automation_jobs(conn, deltas)
 
     def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
         """The monthly totals first: the ceiling's guard, and one lock order."""
@@ -212,6 +214,28 @@ class RollupWriter:
         self._dialect.upsert_add(conn, t.ai_credits_daily, keys, ("credits",), _rows(daily))
         keys = ("org_pk", "month", "resource", "agent_id")
         self._dialect.upsert_add(conn, t.ai_credits_monthly, keys, ("credits",), _rows(monthly))
+
+    # ------------------------------------------------------------ automation jobs
+
+    def _apply_automation_jobs(self, conn: Connection, deltas: RollupDeltas) -> None:
+        daily: dict[tuple[int, str, str], list[int]] = {}
+        monthly: dict[tuple[int, str, str], list[int]] = {}
+        for (org, day, automation_id), job in deltas.automation_jobs.items():
+            day_label = day.isoformat()
+            for bucket, key in (
+                (daily, (org, day_label, automation_id)),
+                (monthly, (org, day_label[:7], automation_id)),
+            ):
+                row = bucket.setdefault(key, [0, 0])
+                row[0] += job.jobs
+                row[1] = max(row[1], job.last_job_at)
+        for table, bucket_column, folded in (
+            (tables_automation.automation_jobs_daily, "day", daily),
+            (tables_automation.automation_jobs_monthly, "month", monthly),
+        ):
+            rows = [(*key, *values) for key, values in sorted(folded.items())]
+            keys = ("org_pk", bucket_column, "automation_id")
+            self._dialect.upsert_add(conn, table, keys, ("jobs",), rows, ("last_job_at",))
 
 
 def _rows(folded: dict[tuple[int, str, int, str], int]) -> list[tuple[int, str, int, str, int]]:

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from tallyboard.domain.rollup import FIGURE_CEILING, FIGURES
+from tallyboard.storage.catalog_columns import APPLIED, entry_columns
 
 __all__ = ["metadata"]
 
@@ -218,6 +219,7 @@ agents = Table(
     Column("name", Text, nullable=True),
     Column("deleted", Boolean, nullable=False, server_default=text("false")),
     Column("name_at", BigInteger, nullable=False, server_default="0"),
+    *entry_columns(lambda n: _key_text(n)),
 )
 
 projects = Table(
@@ -231,6 +233,7 @@ projects = Table(
     Column("name_at", BigInteger, nullable=False, server_default="0"),
     Column("icon_at", BigInteger, nullable=False, server_default="0"),
     Column("color_at", BigInteger, nullable=False, server_default="0"),
+    Column(APPLIED, Text, nullable=True),
 )
 
 flows = Table(
@@ -244,6 +247,7 @@ flows = Table(
     Column("status", String(16), nullable=False, server_default="ENABLED"),
     Column("name_at", BigInteger, nullable=False, server_default="0"),
     Column("project_at", BigInteger, nullable=False, server_default="0"),
+    Column(APPLIED, Text, nullable=True),
 )
 
 # ---------------------------------------------------------------- raw events
@@ -379,3 +383,6 @@ usage_totals_monthly = Table(
     ),
     sqlite_with_rowid=False,
 )
+
+# Pipes, automations and their jobs (spec §9) are declared beside, on this metadata.
+from tallyboard.storage import tables_automation as _automation  # noqa: E402, F401

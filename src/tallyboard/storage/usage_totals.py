@@ -58,7 +58,7 @@ def lock_and_read(
 ) -> dict[MonthKey, tuple[int, ...]]:
     """The current totals of ``keys``, locked until the transaction ends: nobody else
     can add to them meanwhile, so what fits now still fits at commit."""
-    add(conn, dialect, dict.fromkeys(keys, (0, 0, 0, 0)))  # creates and locks them
+    add(conn, dialect, dict.fromkeys(keys, (0,) * len(FIGURES)))  # creates and locks them
     table = t.usage_totals_monthly
     ordered = sorted(keys)
     found: dict[MonthKey, tuple[int, ...]] = {}

@@ -90,7 +90,13 @@ def scalars(world: World) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
     words = ["ENABLED", "disabled", "name", "usage", "status", "asc", "DESC", "Sync", "crm"]
     cursors = [world.cursor, world.cursor[:-3] + "abc", world.cursor.split(".")[0]]
     strings = st.one_of(st.sampled_from(words + cursors), text)
-    return {"ID": ids.map(nodes.String), "String": strings.map(nodes.String)}
+    moments = ["2026-11-01T00:00:00Z", "2026-09-01T00:00:00Z", "2026-11-30T23:59:59Z", "2031"]
+    times = st.one_of(st.sampled_from(moments), text)
+    return {
+        "ID": ids.map(nodes.String),
+        "String": strings.map(nodes.String),
+        "DateTime": times.map(nodes.String),
+    }
 
 
 class _Lifter(graphql.Visitor):

@@ -154,3 +154,25 @@ def test_the_tenancy_document_is_valid_with_settings_dated_from_today() -> None:
     assert acme.settings is not None
     assert [str(entry.effective_from) for entry in acme.settings] == ["2026-08", "2026-10"]
     assert any(user.memberships for user in document.users)
+
+
+def test_automations_fire_jobs_on_the_working_week(history: list[DayOfUsage]) -> None:
+    from tallyboard.demo.automations import AUTOMATIONS
+
+    jobs = _events(history, "automation.job")
+    assert jobs and sum(day.jobs for day in history) == sum(e["data"]["jobs"] for e in jobs)
+    per_weekday: Counter[int] = Counter()
+    for event in jobs:
+        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+        per_weekday[moment.weekday()] += event["data"]["jobs"]
+    assert per_weekday[5] + per_weekday[6] < min(per_weekday[d] for d in range(5))
+    cast = [auto for autos in AUTOMATIONS.values() for auto in autos]
+    assert len(cast) >= 24
+    fired = {e["data"]["automationId"] for e in jobs}
+    assert all(a.id not in fired for a in cast if a.status == "inactive")
+    deleted = [a for a in cast if a.deleted_at is not None]
+    assert len(deleted) == 1
+    last = max(e["time"] for e in jobs if e["data"]["automationId"] == deleted[0].id)
+    assert last < "2026-10-15"
+    document = parse_document(demo_document(NOW.date()))
+    assert sum(len(org.automations or ()) for org in document.organizations) == len(cast)

@@ -256,8 +256,9 @@ def test_catalog_facts_do_not_depend_on_arrival_order(
     named, in_project = catalog_facts(events).flows[(7, "flow-1")]
     assert named == newest([(s, n) for s, n, _, _ in facts if n], (0, "flow-1"))
     assert in_project == newest([(s, p) for s, _, p, _ in facts if p], (0, None))
-    (agent,) = catalog_facts(events).agents[(7, "agt-1")]
+    agent, first_event = catalog_facts(events).agents[(7, "agt-1")]
     assert agent == newest([(s, a) for s, _, _, a in facts if a], (0, None))
+    assert first_event == epoch_ms(NOW) + 1000 * min(s for s, _, _, _ in facts)
 
 
 def test_task_runs_keep_their_flow_project_and_name() -> None:

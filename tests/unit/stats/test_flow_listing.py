@@ -123,7 +123,10 @@ def test_sort_fallbacks_and_case_insensitive_arguments() -> None:
     assert FlowSort.parse(None, None) == FlowSort(SortField.USAGE, descending=True)
     assert FlowSort.parse("bogus", "asc") == FlowSort(SortField.USAGE, descending=True)
     assert FlowSort.parse("NAME", "ASC") == FlowSort(SortField.NAME, descending=False)
-    assert FlowSort.parse("status", "sideways") == FlowSort(SortField.STATUS, descending=True)
+    # A valid key without a valid order: usage descending, any other key ascending (§9).
+    assert FlowSort.parse("status", "sideways") == FlowSort(SortField.STATUS, descending=False)
+    assert FlowSort.parse("name", None) == FlowSort(SortField.NAME, descending=False)
+    assert FlowSort.parse("usage", None) == FlowSort(SortField.USAGE, descending=True)
     assert FlowSort.parse("usage", "asc") == FlowSort(SortField.USAGE, descending=False)
 
 

@@ -16,7 +16,14 @@ from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
 from graphql.type.scalars import serialize_int
 
-from tallyboard.api.graphql.resolvers import ai_credits, api_usage, integrations, tenancy
+from tallyboard.api.graphql.resolvers import (
+    ai_credits,
+    api_usage,
+    automations_combined,
+    integrations,
+    tenancy,
+    usage_details,
+)
 from tallyboard.domain.periods import format_datetime
 
 __all__ = ["SAFE_INT", "build_schema", "schema_sdl"]
@@ -33,8 +40,15 @@ def _serialize_datetime(value: datetime | str) -> str:
 
 
 @_datetime.value_parser
-def _parse_datetime(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _parse_datetime(value: object) -> object:
+    """A date-time, or the value as sent: the statistic's input then reports it as
+    ``INVALID_INPUT`` naming its argument (``filterDate.from``), like any bad value."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
 
 
 _int = ScalarType("Int")
@@ -57,11 +71,11 @@ def _sdl() -> str:
 def build_schema() -> GraphQLSchema:
     """Built once per process: the schema is immutable and safe to share."""
     query = QueryType()
-    tenancy.bind(query)
     integrations.bind(query)
     ai_credits.bind(query)
-    api_usage_types = api_usage.bind(query)
-    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *api_usage_types)
+    automations_combined.bind(query)
+    types = [*tenancy.bind(query), *api_usage.bind(query), *usage_details.bind(query)]
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *types)
     return schema
 
 

@@ -54,6 +54,12 @@ def _node(row: FlowRow) -> dict[str, Any]:
     }
 
 
+def _either(sort: dict[str, Any] | None, name: str, synonym: str) -> Any:
+    """``SortCriteria`` synonyms (spec §9): ``by``/``order`` win over ``field``/``direction``."""
+    sort = sort or {}
+    return sort.get(name) if sort.get(name) is not None else sort.get(synonym)
+
+
 def resolve_integrations_usage_details(
     _: None,
     info: GraphQLResolveInfo[RequestContext],
@@ -71,8 +77,8 @@ def resolve_integrations_usage_details(
         period,
         status=status,
         search=search,
-        sort_by=(sort or {}).get("by"),
-        sort_order=(sort or {}).get("order"),
+        sort_by=_either(sort, "by", "field"),
+        sort_order=_either(sort, "order", "direction"),
         first=first,
         after=after,
         cursors=ctx.queries.cursors,
