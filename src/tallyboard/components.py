@@ -37,6 +37,7 @@ from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.stats.queries import StatisticsQueries, build_statistics_queries
+from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
@@ -102,13 +103,22 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
     )
 
 
+def build_applier(
+    settings: Settings, database: Database, clock: Clock, detector: AlertDetector
+) -> Applier:
+    return Applier(
+        database, clock, allow_private_webhooks=settings.webhook_allow_private, detector=detector
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
     """Every service for ``settings``. ``clock`` is for tests (and the demo's fixed
     moment); production always uses the system's. One rollup writer (and its cache of
     admitted operation names) is shared between ingestion and the metering flusher."""
     clock = clock or SystemClock()
     database = Database(settings.database_url, timeouts=database_timeouts(settings))
-    writer = RollupWriter(database.dialect, settings.operation_name_cap)
+    detector = AlertDetector(clock)
+    writer = RollupWriter(database.dialect, settings.operation_name_cap, detector)
     metrics = Metrics()
     stats_cache = PerOrgCache(
         build_cache_backend(settings, clock),
@@ -138,7 +148,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         authenticator=Authenticator(database, clock),
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         admin_tokens=AdminTokens(database, clock),
-        applier=Applier(database, clock),
+        applier=build_applier(settings, database, clock, detector),
         accumulator=accumulator,
         flusher=Flusher(
             accumulator,

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from tallyboard.admin.alert_document import AlertRule, Webhook, WebhookName
 from tallyboard.domain.credits import MICRO, parse_credits
 from tallyboard.domain.errors import InvalidInputError, Problem
 from tallyboard.domain.periods import Month
@@ -227,6 +228,7 @@ class Organization(_Model):
     roles: list[CustomRole] | None = None
     agents: list[Agent] | None = None
     flows: list[Flow] | None = None
+    alerts: AlertRule | None = None
 
     @field_validator("uuid")
     @classmethod
@@ -323,6 +325,7 @@ class Revocations(_Model):
     personal_tokens: list[PersonalTokenRef] = Field(default_factory=list)
     service_accounts: list[ServiceAccountRef] = Field(default_factory=list)
     ingest_keys: list[IngestKeyRef] = Field(default_factory=list)
+    webhooks: list[WebhookName] = Field(default_factory=list)
 
 
 class Document(_Model):
@@ -330,6 +333,8 @@ class Document(_Model):
     users: list[User] = Field(default_factory=list)
     service_accounts: list[ServiceAccount] = Field(default_factory=list)
     ingest_keys: list[IngestKey] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    alerts: AlertRule | None = None
     revoke: Revocations = Field(default_factory=Revocations)
 
 

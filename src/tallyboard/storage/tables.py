@@ -379,3 +379,7 @@ usage_totals_monthly = Table(
     ),
     sqlite_with_rowid=False,
 )
+
+
+# The alert tables (spec §10) live in their own module, registered on this metadata.
+from tallyboard.storage import alert_tables  # noqa: E402, F401

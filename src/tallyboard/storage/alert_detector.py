@@ -1,0 +1,287 @@
+"""Detects allowance alerts inside the write transaction that makes them true (spec §10).
+
+Every write of usage ends in :class:`RollupWriter`, which hands the detector the monthly
+totals it just added. The detector keeps the cost on that path small:
+
+- what it needs to know -- which organizations have an allowance, their settings history,
+  their effective rule, the active webhooks -- is a :class:`Plan` read once per tenancy
+  generation (``admin apply`` raises it in the transaction that changes any of it) and
+  kept in a ``BoundedCache`` under that stamp; the write pays one primary-key read of
+  the generation;
+- a write touching no organization of the plan stops there; otherwise one statement
+  reads the touched months' totals after the write, and a threshold is a candidate only
+  when this write took the usage from below it to at or above it;
+- candidates go into ``usage_alerts`` with ``INSERT ... ON CONFLICT DO NOTHING`` on the
+  key (organization, resource, month, level), so whatever the number of processes and
+  however their writes interleave, an alert is recorded once, with its deliveries, or
+  rolled back with the write that made it true.
+
+``sweep`` checks every month of the plan's organizations from their state alone: an
+apply that lowers an allowance or adds a threshold, and the hourly forecast timer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy.engine import Connection
+
+from tallyboard.cache.bounded import BoundedCache
+from tallyboard.domain.alerts import (
+    FORECAST_EXCEEDED,
+    FORECAST_LEVEL,
+    RESOURCES,
+    THRESHOLD_CROSSED,
+    AlertRule,
+    effective_rule,
+    forecast,
+    reached,
+)
+from tallyboard.domain.clock import Clock
+from tallyboard.domain.organization import SettingsEntry, settings_at
+from tallyboard.domain.periods import Month
+from tallyboard.domain.rollup import FIGURES, MonthKey
+from tallyboard.storage import alert_store, tenancy_store
+from tallyboard.storage import alert_tables as at
+from tallyboard.storage import tables as t
+from tallyboard.storage.alert_store import StoredWebhook
+
+__all__ = ["AlertDetector", "NewAlert", "Plan"]
+
+_IN_CHUNK = 500
+_FIGURE = {figure: index for index, figure in enumerate(FIGURES)}
+_INSERT_ALERT = text(
+    "INSERT INTO usage_alerts (id, type, org_pk, resource, month, level, threshold, usage, "
+    "allowance, projected_usage, projected_exhaustion_at, created_at, crossed_at) VALUES "
+    "(:id, :type, :org_pk, :resource, :month, :level, :threshold, :usage, :allowance, "
+    ":projected_usage, :projected_exhaustion_at, :created_at, :crossed_at) "
+    "ON CONFLICT (org_pk, resource, month, level) DO NOTHING RETURNING pk"
+)
+"""The same text on both engines (SQLite >= 3.35 and PostgreSQL both return nothing for
+a row the conflict skipped), so it needs no dialect primitive."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrgPlan:
+    org_id: str
+    entries: tuple[SettingsEntry, ...]
+    rule: AlertRule
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    orgs: Mapping[int, OrgPlan]
+    webhooks: tuple[StoredWebhook, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    org_pk: int
+    type: str
+    resource: str
+    month: str
+    level: int
+    usage: int
+    allowance: int
+    projected_usage: int | None = None
+    projected_exhaustion_at: int | None = None
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def read_plan(conn: Connection) -> Plan:
+    """Organizations with an allowance set in some month, with what detection needs."""
+    settings = t.organization_settings
+    pks = list(conn.execute(select(settings.c.org_pk).distinct()).scalars())
+    entries = tenancy_store.settings_entries(conn, pks)
+    fields = {r.allowance_field for r in RESOURCES}
+    with_allowance = {
+        pk: history
+        for pk, history in entries.items()
+        if any(e.changes.get(f) for e in history for f in fields)
+    }
+    instance, overrides = alert_store.rules(conn)
+    ids = tenancy_store.orgs_by_pk(conn, list(with_allowance))
+    orgs = {
+        pk: OrgPlan(ids[pk].id, tuple(history), effective_rule(instance, overrides.get(pk)))
+        for pk, history in with_allowance.items()
+        if pk in ids
+    }
+    hooks = tuple(alert_store.webhooks(conn, active_only=True).values())
+    return Plan(orgs, hooks)
+
+
+class AlertDetector:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._plans: BoundedCache[str, Plan] = BoundedCache(4)
+        # (org, resource, month, level) seen already recorded: alerts are never removed,
+        # so this only saves a statement that would do nothing. Only conflicts seen in
+        # the database are remembered, never this process's own uncommitted inserts.
+        self._recorded: BoundedCache[tuple[int, str, str, int], bool] = BoundedCache(100_000)
+
+    def plan(self, conn: Connection) -> Plan:
+        generation = conn.execute(select(tenancy_store.generation_subquery())).scalar()
+        stamp = generation or ""
+        plan = self._plans.get_current("plan", stamp)
+        if plan is None:
+            plan = read_plan(conn)
+            self._plans.put_current("plan", stamp, plan)
+        return plan
+
+    def after_write(self, conn: Connection, added: Mapping[MonthKey, Sequence[int]]) -> None:
+        """Record what the write that just added ``added`` (per FIGURES) made true."""
+        plan = self.plan(conn)
+        keys = sorted(key for key in added if key[0] in plan.orgs)
+        if not keys:
+            return
+        now = self._clock.now()
+        after = _totals(conn, keys)
+        candidates: list[NewAlert] = []
+        for key in keys:
+            values = after.get(key)
+            if values is not None:
+                candidates += _candidates(plan, key, values, added[key], now)
+        self._record(conn, plan, candidates, now)
+
+    def sweep(self, conn: Connection, months: Collection[str] | None = None) -> int:
+        """Record everything the stored state makes true (apply, hourly forecast)."""
+        plan = self.plan(conn)
+        now = self._clock.now()
+        candidates: list[NewAlert] = []
+        for key, values in _all_totals(conn, plan.orgs, months).items():
+            candidates += _candidates(plan, key, values, None, now)
+        return self._record(conn, plan, candidates, now)
+
+    def _record(
+        self, conn: Connection, plan: Plan, candidates: Iterable[NewAlert], now: datetime
+    ) -> int:
+        now_ms = _ms(now)
+        recorded = 0
+        for alert in candidates:
+            memo = (alert.org_pk, alert.resource, alert.month, alert.level)
+            if self._recorded.peek(memo):
+                continue
+            pk = conn.execute(_INSERT_ALERT, _params(alert, now_ms)).scalar()
+            if pk is None:
+                self._recorded.put(memo, True)
+                continue
+            recorded += 1
+            org_id = plan.orgs[alert.org_pk].org_id
+            rows = [
+                {
+                    "alert_pk": pk,
+                    "webhook_pk": hook.pk,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now_ms,
+                }
+                for hook in plan.webhooks
+                if hook.matches(org_id, alert.type)
+            ]
+            if rows:
+                conn.execute(insert(at.webhook_deliveries), rows)
+        return recorded
+
+
+def _params(alert: NewAlert, now_ms: int) -> dict[str, object]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": alert.type,
+        "org_pk": alert.org_pk,
+        "resource": alert.resource,
+        "month": alert.month,
+        "level": alert.level,
+        "threshold": alert.level if alert.type == THRESHOLD_CROSSED else None,
+        "usage": alert.usage,
+        "allowance": alert.allowance,
+        "projected_usage": alert.projected_usage,
+        "projected_exhaustion_at": alert.projected_exhaustion_at,
+        "created_at": now_ms,
+        "crossed_at": now_ms,
+    }
+
+
+def _candidates(
+    plan: Plan,
+    key: MonthKey,
+    after: Sequence[int],
+    added: Sequence[int] | None,
+    now: datetime,
+) -> list[NewAlert]:
+    """Alerts of one (organization, month): thresholds this write crossed (or, without
+    ``added``, every threshold reached) and the forecast of the current month."""
+    org_pk, label = key
+    org = plan.orgs[org_pk]
+    month = Month.parse(label)
+    settings = settings_at(org.entries, month)
+    current = month == Month.of(now.date())
+    out: list[NewAlert] = []
+    for resource in RESOURCES:
+        allowance = getattr(settings, resource.allowance_field)
+        if not allowance or allowance <= 0:
+            continue
+        place = _FIGURE[resource.total_column]
+        usage = after[place]
+        before = None if added is None else usage - added[place]
+        for threshold in reached(org.rule.thresholds, allowance, usage):
+            if before is not None and 100 * before >= threshold * allowance:
+                continue
+            out.append(
+                NewAlert(
+                    org_pk, THRESHOLD_CROSSED, resource.name, label, threshold, usage, allowance
+                )
+            )
+        if org.rule.forecast and current:
+            projection = forecast(month, now, usage, allowance)
+            if projection is not None:
+                out.append(
+                    NewAlert(
+                        org_pk,
+                        FORECAST_EXCEEDED,
+                        resource.name,
+                        label,
+                        FORECAST_LEVEL,
+                        usage,
+                        allowance,
+                        projection.projected_usage,
+                        _ms(projection.exhaustion_at),
+                    )
+                )
+    return out
+
+
+def _totals(conn: Connection, keys: Sequence[MonthKey]) -> dict[MonthKey, tuple[int, ...]]:
+    table = t.usage_totals_monthly
+    found: dict[MonthKey, tuple[int, ...]] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start : start + _IN_CHUNK]
+        query = select(table.c.org_pk, table.c.month, *(table.c[f] for f in FIGURES)).where(
+            tuple_(table.c.org_pk, table.c.month).in_(chunk)
+        )
+        for org_pk, month, *values in conn.execute(query):
+            found[(org_pk, month)] = tuple(int(v) for v in values)
+    return found
+
+
+def _all_totals(
+    conn: Connection, org_pks: Collection[int], months: Collection[str] | None
+) -> dict[MonthKey, tuple[int, ...]]:
+    table = t.usage_totals_monthly
+    found: dict[MonthKey, tuple[int, ...]] = {}
+    ordered = sorted(org_pks)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        query = select(table.c.org_pk, table.c.month, *(table.c[f] for f in FIGURES)).where(
+            table.c.org_pk.in_(ordered[start : start + _IN_CHUNK])
+        )
+        if months is not None:
+            query = query.where(table.c.month.in_(sorted(months)))
+        for org_pk, month, *values in conn.execute(query):
+            found[(org_pk, month)] = tuple(int(v) for v in values)
+    return found
