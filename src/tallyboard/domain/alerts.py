@@ -117,3 +117,31 @@ def forecast(month: Month, now: datetime, usage: int, allowance: int | None) -> 
         return None
     exhausted = start + timedelta(microseconds=allowance * elapsed_us // usage)
     return Forecast(projected, exhausted.replace(microsecond=0))
+
+
+def resource_named(name: str) -> Resource:
+    return next(r for r in RESOURCES if r.name == name)
+
+
+def amount(resource: Resource, value: int | None) -> int | float | None:
+    """A stored figure as the contract prints it: credits from micro-credits."""
+    if value is None or not resource.credits:
+        return value
+    return value / 1_000_000
+
+
+def payload(
+    alert_id: str,
+    event: str,
+    created_at: str,
+    organization: Mapping[str, str],
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The webhook body (spec §10): ``threshold`` null for a forecast, the projections
+    null for a threshold; times as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return {
+        "type": event,
+        "id": alert_id,
+        "createdAt": created_at,
+        "data": {"organization": dict(organization), **data},
+    }

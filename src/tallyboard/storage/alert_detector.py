@@ -25,8 +25,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.engine import Connection
 
@@ -37,13 +38,16 @@ from tallyboard.domain.alerts import (
     RESOURCES,
     THRESHOLD_CROSSED,
     AlertRule,
+    amount,
     effective_rule,
     forecast,
+    payload,
     reached,
+    resource_named,
 )
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.organization import SettingsEntry, settings_at
-from tallyboard.domain.periods import Month
+from tallyboard.domain.periods import Month, format_datetime
 from tallyboard.domain.rollup import FIGURES, MonthKey
 from tallyboard.storage import alert_store, tenancy_store
 from tallyboard.storage import alert_tables as at
@@ -56,9 +60,9 @@ _IN_CHUNK = 500
 _FIGURE = {figure: index for index, figure in enumerate(FIGURES)}
 _INSERT_ALERT = text(
     "INSERT INTO usage_alerts (id, type, org_pk, resource, month, level, threshold, usage, "
-    "allowance, projected_usage, projected_exhaustion_at, created_at, crossed_at) VALUES "
-    "(:id, :type, :org_pk, :resource, :month, :level, :threshold, :usage, :allowance, "
-    ":projected_usage, :projected_exhaustion_at, :created_at, :crossed_at) "
+    "allowance, projected_usage, projected_exhaustion_at, created_at, crossed_at, body) "
+    "VALUES (:id, :type, :org_pk, :resource, :month, :level, :threshold, :usage, :allowance, "
+    ":projected_usage, :projected_exhaustion_at, :created_at, :crossed_at, :body) "
     "ON CONFLICT (org_pk, resource, month, level) DO NOTHING RETURNING pk"
 )
 """The same text on both engines (SQLite >= 3.35 and PostgreSQL both return nothing for
@@ -68,6 +72,8 @@ a row the conflict skipped), so it needs no dialect primitive."""
 @dataclass(frozen=True, slots=True)
 class OrgPlan:
     org_id: str
+    uuid: str
+    name: str
     entries: tuple[SettingsEntry, ...]
     rule: AlertRule
 
@@ -109,7 +115,13 @@ def read_plan(conn: Connection) -> Plan:
     instance, overrides = alert_store.rules(conn)
     ids = tenancy_store.orgs_by_pk(conn, list(with_allowance))
     orgs = {
-        pk: OrgPlan(ids[pk].id, tuple(history), effective_rule(instance, overrides.get(pk)))
+        pk: OrgPlan(
+            ids[pk].id,
+            ids[pk].uuid,
+            ids[pk].name,
+            tuple(history),
+            effective_rule(instance, overrides.get(pk)),
+        )
         for pk, history in with_allowance.items()
         if pk in ids
     }
@@ -168,12 +180,13 @@ class AlertDetector:
             memo = (alert.org_pk, alert.resource, alert.month, alert.level)
             if self._recorded.peek(memo):
                 continue
-            pk = conn.execute(_INSERT_ALERT, _params(alert, now_ms)).scalar()
+            org = plan.orgs[alert.org_pk]
+            pk = conn.execute(_INSERT_ALERT, _params(alert, org, now)).scalar()
             if pk is None:
                 self._recorded.put(memo, True)
                 continue
             recorded += 1
-            org_id = plan.orgs[alert.org_pk].org_id
+            org_id = org.org_id
             rows = [
                 {
                     "alert_pk": pk,
@@ -190,9 +203,27 @@ class AlertDetector:
         return recorded
 
 
-def _params(alert: NewAlert, now_ms: int) -> dict[str, object]:
+def _params(alert: NewAlert, org: OrgPlan, now: datetime) -> dict[str, object]:
+    alert_id, now_ms, moment = str(uuid.uuid4()), _ms(now), format_datetime(now)
+    resource = resource_named(alert.resource)
+    exhaustion = alert.projected_exhaustion_at
+    data = {
+        "resource": alert.resource,
+        "month": alert.month,
+        "threshold": alert.level if alert.type == THRESHOLD_CROSSED else None,
+        "usage": amount(resource, alert.usage),
+        "limit": amount(resource, alert.allowance),
+        "crossedAt": moment,
+        "projectedUsage": amount(resource, alert.projected_usage),
+        "projectedExhaustionAt": None
+        if exhaustion is None
+        else format_datetime(datetime.fromtimestamp(exhaustion / 1000, UTC)),
+    }
+    organization = {"id": org.org_id, "uuid": org.uuid, "name": org.name}
+    body = payload(alert_id, alert.type, moment, organization, data)
     return {
-        "id": str(uuid.uuid4()),
+        "id": alert_id,
+        "body": orjson.dumps(body).decode(),
         "type": alert.type,
         "org_pk": alert.org_pk,
         "resource": alert.resource,

@@ -67,6 +67,8 @@ usage_alerts = Table(
     Column("projected_exhaustion_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("crossed_at", BigInteger, nullable=False),
+    # The webhook body, built once when recorded: the same bytes on every attempt.
+    Column("body", Text, nullable=False),
     UniqueConstraint("org_pk", "resource", "month", "level"),
     Index(None, "org_pk", "month"),
 )

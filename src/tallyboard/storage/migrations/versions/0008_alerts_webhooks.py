@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("projected_exhaustion_at", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("crossed_at", sa.BigInteger(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_pk"],
             ["organizations.pk"],
