@@ -32,6 +32,7 @@ from tallyboard.domain.periods import Period, PeriodWindow, resolve_period
 from tallyboard.domain.text import character_problem
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditDetails, AiCreditStatistics, CombinedAiCredits
+from tallyboard.stats.alerts import AlertStatistics, UsageForecast
 from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.api_usage import (
     ApiUsageStatistics,
@@ -45,9 +46,11 @@ from tallyboard.stats.inputs import (
     CombinedInput,
     FlowDetailsInput,
     OrganizationInput,
+    OrganizationOnlyInput,
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
 from tallyboard.stats.scope import CombinedScope, combined_scope
+from tallyboard.storage.alert_reader import StoredAlert
 from tallyboard.storage.database import Database
 
 __all__ = ["Result", "StatisticsQueries", "build_statistics_queries"]
@@ -75,6 +78,7 @@ class StatisticsQueries:
     api_usage: ApiUsageStatistics
     integrations: IntegrationStatistics
     ai_credits: AiCreditStatistics
+    alerts: AlertStatistics
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -164,6 +168,20 @@ class StatisticsQueries:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
         return Result(window, self.ai_credits.combined_answer(scope, window, build, label=label))
 
+    # ------------------------------------------------------------ allowance alerts
+
+    def usage_alerts(
+        self, principal: Principal, request: OrganizationInput, *, label: str
+    ) -> Result[list[StoredAlert]]:
+        org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
+        return Result(window, self.alerts.alerts(org, window, label=label))
+
+    def usage_forecast(
+        self, principal: Principal, request: OrganizationOnlyInput, *, label: str
+    ) -> UsageForecast:
+        org = self.policy.require(principal, Action.VIEW_USAGE_STATS, request.organization_uuid)
+        return self.alerts.forecast(org, label=label)
+
 
 def build_statistics_queries(
     database: Database,
@@ -189,4 +207,5 @@ def build_statistics_queries(
             database, allowances, PagePosition(cursors), metrics, reuse_answers=reuse_answers
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
+        alerts=AlertStatistics(database, allowances, clock, metrics),
     )

@@ -16,7 +16,7 @@ from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
 from graphql.type.scalars import serialize_int
 
-from tallyboard.api.graphql.resolvers import ai_credits, api_usage, integrations, tenancy
+from tallyboard.api.graphql.resolvers import ai_credits, alerts, api_usage, integrations, tenancy
 from tallyboard.domain.periods import format_datetime
 
 __all__ = ["SAFE_INT", "build_schema", "schema_sdl"]
@@ -60,6 +60,7 @@ def build_schema() -> GraphQLSchema:
     tenancy.bind(query)
     integrations.bind(query)
     ai_credits.bind(query)
+    alerts.bind(query)
     api_usage_types = api_usage.bind(query)
     schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *api_usage_types)
     return schema
