@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -208,3 +208,16 @@ def test_two_processes_sending_the_same_crossing_record_it_once(database_url: st
     assert sorted(a[3] for a in nodes[0].alerts(org_id)) == [80, 100]
     for node in nodes:
         node.services.database.dispose()
+
+
+def test_the_hourly_sweep_fires_a_forecast_the_first_day_could_not(node: Node) -> None:
+    first_morning = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    node.clock.set(first_morning)
+    org_id, org = new_org(node, {"apiCalls": 100}, alerts={"thresholds": []})
+    node.ingest(calls(org, 10, first_morning - timedelta(hours=1)))
+    assert node.alerts(org_id) == []  # within the first 24 hours: no forecast
+    node.clock.set(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))  # 25 h: on pace for 288
+    dispatcher = node.services.alerts.dispatcher
+    assert dispatcher.sweep_current_month() == 1
+    assert [a[0] for a in node.alerts(org_id)] == ["usage.forecast_exceeded"]
+    assert dispatcher.sweep_current_month() == 0

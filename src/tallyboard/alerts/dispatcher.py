@@ -33,13 +33,14 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.storage import delivery_store
 from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.database import Database
-from tallyboard.storage.delivery_store import Claimed
+from tallyboard.storage.delivery_store import AttemptRecord, Claimed
 
 __all__ = ["Attempt", "Dispatcher", "next_step", "signed_headers"]
 
 log = logging.getLogger(__name__)
 
 _ERROR_LENGTH = 500
+_CONCURRENCY = 16
 
 
 def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
@@ -104,11 +105,18 @@ class Dispatcher:
         self._lease_ms = int((timeout + 30) * 1000)
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(_CONCURRENCY)
 
     async def start_client(self) -> None:
         """The HTTP client alone (``run_once`` without the loop: tests, tools)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False)
+            # A bounded pool: httpcore assigns queued requests to connections in time
+            # quadratic in the queue, so a round posts at most _CONCURRENCY at once.
+            limits = httpx.Limits(
+                max_connections=_CONCURRENCY, max_keepalive_connections=_CONCURRENCY
+            )
+            self._client = httpx.AsyncClient(follow_redirects=False, limits=limits)
+            self._slots = asyncio.Semaphore(_CONCURRENCY)
 
     async def start(self) -> None:
         await self.start_client()
@@ -164,6 +172,10 @@ class Dispatcher:
             return delivery_store.pending_count(conn)
 
     async def _post(self, claimed: Claimed) -> Attempt:
+        async with self._slots:
+            return await self._attempt(claimed)
+
+    async def _attempt(self, claimed: Claimed) -> Attempt:
         attempt = Attempt(int(self._clock.now().timestamp() * 1000))
         started = time.perf_counter()
         try:
@@ -194,22 +206,24 @@ class Dispatcher:
         """Every attempt of a round in one transaction (a commit per attempt would cap
         the throughput at the disk's sync rate)."""
         now_ms = int(self._clock.now().timestamp() * 1000)
-        outcomes: list[str] = []
-        with self._db.write() as conn:
-            for delivery, attempt in zip(claimed, attempts, strict=True):
-                outcome, next_at = next_step(
-                    delivery.attempts, attempt.status_code, self._delays, now_ms
-                )
-                delivery_store.record_attempt(
-                    conn,
+        records = []
+        for delivery, attempt in zip(claimed, attempts, strict=True):
+            outcome, next_at = next_step(
+                delivery.attempts, attempt.status_code, self._delays, now_ms
+            )
+            records.append(
+                AttemptRecord(
                     delivery,
-                    attempted_at=attempt.started_ms,
-                    duration_ms=attempt.duration_ms,
-                    status_code=attempt.status_code,
-                    error=attempt.error,
-                    outcome=outcome,
-                    next_attempt_at=next_at,
+                    attempt.started_ms,
+                    attempt.duration_ms,
+                    attempt.status_code,
+                    attempt.error,
+                    outcome,
+                    next_at,
                 )
-                outcomes.append("retry" if outcome == delivery_store.PENDING else outcome)
-        for label in outcomes:
+            )
+        with self._db.write() as conn:
+            delivery_store.record_attempts(conn, records)
+        for record in records:
+            label = "retry" if record.outcome == delivery_store.PENDING else record.outcome
             self._metrics.webhook_deliveries.labels(outcome=label).inc()

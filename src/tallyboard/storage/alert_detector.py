@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import bindparam, insert, select, text, tuple_
 from sqlalchemy.engine import Connection
 
 from tallyboard.cache.bounded import BoundedCache
@@ -46,7 +46,7 @@ from tallyboard.domain.alerts import (
     resource_named,
 )
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.organization import SettingsEntry, settings_at
+from tallyboard.domain.organization import OrganizationSettings, SettingsEntry, settings_at
 from tallyboard.domain.periods import Month, format_datetime
 from tallyboard.domain.rollup import FIGURES, MonthKey
 from tallyboard.storage import alert_store, tenancy_store
@@ -69,6 +69,17 @@ _INSERT_ALERT = text(
 a row the conflict skipped), so it needs no dialect primitive."""
 
 
+_TOTAL_TABLE = t.usage_totals_monthly
+_GENERATION = select(tenancy_store.generation_subquery())
+_TOTALS = select(
+    tenancy_store.generation_subquery(),
+    _TOTAL_TABLE.c.org_pk,
+    _TOTAL_TABLE.c.month,
+    *(_TOTAL_TABLE.c[f] for f in FIGURES),
+).where(tuple_(_TOTAL_TABLE.c.org_pk, _TOTAL_TABLE.c.month).in_(bindparam("keys", expanding=True)))
+"""Built once, so SQLAlchemy compiles them once."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrgPlan:
     org_id: str
@@ -76,6 +87,16 @@ class OrgPlan:
     name: str
     entries: tuple[SettingsEntry, ...]
     rule: AlertRule
+    _months: dict[str, OrganizationSettings] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def settings(self, month: str) -> OrganizationSettings:
+        """The settings in effect in ``month``, resolved once per plan."""
+        found = self._months.get(month)
+        if found is None:
+            found = self._months[month] = settings_at(self.entries, Month.parse(month))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,35 +153,58 @@ def read_plan(conn: Connection) -> Plan:
 class AlertDetector:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._plans: BoundedCache[str, Plan] = BoundedCache(4)
+        # One entry: (the tenancy generation it was read under, the plan). The stamp is
+        # kept in the value, so a write can use the last plan and check its stamp with
+        # the same statement that reads the totals.
+        self._plans: BoundedCache[str, tuple[str, Plan]] = BoundedCache(1)
         # (org, resource, month, level) seen already recorded: alerts are never removed,
         # so this only saves a statement that would do nothing. Only conflicts seen in
         # the database are remembered, never this process's own uncommitted inserts.
         self._recorded: BoundedCache[tuple[int, str, str, int], bool] = BoundedCache(100_000)
 
     def plan(self, conn: Connection) -> Plan:
-        generation = conn.execute(select(tenancy_store.generation_subquery())).scalar()
-        stamp = generation or ""
-        plan = self._plans.get_current("plan", stamp)
-        if plan is None:
-            plan = read_plan(conn)
-            self._plans.put_current("plan", stamp, plan)
+        """The plan of the current tenancy generation (read with one statement)."""
+        return self._current(conn, conn.execute(_GENERATION).scalar() or "")
+
+    def _current(self, conn: Connection, stamp: str) -> Plan:
+        cached = self._plans.peek("plan")
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        plan = read_plan(conn)
+        self._plans.put("plan", (stamp, plan))
         return plan
 
     def after_write(self, conn: Connection, added: Mapping[MonthKey, Sequence[int]]) -> None:
-        """Record what the write that just added ``added`` (per FIGURES) made true."""
-        plan = self.plan(conn)
+        """Record what the write that just added ``added`` (per FIGURES) made true.
+
+        One statement in the common case: the touched months of the last plan's
+        organizations are read together with the generation that plan was made under
+        (or the generation alone when none is touched); only a changed generation
+        costs a second read."""
+        last = self._plans.peek("plan")
+        if last is None:
+            first = conn.execute(_GENERATION).scalar() or ""
+            last = (first, self._current(conn, first))
+        stamp, plan = last
         keys = sorted(key for key in added if key[0] in plan.orgs)
-        if not keys:
-            return
+        if keys:
+            generation, after = _totals(conn, keys)
+        else:
+            generation, after = conn.execute(_GENERATION).scalar() or "", {}
+        if generation != stamp:
+            plan = self._current(conn, generation)
+            keys = sorted(key for key in added if key[0] in plan.orgs)
+            if not keys:
+                return
+            after = _totals(conn, keys)[1]
         now = self._clock.now()
-        after = _totals(conn, keys)
         candidates: list[NewAlert] = []
         for key in keys:
             values = after.get(key)
             if values is not None:
                 candidates += _candidates(plan, key, values, added[key], now)
-        self._record(conn, plan, candidates, now)
+        if candidates:
+            self._record(conn, plan, candidates, now)
 
     def sweep(self, conn: Connection, months: Collection[str] | None = None) -> int:
         """Record everything the stored state makes true (apply, hourly forecast)."""
@@ -250,8 +294,8 @@ def _candidates(
     ``added``, every threshold reached) and the forecast of the current month."""
     org_pk, label = key
     org = plan.orgs[org_pk]
+    settings = org.settings(label)
     month = Month.parse(label)
-    settings = settings_at(org.entries, month)
     current = month == Month.of(now.date())
     out: list[NewAlert] = []
     for resource in RESOURCES:
@@ -288,17 +332,18 @@ def _candidates(
     return out
 
 
-def _totals(conn: Connection, keys: Sequence[MonthKey]) -> dict[MonthKey, tuple[int, ...]]:
-    table = t.usage_totals_monthly
+def _totals(
+    conn: Connection, keys: Sequence[MonthKey]
+) -> tuple[str, dict[MonthKey, tuple[int, ...]]]:
+    """The generation and the totals of ``keys`` (which the write just upserted)."""
     found: dict[MonthKey, tuple[int, ...]] = {}
+    generation = ""
     for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
-        query = select(table.c.org_pk, table.c.month, *(table.c[f] for f in FIGURES)).where(
-            tuple_(table.c.org_pk, table.c.month).in_(chunk)
-        )
-        for org_pk, month, *values in conn.execute(query):
+        rows = conn.execute(_TOTALS, {"keys": list(keys[start : start + _IN_CHUNK])})
+        for stamp, org_pk, month, *values in rows:
+            generation = stamp or ""
             found[(org_pk, month)] = tuple(int(v) for v in values)
-    return found
+    return generation, found
 
 
 def _all_totals(

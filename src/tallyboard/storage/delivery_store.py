@@ -12,22 +12,24 @@ expires, and the delivery is attempted again -- at least once, never lost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.periods import format_datetime
 from tallyboard.storage import alert_tables as at
 
 __all__ = [
+    "AttemptRecord",
     "Claimed",
     "claim",
     "deliveries",
     "pending_count",
-    "record_attempt",
+    "record_attempts",
     "redeliver",
 ]
 
@@ -76,42 +78,63 @@ def claim(conn: Connection, now_ms: int, lease_ms: int, limit: int) -> list[Clai
     ]
 
 
-def record_attempt(
-    conn: Connection,
-    claimed: Claimed,
-    *,
-    attempted_at: int,
-    duration_ms: int,
-    status_code: int | None,
-    error: str | None,
-    outcome: str,
-    next_attempt_at: int | None,
-) -> bool:
-    """Keep the attempt and move the delivery on; False when the lease was lost (a
-    redelivery or another claimer took the row meanwhile): nothing is changed then."""
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    claimed: Claimed
+    attempted_at: int
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    outcome: str
+    next_attempt_at: int | None
+
+
+def record_attempts(conn: Connection, records: Sequence[AttemptRecord]) -> None:
+    """Keep every attempt and move each delivery on (two executemany statements). A
+    delivery whose lease is no longer the one claimed (a redelivery took it meanwhile)
+    is left alone; its attempt is still kept."""
+    if not records:
+        return
     d = at.webhook_deliveries
-    moved = conn.execute(
+    move = (
         update(d)
-        .where(d.c.pk == claimed.pk, d.c.lease_until == claimed.lease_until)
+        .where(d.c.pk == bindparam("b_pk"), d.c.lease_until == bindparam("b_lease"))
         .values(
-            status=outcome,
+            status=bindparam("b_status"),
             attempts=d.c.attempts + 1,
-            last_status_code=status_code,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            next_attempt_at=bindparam("b_next"),
             lease_until=None,
         )
     )
     conn.execute(
-        insert(at.webhook_attempts).values(
-            delivery_pk=claimed.pk,
-            attempted_at=attempted_at,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
+        move,
+        [
+            {
+                "b_pk": r.claimed.pk,
+                "b_lease": r.claimed.lease_until,
+                "b_status": r.outcome,
+                "b_code": r.status_code,
+                "b_error": r.error,
+                "b_next": r.next_attempt_at,
+            }
+            for r in records
+        ],
     )
-    return bool(moved.rowcount)
+    conn.execute(
+        insert(at.webhook_attempts),
+        [
+            {
+                "delivery_pk": r.claimed.pk,
+                "attempted_at": r.attempted_at,
+                "status_code": r.status_code,
+                "error": r.error,
+                "duration_ms": r.duration_ms,
+            }
+            for r in records
+        ],
+    )
 
 
 def deliveries(conn: Connection, status: str | None = None) -> list[dict[str, Any]]:
