@@ -15,6 +15,7 @@ enough that nothing is crossed, so what is measured is the check every write pay
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import time
@@ -236,13 +237,12 @@ def _dispatch(engine: str, deliveries: int) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     rounds, size, deliveries = (3, 200, 200) if quick else (40, 1_000, 3_000)
-    return {
-        "quick": quick,
-        "engines": {
-            engine: {**_writes(engine, rounds, size), "dispatcher": _dispatch(engine, deliveries)}
-            for engine in ("sqlite", "postgresql")
-        },
+    load_before = os.getloadavg()[0]
+    engines = {
+        engine: {**_writes(engine, rounds, size), "dispatcher": _dispatch(engine, deliveries)}
+        for engine in ("sqlite", "postgresql")
     }
+    return {"quick": quick, "engines": engines, "load": [load_before, os.getloadavg()[0]]}
 
 
 def render(results: dict[str, Any]) -> str:
@@ -275,6 +275,14 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {engine} | {d['deliveries']:,} | {d['seconds']:.2f} | {d['per_second']:,.0f} |"
         )
+    if "load" in results:
+        before, after = results["load"]
+        lines += [
+            "",
+            f"The machine's 1-minute load average was {before:.1f} before this section and "
+            f"{after:.1f} after it (2 cores, shared): above 2, every figure here is "
+            "inflated by waiting for a core, the paired differences least.",
+        ]
     lines += [
         "",
         "The dispatcher posts a round's claims concurrently and records them in one "

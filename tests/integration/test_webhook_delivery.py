@@ -212,3 +212,18 @@ def test_redeliver_queues_an_alerts_deliveries_again(world: World) -> None:
             assert delivery_store.redeliver(conn, str(uuid.uuid4()), 0) is None
         run(world.dispatcher())
     assert [r.headers["webhook-id"] for r in receiver.received] == [delivered["alertId"]] * 2
+
+
+def test_revoking_a_webhook_fails_what_it_had_pending(world: World) -> None:
+    with running_receiver() as receiver:
+        org_id, org = world.setup(receiver, {"apiCalls": 10})
+        world.ingest([api_call(org, NOW - timedelta(hours=1), count=10)])
+        world.services.applier.apply(read_document({"revoke": {"webhooks": [f"hook-{org_id}"]}}))
+        assert run(world.dispatcher()) == 0
+    assert receiver.received == []
+    [failed] = world.listing()
+    assert (failed["status"], failed["lastError"], failed["attempts"]) == (
+        "failed",
+        "webhook revoked",
+        0,
+    )

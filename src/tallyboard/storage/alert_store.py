@@ -115,7 +115,16 @@ def update_webhook(conn: Connection, pk: int, **values: Any) -> None:
 
 
 def revoke_webhook(conn: Connection, pk: int, now_ms: int) -> None:
+    """Revoke it, and fail what it still had pending: nothing is posted to it any more."""
     conn.execute(update(at.webhooks).where(at.webhooks.c.pk == pk).values(revoked_at=now_ms))
+    d = at.webhook_deliveries
+    conn.execute(
+        update(d)
+        .where(d.c.webhook_pk == pk, d.c.status == "pending")
+        .values(
+            status="failed", last_error="webhook revoked", next_attempt_at=None, lease_until=None
+        )
+    )
 
 
 def rules(conn: Connection) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:

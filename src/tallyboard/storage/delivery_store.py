@@ -53,14 +53,16 @@ def claim(conn: Connection, now_ms: int, lease_ms: int, limit: int) -> list[Clai
     d, a, w = at.webhook_deliveries, at.usage_alerts, at.webhooks
     due = (
         select(d.c.pk)
+        .join(w, w.c.pk == d.c.webhook_pk)
         .where(
+            w.c.revoked_at.is_(None),
             d.c.status == PENDING,
             d.c.next_attempt_at <= now_ms,
             or_(d.c.lease_until.is_(None), d.c.lease_until < now_ms),
         )
         .order_by(d.c.next_attempt_at, d.c.pk)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+        .with_for_update(of=d, skip_locked=True)  # rendered on PostgreSQL only
     )
     pks = list(conn.execute(due).scalars())
     if not pks:
