@@ -37,6 +37,10 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     """Status codes to answer, in order; 200 once they run out."""
     delay: float = 0.0
+    holds: list[float] = field(default_factory=list)
+    """Seconds to hold each request before answering, in order (then ``delay``)."""
+    arrived: threading.Event = field(default_factory=threading.Event)
+    """Set when a request arrives (before it is held and answered)."""
     received: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -64,8 +68,11 @@ def running_receiver(**options: Any) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if receiver.delay:
-                time.sleep(receiver.delay)
+            with lock:
+                hold = receiver.holds.pop(0) if receiver.holds else receiver.delay
+            receiver.arrived.set()
+            if hold:
+                time.sleep(hold)
             with lock:
                 receiver.received.append(Received(headers, body, receiver.verify(headers, body)))
                 status = receiver.answers.pop(0) if receiver.answers else 200

@@ -102,7 +102,8 @@ class Dispatcher:
         self._batch = batch
         self._poll = poll_interval
         self._forecast_interval = forecast_interval
-        self._lease_ms = int((timeout + 30) * 1000)
+        # Longer than an attempt can take (the post is bounded by the timeout).
+        self._lease_ms = int((2 * timeout + 10) * 1000)
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(_CONCURRENCY)
