@@ -221,3 +221,16 @@ def test_the_hourly_sweep_fires_a_forecast_the_first_day_could_not(node: Node) -
     assert dispatcher.sweep_current_month() == 1
     assert [a[0] for a in node.alerts(org_id)] == ["usage.forecast_exceeded"]
     assert dispatcher.sweep_current_month() == 0
+
+
+def test_an_apply_fires_this_months_thresholds_but_does_not_replay_history(node: Node) -> None:
+    org_id, org = new_org(node, {"integrationTasks": 10}, alerts=NO_FORECAST)
+    october = NOW.replace(month=10, day=3)
+    node.ingest(calls(org, 90, october), backfill=True)  # no calls allowance yet
+    node.ingest(calls(org, 90))
+    assert node.alerts(org_id) == []
+    allowance = [{"effectiveFrom": "2026-09", "allowances": {"apiCalls": 100}}]
+    node.apply(
+        {"organizations": [{"id": org_id, "name": f"Alerts {org_id}", "settings": allowance}]}
+    )
+    assert [a[2:4] for a in node.alerts(org_id)] == [("2026-11", 80)]

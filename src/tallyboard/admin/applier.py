@@ -113,8 +113,9 @@ class Applier:
             run = _Run(conn, doc, known, int(now.timestamp()), month)
             run.execute()
             if run.result.changes:
-                # Thresholds an apply adds or makes reached fire now (spec §10).
-                self._detector.sweep(conn)
+                # Thresholds an apply adds or makes reached fire now (spec §10): this
+                # month's, so a first rule does not replay the history as alerts.
+                self._detector.sweep(conn, [str(month)])
             return run.result
 
 

@@ -188,14 +188,18 @@ class Dispatcher:
                     attempt.error = f"refused: {problem}"
                     return attempt
             assert self._client is not None
-            response = await self._client.post(
-                claimed.url,
-                content=claimed.body,
-                headers=signed_headers(claimed, int(time.time())),
-                timeout=self._timeout,
+            # httpx bounds each read and write; the contract bounds the whole answer.
+            response = await asyncio.wait_for(
+                self._client.post(
+                    claimed.url,
+                    content=claimed.body,
+                    headers=signed_headers(claimed, int(time.time())),
+                    timeout=self._timeout,
+                ),
+                self._timeout,
             )
             attempt.status_code = response.status_code
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             attempt.error = f"timeout after {self._timeout:g} s"
         except httpx.HTTPError as exc:
             attempt.error = f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH] or "connection error"

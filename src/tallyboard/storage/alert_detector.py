@@ -206,14 +206,19 @@ class AlertDetector:
         if candidates:
             self._record(conn, plan, candidates, now)
 
-    def sweep(self, conn: Connection, months: Collection[str] | None = None) -> int:
-        """Record everything the stored state makes true (apply, hourly forecast)."""
+    def sweep(self, conn: Connection, months: Collection[str]) -> int:
+        """Record everything the stored state of ``months`` makes true (an apply, the
+        hourly forecast): one read of the totals, one of the alerts already recorded."""
         plan = self.plan(conn)
         now = self._clock.now()
         candidates: list[NewAlert] = []
         for key, values in _all_totals(conn, plan.orgs, months).items():
             candidates += _candidates(plan, key, values, None, now)
-        return self._record(conn, plan, candidates, now)
+        if not candidates:
+            return 0
+        recorded = _recorded(conn, plan.orgs, months)
+        fresh = [c for c in candidates if (c.org_pk, c.resource, c.month, c.level) not in recorded]
+        return self._record(conn, plan, fresh, now)
 
     def _record(
         self, conn: Connection, plan: Plan, candidates: Iterable[NewAlert], now: datetime
@@ -346,8 +351,18 @@ def _totals(
     return generation, found
 
 
+def _recorded(
+    conn: Connection, org_pks: Collection[int], months: Collection[str]
+) -> set[tuple[int, str, str, int]]:
+    a = at.usage_alerts
+    query = select(a.c.org_pk, a.c.resource, a.c.month, a.c.level).where(
+        a.c.month.in_(sorted(months))
+    )
+    return {(o, r, m, lv) for o, r, m, lv in conn.execute(query) if o in org_pks}
+
+
 def _all_totals(
-    conn: Connection, org_pks: Collection[int], months: Collection[str] | None
+    conn: Connection, org_pks: Collection[int], months: Collection[str]
 ) -> dict[MonthKey, tuple[int, ...]]:
     table = t.usage_totals_monthly
     found: dict[MonthKey, tuple[int, ...]] = {}
@@ -356,8 +371,7 @@ def _all_totals(
         query = select(table.c.org_pk, table.c.month, *(table.c[f] for f in FIGURES)).where(
             table.c.org_pk.in_(ordered[start : start + _IN_CHUNK])
         )
-        if months is not None:
-            query = query.where(table.c.month.in_(sorted(months)))
+        query = query.where(table.c.month.in_(sorted(months)))
         for org_pk, month, *values in conn.execute(query):
             found[(org_pk, month)] = tuple(int(v) for v in values)
     return found
