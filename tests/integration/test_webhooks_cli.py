@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 from typer.testing import CliRunner
@@ -62,3 +63,15 @@ def test_deliveries_are_listed_and_requeued(database_url: str) -> None:
     assert unknown.exit_code == 1
     bad = runner.invoke(app, ["webhooks", "deliveries", "--status", "lost"], env=env)
     assert bad.exit_code == 2
+
+
+def test_admin_apply_shows_a_new_webhook_secret_once(database_url: str, tmp_path: Path) -> None:
+    document = tmp_path / "hooks.yaml"
+    document.write_text("webhooks:\n  - name: shown\n    url: https://hooks.example.test/x\n")
+    runner = CliRunner()
+    env = {"TALLYBOARD_DATABASE_URL": database_url}
+    first = runner.invoke(app, ["admin", "apply", str(document)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "webhook shown signing secret: whsec_" in first.stdout
+    second = runner.invoke(app, ["admin", "apply", str(document)], env=env)
+    assert "whsec_" not in second.stdout

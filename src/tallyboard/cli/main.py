@@ -179,6 +179,8 @@ def admin_apply(
             typer.echo(f"  personal token {token['user']}/{token['name']}: {token['token']}")
         for key in secrets["ingestKeys"]:
             typer.echo(f"  ingest key {key['name']}: {key['key']}")
+        for hook in secrets["webhooks"]:
+            typer.echo(f"  webhook {hook['name']} signing secret: {hook['secret']}")
 
 
 @token_app.command("create")
