@@ -16,15 +16,17 @@ totals it just added. The detector keeps the cost on that path small:
   however their writes interleave, an alert is recorded once, with its deliveries, or
   rolled back with the write that made it true.
 
-``sweep`` checks every month of the plan's organizations from their state alone: an
-apply that lowers an allowance or adds a threshold, and the hourly forecast timer.
+``sweep`` checks this month of the plan's organizations from their state alone: an
+apply that lowers an allowance or adds a threshold, and the hourly forecast timer
+(a forecast cannot fire in a month's first 24 h, so a quiet organization's may
+become due with no write at all).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
@@ -37,24 +39,20 @@ from tallyboard.domain.alerts import (
     FORECAST_LEVEL,
     RESOURCES,
     THRESHOLD_CROSSED,
-    AlertRule,
     amount,
-    effective_rule,
     forecast,
     payload,
-    reached,
     resource_named,
 )
 from tallyboard.domain.clock import Clock
-from tallyboard.domain.organization import OrganizationSettings, SettingsEntry, settings_at
 from tallyboard.domain.periods import Month, format_datetime
 from tallyboard.domain.rollup import FIGURES, MonthKey
-from tallyboard.storage import alert_store, tenancy_store
 from tallyboard.storage import alert_tables as at
 from tallyboard.storage import tables as t
-from tallyboard.storage.alert_store import StoredWebhook
+from tallyboard.storage import tenancy_store
+from tallyboard.storage.alert_plan import OrgPlan, Plan, read_plan
 
-__all__ = ["AlertDetector", "NewAlert", "Plan"]
+__all__ = ["AlertDetector", "NewAlert"]
 
 _IN_CHUNK = 500
 _FIGURE = {figure: index for index, figure in enumerate(FIGURES)}
@@ -81,31 +79,6 @@ _TOTALS = select(
 
 
 @dataclass(frozen=True, slots=True)
-class OrgPlan:
-    org_id: str
-    uuid: str
-    name: str
-    entries: tuple[SettingsEntry, ...]
-    rule: AlertRule
-    _months: dict[str, OrganizationSettings] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    def settings(self, month: str) -> OrganizationSettings:
-        """The settings in effect in ``month``, resolved once per plan."""
-        found = self._months.get(month)
-        if found is None:
-            found = self._months[month] = settings_at(self.entries, Month.parse(month))
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    orgs: Mapping[int, OrgPlan]
-    webhooks: tuple[StoredWebhook, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class NewAlert:
     org_pk: int
     type: str
@@ -120,34 +93,6 @@ class NewAlert:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def read_plan(conn: Connection) -> Plan:
-    """Organizations with an allowance set in some month, with what detection needs."""
-    settings = t.organization_settings
-    pks = list(conn.execute(select(settings.c.org_pk).distinct()).scalars())
-    entries = tenancy_store.settings_entries(conn, pks)
-    fields = {r.allowance_field for r in RESOURCES}
-    with_allowance = {
-        pk: history
-        for pk, history in entries.items()
-        if any(e.changes.get(f) for e in history for f in fields)
-    }
-    instance, overrides = alert_store.rules(conn)
-    ids = tenancy_store.orgs_by_pk(conn, list(with_allowance))
-    orgs = {
-        pk: OrgPlan(
-            ids[pk].id,
-            ids[pk].uuid,
-            ids[pk].name,
-            tuple(history),
-            effective_rule(instance, overrides.get(pk)),
-        )
-        for pk, history in with_allowance.items()
-        if pk in ids
-    }
-    hooks = tuple(alert_store.webhooks(conn, active_only=True).values())
-    return Plan(orgs, hooks)
 
 
 class AlertDetector:
@@ -198,11 +143,12 @@ class AlertDetector:
                 return
             after = _totals(conn, keys)[1]
         now = self._clock.now()
+        pace = _Pace.at(now)
         candidates: list[NewAlert] = []
         for key in keys:
             values = after.get(key)
             if values is not None:
-                candidates += _candidates(plan, key, values, added[key], now)
+                candidates += _candidates(plan, key, values, added[key], pace)
         if candidates:
             self._record(conn, plan, candidates, now)
 
@@ -212,8 +158,9 @@ class AlertDetector:
         plan = self.plan(conn)
         now = self._clock.now()
         candidates: list[NewAlert] = []
+        pace = _Pace.at(now)
         for key, values in _all_totals(conn, plan.orgs, months).items():
-            candidates += _candidates(plan, key, values, None, now)
+            candidates += _candidates(plan, key, values, None, pace)
         if not candidates:
             return 0
         recorded = _recorded(conn, plan.orgs, months)
@@ -288,20 +235,43 @@ def _params(alert: NewAlert, org: OrgPlan, now: datetime) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Pace:
+    """The current month at ``now``, computed once per write."""
+
+    now: datetime
+    label: str
+    elapsed: float
+    length: float
+
+    @classmethod
+    def at(cls, now: datetime) -> _Pace:
+        month = Month.of(now.date())
+        elapsed = (now - month.start).total_seconds()
+        return cls(now, str(month), elapsed, float(month.length * 86400))
+
+    def may_forecast(self, usage: int, allowance: int) -> bool:
+        """A cheap necessary condition of ``domain.alerts.forecast`` (which decides)."""
+        return (
+            0 < usage < allowance
+            and self.elapsed >= 86400
+            and usage * self.length >= allowance * self.elapsed * 0.999
+        )
+
+
 def _candidates(
     plan: Plan,
     key: MonthKey,
     after: Sequence[int],
     added: Sequence[int] | None,
-    now: datetime,
+    pace: _Pace,
 ) -> list[NewAlert]:
     """Alerts of one (organization, month): thresholds this write crossed (or, without
     ``added``, every threshold reached) and the forecast of the current month."""
     org_pk, label = key
     org = plan.orgs[org_pk]
     settings = org.settings(label)
-    month = Month.parse(label)
-    current = month == Month.of(now.date())
+    forecasting = org.rule.forecast and label == pace.label
     out: list[NewAlert] = []
     for resource in RESOURCES:
         allowance = getattr(settings, resource.allowance_field)
@@ -310,16 +280,18 @@ def _candidates(
         place = _FIGURE[resource.total_column]
         usage = after[place]
         before = None if added is None else usage - added[place]
-        for threshold in reached(org.rule.thresholds, allowance, usage):
-            if before is not None and 100 * before >= threshold * allowance:
-                continue
-            out.append(
-                NewAlert(
-                    org_pk, THRESHOLD_CROSSED, resource.name, label, threshold, usage, allowance
+        for threshold in org.rule.thresholds:  # ascending
+            level = threshold * allowance
+            if 100 * usage < level:
+                break
+            if before is None or 100 * before < level:
+                out.append(
+                    NewAlert(
+                        org_pk, THRESHOLD_CROSSED, resource.name, label, threshold, usage, allowance
+                    )
                 )
-            )
-        if org.rule.forecast and current:
-            projection = forecast(month, now, usage, allowance)
+        if forecasting and pace.may_forecast(usage, allowance):
+            projection = forecast(Month.parse(label), pace.now, usage, allowance)
             if projection is not None:
                 out.append(
                     NewAlert(
