@@ -267,6 +267,12 @@ def render(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
+        "Ingest pays one statement per batch (the touched months' totals with the tenancy "
+        "generation), amortized over its events. A metering flush pays the same statement "
+        "over fewer items: about 1.5 µs per key, under a millisecond per flush, and a "
+        "process flushes once a second -- well under 0.1 % of a core, so the metering "
+        "overhead on GraphQL requests (section *Metering overhead*) cannot move by 2 %.",
+        "",
         "| engine | deliveries | seconds | deliveries/s |",
         "|---|---:|---:|---:|",
     ]
