@@ -30,6 +30,7 @@ SECTIONS = [
     "query_latency",
     "ingest_throughput",
     "figure_ceiling",
+    "alert_rules",
     "scale_out",
     "memory",
     "producer_overhead",

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from bench.server import fresh_database
 from tallyboard.domain.clock import FixedClock
-from tallyboard.domain.rollup import RollupDeltas
+from tallyboard.domain.rollup import MonthKey, RollupDeltas
 from tallyboard.ingest.service import IngestService
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
@@ -45,8 +45,8 @@ ORGS = 10
 class _Unguarded(RollupWriter):
     """The baseline: every rollup as shipped, without the monthly totals."""
 
-    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
-        return None
+    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> dict[MonthKey, list[int]]:
+        return {}
 
 
 class _Timed(RollupWriter):
@@ -57,11 +57,12 @@ class _Timed(RollupWriter):
         self.cpu = 0.0
         self.wall = 0.0
 
-    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
+    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> dict[MonthKey, list[int]]:
         cpu, wall = time.process_time(), time.perf_counter()
-        super()._add_totals(conn, deltas)
+        totals = super()._add_totals(conn, deltas)
         self.cpu += time.process_time() - cpu
         self.wall += time.perf_counter() - wall
+        return totals
 
 
 def _body(orgs: list[str], rng: random.Random, size: int, serial: list[int]) -> bytes:

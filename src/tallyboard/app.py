@@ -37,6 +37,7 @@ from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
 from tallyboard.api.http.server import METRICS_STATE_KEY
+from tallyboard.api.http.webhooks import WebhookDeliveriesEndpoint
 from tallyboard.cache.bounded import BoundedCache
 from tallyboard.components import Components, build_components
 from tallyboard.domain.clock import Clock
@@ -99,6 +100,7 @@ def lifespan_of(
         await anyio.to_thread.run_sync(check_migrated, components.database)
         if settings.metering:
             await components.flusher.start()
+        await components.alerts.dispatcher.start()
         log.info("tallyboard started", extra={"database": components.database.dialect.name})
         retention = asyncio.create_task(components.retention.run(settings.retention_interval))
         pruning = asyncio.create_task(components.token_pruner.run(settings.token_prune_interval))
@@ -114,6 +116,7 @@ def lifespan_of(
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+            await components.alerts.dispatcher.stop()
             # After uvicorn has answered the in-flight requests: nothing records any more.
             await components.flusher.stop()
             await anyio.to_thread.run_sync(components.stats_cache.backend.close)
@@ -157,12 +160,14 @@ def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
         settings.ingest_max_body_bytes,
     )
     apply = ApplyEndpoint(services.authenticator, services.applier)
+    deliveries = WebhookDeliveriesEndpoint(services.authenticator, services.alerts.deliveries)
     return [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", apply.handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
+        Route("/v1/admin/webhook-deliveries", deliveries.handle, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

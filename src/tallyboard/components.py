@@ -23,6 +23,8 @@ from tallyboard.access.oauth import OAuthService
 from tallyboard.access.policy import Policy
 from tallyboard.access.token_pruner import TokenPruner
 from tallyboard.admin.applier import Applier
+from tallyboard.alerts.deliveries import AlertServices, WebhookDeliveries
+from tallyboard.alerts.dispatcher import Dispatcher
 from tallyboard.cache.backend import CacheBackend
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
@@ -37,6 +39,7 @@ from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.metrics import Metrics
 from tallyboard.settings import Settings
 from tallyboard.stats.queries import StatisticsQueries, build_statistics_queries
+from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
@@ -62,6 +65,7 @@ class Components:
     oauth: OAuthService
     admin_tokens: AdminTokens
     applier: Applier
+    alerts: AlertServices
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -102,13 +106,37 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
     )
 
 
+def build_alerts(
+    settings: Settings, database: Database, clock: Clock, metrics: Metrics, detector: AlertDetector
+) -> AlertServices:
+    """The webhook dispatcher (started by the server's lifespan) and the deliveries."""
+    dispatcher = Dispatcher(
+        database,
+        clock,
+        metrics,
+        detector,
+        timeout=settings.webhook_timeout,
+        delays=settings.retry_delays,
+        allow_private=settings.webhook_allow_private,
+    )
+    return AlertServices(dispatcher, WebhookDeliveries(database, clock))
+
+
+def build_applier(
+    settings: Settings, database: Database, clock: Clock, detector: AlertDetector
+) -> Applier:
+    return Applier(
+        database, clock, allow_private_webhooks=settings.webhook_allow_private, detector=detector
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
-    """Every service for ``settings``. ``clock`` is for tests (and the demo's fixed
-    moment); production always uses the system's. One rollup writer (and its cache of
-    admitted operation names) is shared between ingestion and the metering flusher."""
+    """Every service for ``settings`` (``clock``: tests and the demo only). One rollup
+    writer (admitted names, alert detector) serves ingestion and the metering flusher."""
     clock = clock or SystemClock()
     database = Database(settings.database_url, timeouts=database_timeouts(settings))
-    writer = RollupWriter(database.dialect, settings.operation_name_cap)
+    detector = AlertDetector(clock)
+    writer = RollupWriter(database.dialect, settings.operation_name_cap, detector)
     metrics = Metrics()
     stats_cache = PerOrgCache(
         build_cache_backend(settings, clock),
@@ -138,7 +166,8 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         authenticator=Authenticator(database, clock),
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         admin_tokens=AdminTokens(database, clock),
-        applier=Applier(database, clock),
+        applier=build_applier(settings, database, clock, detector),
+        alerts=build_alerts(settings, database, clock, metrics, detector),
         accumulator=accumulator,
         flusher=Flusher(
             accumulator,

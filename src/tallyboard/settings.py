@@ -236,6 +236,31 @@ class Settings(BaseSettings):
         description="First part of every cache key (lets installations share one Redis)",
     )
 
+    # ---- allowance alerts and webhooks (spec §10)
+    webhook_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a webhook receiver has to answer 2xx"
+    )
+    webhook_retry_delays: str = Field(
+        "5,30,120,600,3600,10800,21600,43200",
+        description="Seconds between a failed webhook delivery's attempts (comma-separated)",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback, private or link-local addresses",
+    )
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _delays(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(p.isdigit() for p in parts) or len(parts) > 50:
+            raise ValueError("must be whole seconds separated by commas, e.g. 5,30,120")
+        return ",".join(parts)
+
+    @property
+    def retry_delays(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.webhook_retry_delays.split(",") if p)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

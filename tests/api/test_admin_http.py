@@ -83,6 +83,7 @@ def test_secrets_are_returned_once(harness: Harness) -> None:
         "serviceAccounts": [],
         "personalTokens": [],
         "ingestKeys": [],
+        "webhooks": [],
     }
 
 

@@ -100,7 +100,12 @@ def test_leaving_the_billing_organization_stops_the_token_at_once(world: World) 
         headers={"Authorization": f"Bearer {harness.admin_token}"},
     )
     assert response.status_code == 200  # the apply succeeds
-    assert response.json() == {"serviceAccounts": [], "personalTokens": [], "ingestKeys": []}
+    assert response.json() == {
+        "serviceAccounts": [],
+        "personalTokens": [],
+        "ingestKeys": [],
+        "webhooks": [],
+    }
 
     refused = harness.graphql_response(world.laptop, WHO)
     assert refused.status_code == 401

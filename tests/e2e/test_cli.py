@@ -58,7 +58,12 @@ def test_migrate_apply_twice_and_mint_an_admin_token(tmp_path: Path) -> None:
     assert first["serviceAccounts"][0]["clientSecret"].startswith("tb_cs_")
     assert first["ingestKeys"][0]["key"].startswith("tb_ing_")
     second = json.loads(run(["admin", "apply", str(document), "--json"], db).stdout)
-    assert second == {"serviceAccounts": [], "personalTokens": [], "ingestKeys": []}
+    assert second == {
+        "serviceAccounts": [],
+        "personalTokens": [],
+        "ingestKeys": [],
+        "webhooks": [],
+    }
     assert "No changes" in run(["admin", "apply", str(document)], db).stdout
 
     token = run(["admin", "token", "create", "--label", "ops"], db).stdout.strip()

@@ -55,7 +55,12 @@ def test_applying_twice_changes_nothing_and_creates_no_new_secrets(database: Dat
     assert len(first.personal_tokens) == len(matrix.document["users"])
     before = snapshot(database)
     second = applier.apply(parse_document(matrix.document))
-    assert second.secrets() == {"serviceAccounts": [], "personalTokens": [], "ingestKeys": []}
+    assert second.secrets() == {
+        "serviceAccounts": [],
+        "personalTokens": [],
+        "ingestKeys": [],
+        "webhooks": [],
+    }
     assert not second.changes
     assert snapshot(database) == before
 

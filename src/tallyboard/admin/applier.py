@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_client_id, new_secret
+from tallyboard.admin.alerts import alert_problems, apply_alerts
 from tallyboard.admin.catalog_apply import CatalogWriter
 from tallyboard.admin.document import Document, Organization, User
 from tallyboard.admin.draft import Draft
@@ -34,6 +35,7 @@ from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
 from tallyboard.storage import credential_store
+from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
 from tallyboard.storage.tenancy_store import bump_generation
@@ -50,6 +52,7 @@ class ApplyResult:
     service_accounts: list[dict[str, str]] = field(default_factory=list)
     personal_tokens: list[dict[str, str]] = field(default_factory=list)
     ingest_keys: list[dict[str, str]] = field(default_factory=list)
+    webhooks: list[dict[str, str]] = field(default_factory=list)
     changes: Counter[str] = field(default_factory=Counter)
     disabled_personal_tokens: list[DisabledPersonalToken] = field(default_factory=list)
     """Revoked because their user no longer belongs to their billing organization."""
@@ -60,6 +63,7 @@ class ApplyResult:
             "serviceAccounts": self.service_accounts,
             "personalTokens": self.personal_tokens,
             "ingestKeys": self.ingest_keys,
+            "webhooks": self.webhooks,
         }
 
     def summary(self) -> str:
@@ -75,9 +79,18 @@ class ApplyResult:
 
 
 class Applier:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        allow_private_webhooks: bool = False,
+        detector: AlertDetector | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
+        self._allow_private = allow_private_webhooks
+        self._detector = detector or AlertDetector(clock)
 
     def apply(self, document: Document | Draft) -> ApplyResult:
         """Apply ``document`` whole, or raise :class:`InvalidInputError` with every
@@ -88,11 +101,20 @@ class Applier:
             self._db.dialect.lock(conn, *_APPLY_LOCK)
             known = Known(conn, draft.document)
             month = Month.of(now.date())
+            doc = draft.document
+            known_ids = set(known.org_by_id) | {o.id for o in doc.organizations}
             draft.require_valid(
-                reference_problems(conn, draft.document, known, month, draft.damage)
+                reference_problems(conn, doc, known, month, draft.damage)
+                + alert_problems(
+                    conn, doc, known_ids, draft.damage, allow_private=self._allow_private
+                )
             )
-            run = _Run(conn, draft.document, known, int(now.timestamp()), month)
+            run = _Run(conn, doc, known, int(now.timestamp()), month)
             run.execute()
+            if run.result.changes:
+                # Thresholds an apply adds or makes reached fire now (spec §10): this
+                # month's, so a first rule does not replay the history as alerts.
+                self._detector.sweep(conn, [str(month)])
             return run.result
 
 
@@ -126,6 +148,7 @@ class _Run:
         self._apply_ingest_keys()
         self._apply_revocations()
         self._disable_tokens_outside_billing_org()
+        apply_alerts(self.conn, self.doc, self.org_pk, self.now_ms, self.result)
         if self.result.changes:
             # Every process's remembered grants are now stale (decision 0009).
             bump_generation(self.conn, uuidlib.uuid4().hex)

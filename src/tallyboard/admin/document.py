@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from tallyboard.admin.alert_document import AlertRule, Webhook, WebhookName
 from tallyboard.admin.catalog_document import Agent, Automation, Pipe
 from tallyboard.admin.model import DocumentModel as _Model
 from tallyboard.domain.credits import MICRO, parse_credits
@@ -196,6 +197,7 @@ class Organization(_Model):
     flows: list[Flow] | None = None
     pipes: list[Pipe] | None = None
     automations: list[Automation] | None = None
+    alerts: AlertRule | None = None
 
     @field_validator("uuid")
     @classmethod
@@ -292,6 +294,7 @@ class Revocations(_Model):
     personal_tokens: list[PersonalTokenRef] = Field(default_factory=list)
     service_accounts: list[ServiceAccountRef] = Field(default_factory=list)
     ingest_keys: list[IngestKeyRef] = Field(default_factory=list)
+    webhooks: list[WebhookName] = Field(default_factory=list)
 
 
 class Document(_Model):
@@ -299,6 +302,8 @@ class Document(_Model):
     users: list[User] = Field(default_factory=list)
     service_accounts: list[ServiceAccount] = Field(default_factory=list)
     ingest_keys: list[IngestKey] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    alerts: AlertRule | None = None
     revoke: Revocations = Field(default_factory=Revocations)
 
 

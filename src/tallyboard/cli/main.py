@@ -20,6 +20,7 @@ from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
 from tallyboard.cli.problems import database_problem
 from tallyboard.cli.server import raise_open_files_limit, server_options
+from tallyboard.cli.webhooks import webhooks_app
 from tallyboard.components import Components, build_components
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError, ServiceUnavailableError
 from tallyboard.domain.periods import format_datetime
@@ -36,6 +37,7 @@ admin_app = typer.Typer(no_args_is_help=True, help="Instance administration.")
 token_app = typer.Typer(no_args_is_help=True, help="Instance admin tokens.")
 admin_app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _migrated(settings: Settings) -> Components:
@@ -177,6 +179,8 @@ def admin_apply(
             typer.echo(f"  personal token {token['user']}/{token['name']}: {token['token']}")
         for key in secrets["ingestKeys"]:
             typer.echo(f"  ingest key {key['name']}: {key['key']}")
+        for hook in secrets["webhooks"]:
+            typer.echo(f"  webhook {hook['name']} signing secret: {hook['secret']}")
 
 
 @token_app.command("create")

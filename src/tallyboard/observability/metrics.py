@@ -22,6 +22,7 @@ class Metrics:
         self._add_ingest(self.registry)
         self._add_statistics(self.registry)
         self._add_server(self.registry)
+        self._add_webhooks(self.registry)
 
     def _add_http(self, r: CollectorRegistry) -> None:
         """Requests at the HTTP and GraphQL edges."""
@@ -132,6 +133,20 @@ class Metrics:
         self.connections_refused = Counter(
             "tallyboard_connections_refused",
             "Requests answered 503 because the process was at its connection limit",
+            registry=r,
+        )
+
+    def _add_webhooks(self, r: CollectorRegistry) -> None:
+        """Webhook delivery attempts of allowance alerts (spec §10)."""
+        self.webhook_deliveries = Counter(
+            "tallyboard_webhook_deliveries",
+            "Webhook delivery attempts, by outcome",
+            ["outcome"],  # delivered | retry | failed
+            registry=r,
+        )
+        self.webhook_deliveries_pending = Gauge(
+            "tallyboard_webhook_deliveries_pending",
+            "Webhook deliveries not yet delivered or failed",
             registry=r,
         )
 

@@ -215,3 +215,17 @@ class FlowDetailsInput:
                 position = Position(*found)
         _raise_if_any(problems)
         return cls(org_uuid, parsed_period, flow_filter, sort, size, position, binding)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationOnlyInput:
+    """One organization, no period (``usageForecast``: always this month)."""
+
+    organization_uuid: str
+
+    @classmethod
+    def parse(cls, organization_uuid: str) -> OrganizationOnlyInput:
+        problems: list[Problem] = []
+        parsed = cls(_uuid(organization_uuid, "organizationUuid", problems))
+        _raise_if_any(problems)
+        return parsed

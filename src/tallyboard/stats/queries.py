@@ -32,6 +32,7 @@ from tallyboard.domain.periods import Period, PeriodWindow, resolve_period
 from tallyboard.domain.text import character_problem
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.ai_credits import AiCreditDetails, AiCreditStatistics, CombinedAiCredits
+from tallyboard.stats.alerts import AlertStatistics, UsageForecast
 from tallyboard.stats.allowances import Allowances
 from tallyboard.stats.api_usage import (
     ApiUsageStatistics,
@@ -46,6 +47,7 @@ from tallyboard.stats.inputs import (
     CombinedInput,
     FlowDetailsInput,
     OrganizationInput,
+    OrganizationOnlyInput,
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
 from tallyboard.stats.organization_profile import OrganizationProfile, read_profile
@@ -57,6 +59,7 @@ from tallyboard.stats.usage_details import (
     UsagePage,
 )
 from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
+from tallyboard.storage.alert_reader import StoredAlert
 from tallyboard.storage.database import Database
 
 __all__ = ["Result", "StatisticsQueries", "build_statistics_queries"]
@@ -87,6 +90,7 @@ class StatisticsQueries:
     ai_credits: AiCreditStatistics
     details: UsageDetailsStatistics
     automations: AutomationStatistics
+    alerts: AlertStatistics
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -201,6 +205,20 @@ class StatisticsQueries:
         """A page of a listing this request was already authorized for."""
         return self.details.page(details, request)
 
+    # ------------------------------------------------------------ allowance alerts
+
+    def usage_alerts(
+        self, principal: Principal, request: OrganizationInput, *, label: str
+    ) -> Result[list[StoredAlert]]:
+        org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
+        return Result(window, self.alerts.alerts(org, window, label=label))
+
+    def usage_forecast(
+        self, principal: Principal, request: OrganizationOnlyInput, *, label: str
+    ) -> UsageForecast:
+        org = self.policy.require(principal, Action.VIEW_USAGE_STATS, request.organization_uuid)
+        return self.alerts.forecast(org, label=label)
+
 
 def build_statistics_queries(
     database: Database,
@@ -229,4 +247,5 @@ def build_statistics_queries(
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
         details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
         automations=AutomationStatistics(database, stats_cache, metrics),
+        alerts=AlertStatistics(database, allowances, clock, metrics),
     )

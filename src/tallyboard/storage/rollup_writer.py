@@ -26,10 +26,11 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.periods import Month
-from tallyboard.domain.rollup import RollupDeltas
+from tallyboard.domain.rollup import MonthKey, RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, ApiDimension
 from tallyboard.storage import tables as t
 from tallyboard.storage import tables_automation, usage_totals, usage_versions
+from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.dialect import StorageDialect
 
 __all__ = ["RollupWriter"]
@@ -45,11 +46,17 @@ def _month_label(day: date) -> str:
 
 
 class RollupWriter:
-    def __init__(self, dialect: StorageDialect, operation_name_cap: int) -> None:
+    def __init__(
+        self,
+        dialect: StorageDialect,
+        operation_name_cap: int,
+        detector: AlertDetector | None = None,
+    ) -> None:
         if operation_name_cap < 1:
             raise ValueError("operation_name_cap must be at least 1")
         self._dialect = dialect
         self._cap = operation_name_cap
+        self._detector = detector
         # (org, month, name) -> True when seen admitted in the database, False when
         # seen refused while the month was already full. Both are permanent within a
         # month (the month is in the key), so no stamp or time to live; only committed
@@ -67,7 +74,7 @@ class RollupWriter:
     def apply(self, conn: Connection, deltas: RollupDeltas) -> None:
         """Add ``deltas`` to every rollup; raises ``FigureCeilingExceeded`` (or the
         database's CHECK violation) when a monthly total would pass the ceiling."""
-        self._add_totals(conn, deltas)
+        totals = self._add_totals(conn, deltas)
         if deltas.api_calls:
             self._apply_api_calls(conn, deltas)
         if deltas.flow_runs:
@@ -76,12 +83,16 @@ class RollupWriter:
             self._apply_ai_credits(conn, deltas)
         if deltas.automation_jobs:
             self._apply_automation_jobs(conn, deltas)
+        if totals and self._detector is not None:
+            # Allowance alerts this write made true, in its transaction (spec §10).
+            self._detector.after_write(conn, totals)
 
-    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> None:
+    def _add_totals(self, conn: Connection, deltas: RollupDeltas) -> dict[MonthKey, list[int]]:
         """The monthly totals first: the ceiling's guard, and one lock order."""
         totals = deltas.month_totals()
         if totals:
             usage_totals.add(conn, self._dialect, totals)
+        return totals
 
     # ------------------------------------------------------------ API calls
 

@@ -385,4 +385,6 @@ usage_totals_monthly = Table(
 )
 
 # Pipes, automations and their jobs (spec §9) are declared beside, on this metadata.
+# The alert tables (spec §10) live in their own module, registered on this metadata.
+from tallyboard.storage import alert_tables  # noqa: E402, F401
 from tallyboard.storage import tables_automation as _automation  # noqa: E402, F401

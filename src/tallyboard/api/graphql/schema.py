@@ -18,6 +18,7 @@ from graphql.type.scalars import serialize_int
 
 from tallyboard.api.graphql.resolvers import (
     ai_credits,
+    alerts,
     api_usage,
     automations_combined,
     integrations,
@@ -74,6 +75,7 @@ def build_schema() -> GraphQLSchema:
     integrations.bind(query)
     ai_credits.bind(query)
     automations_combined.bind(query)
+    alerts.bind(query)
     types = [*tenancy.bind(query), *api_usage.bind(query), *usage_details.bind(query)]
     schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *types)
     return schema

@@ -1,0 +1,1 @@
+"""Allowance alerts after they are recorded: webhook delivery and what users read."""

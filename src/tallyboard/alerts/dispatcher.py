@@ -1,0 +1,234 @@
+"""Posts recorded alerts to their webhooks (spec §10), in every server process.
+
+Started and stopped by the application lifespan. Each round claims due deliveries
+under a lease (``storage/delivery_store.py``), posts them concurrently, and records
+every attempt -- status code, error, next attempt -- in its own short transaction, so
+nothing here holds a database transaction while waiting on a receiver, and a slow or
+unreachable receiver never blocks ingestion, metering or queries. A process that dies
+between the alert's commit and its delivery loses nothing: the delivery row was
+committed with the alert, and a lease left behind expires (decision in
+``docs/decisions/0019-webhook-delivery-guarantee.md``).
+
+Every request carries the Standard Webhooks headers; the signature is made by the
+reference implementation (``standardwebhooks``). The ``webhook-timestamp`` is the wall
+clock's, since receivers compare it with theirs; the schedule follows the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import anyio.to_thread
+import httpx
+from standardwebhooks import Webhook
+
+from tallyboard.access.url_safety import url_problem
+from tallyboard.domain.clock import Clock
+from tallyboard.observability.metrics import Metrics
+from tallyboard.storage import delivery_store
+from tallyboard.storage.alert_detector import AlertDetector
+from tallyboard.storage.database import Database
+from tallyboard.storage.delivery_store import AttemptRecord, Claimed
+
+__all__ = ["Attempt", "Dispatcher", "next_step", "signed_headers"]
+
+log = logging.getLogger(__name__)
+
+_ERROR_LENGTH = 500
+_CONCURRENCY = 16
+
+
+def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
+    signature = Webhook(claimed.secret).sign(
+        claimed.alert_id, datetime.fromtimestamp(timestamp, UTC), claimed.body
+    )
+    return {
+        "content-type": "application/json",
+        "webhook-id": claimed.alert_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
+
+
+def next_step(
+    attempts_before: int, status_code: int | None, delays: Sequence[int], now_ms: int
+) -> tuple[str, int | None]:
+    """(outcome, next attempt): one attempt plus one per delay, 410 fails at once."""
+    if status_code is not None and 200 <= status_code < 300:
+        return delivery_store.DELIVERED, None
+    made = attempts_before + 1
+    if status_code == 410 or made > len(delays):
+        return delivery_store.FAILED, None
+    return delivery_store.PENDING, now_ms + delays[made - 1] * 1000
+
+
+class Attempt:
+    __slots__ = ("duration_ms", "error", "started_ms", "status_code")
+
+    def __init__(self, started_ms: int) -> None:
+        self.started_ms = started_ms
+        self.status_code: int | None = None
+        self.error: str | None = None
+        self.duration_ms = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        metrics: Metrics,
+        detector: AlertDetector,
+        *,
+        timeout: float,
+        delays: Sequence[int],
+        allow_private: bool,
+        batch: int = 100,
+        poll_interval: float = 1.0,
+        forecast_interval: float = 3600.0,
+    ) -> None:
+        self._db = database
+        self._clock = clock
+        self._metrics = metrics
+        self._detector = detector
+        self._timeout = timeout
+        self._delays = tuple(delays)
+        self._allow_private = allow_private
+        self._batch = batch
+        self._poll = poll_interval
+        self._forecast_interval = forecast_interval
+        # Longer than an attempt can take (the post is bounded by the timeout).
+        self._lease_ms = int((2 * timeout + 10) * 1000)
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(_CONCURRENCY)
+
+    async def start_client(self) -> None:
+        """The HTTP client alone (``run_once`` without the loop: tests, tools)."""
+        if self._client is None:
+            # A bounded pool: httpcore assigns queued requests to connections in time
+            # quadratic in the queue, so a round posts at most _CONCURRENCY at once.
+            limits = httpx.Limits(
+                max_connections=_CONCURRENCY, max_keepalive_connections=_CONCURRENCY
+            )
+            self._client = httpx.AsyncClient(follow_redirects=False, limits=limits)
+            self._slots = asyncio.Semaphore(_CONCURRENCY)
+
+    async def start(self) -> None:
+        await self.start_client()
+        self._task = asyncio.create_task(self._run(), name="tallyboard-webhook-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        last_sweep = float("-inf")
+        while True:
+            sent = 0
+            try:
+                if time.monotonic() - last_sweep >= self._forecast_interval:
+                    await anyio.to_thread.run_sync(self.sweep_current_month)
+                    last_sweep = time.monotonic()
+                sent = await self.run_once()
+            except Exception:  # a failed round is retried next time; never kill the loop
+                log.exception("webhook dispatch round failed")
+            if sent < self._batch:
+                await asyncio.sleep(self._poll)
+
+    def sweep_current_month(self) -> int:
+        """The hourly evaluation of the forecast (and thresholds) of this month."""
+        month = self._clock.now().strftime("%Y-%m")
+        with self._db.write() as conn:
+            return self._detector.sweep(conn, months=[month])
+
+    async def run_once(self) -> int:
+        """Claim what is due, post it, record every attempt; how many were attempted."""
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        claimed = await anyio.to_thread.run_sync(self._claim, now_ms)
+        if claimed:
+            attempts = await asyncio.gather(*(self._post(c) for c in claimed))
+            await anyio.to_thread.run_sync(self._record, claimed, attempts)
+        pending = await anyio.to_thread.run_sync(self._pending)
+        self._metrics.webhook_deliveries_pending.set(pending)
+        return len(claimed)
+
+    def _claim(self, now_ms: int) -> list[Claimed]:
+        with self._db.write() as conn:
+            return delivery_store.claim(conn, now_ms, self._lease_ms, self._batch)
+
+    def _pending(self) -> int:
+        with self._db.read() as conn:
+            return delivery_store.pending_count(conn)
+
+    async def _post(self, claimed: Claimed) -> Attempt:
+        async with self._slots:
+            return await self._attempt(claimed)
+
+    async def _attempt(self, claimed: Claimed) -> Attempt:
+        attempt = Attempt(int(self._clock.now().timestamp() * 1000))
+        started = time.perf_counter()
+        try:
+            if not self._allow_private:
+                problem = await anyio.to_thread.run_sync(
+                    lambda: url_problem(claimed.url, allow_private=False)
+                )
+                if problem is not None:
+                    attempt.error = f"refused: {problem}"
+                    return attempt
+            assert self._client is not None
+            # httpx bounds each read and write; the contract bounds the whole answer.
+            response = await asyncio.wait_for(
+                self._client.post(
+                    claimed.url,
+                    content=claimed.body,
+                    headers=signed_headers(claimed, int(time.time())),
+                    timeout=self._timeout,
+                ),
+                self._timeout,
+            )
+            attempt.status_code = response.status_code
+        except (httpx.TimeoutException, TimeoutError):
+            attempt.error = f"timeout after {self._timeout:g} s"
+        except httpx.HTTPError as exc:
+            attempt.error = f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH] or "connection error"
+        finally:
+            attempt.duration_ms = int((time.perf_counter() - started) * 1000)
+        return attempt
+
+    def _record(self, claimed: Sequence[Claimed], attempts: Sequence[Attempt]) -> None:
+        """Every attempt of a round in one transaction (a commit per attempt would cap
+        the throughput at the disk's sync rate)."""
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        records = []
+        for delivery, attempt in zip(claimed, attempts, strict=True):
+            outcome, next_at = next_step(
+                delivery.attempts, attempt.status_code, self._delays, now_ms
+            )
+            records.append(
+                AttemptRecord(
+                    delivery,
+                    attempt.started_ms,
+                    attempt.duration_ms,
+                    attempt.status_code,
+                    attempt.error,
+                    outcome,
+                    next_at,
+                )
+            )
+        with self._db.write() as conn:
+            delivery_store.record_attempts(conn, records)
+        for record in records:
+            label = "retry" if record.outcome == delivery_store.PENDING else record.outcome
+            self._metrics.webhook_deliveries.labels(outcome=label).inc()

@@ -1,0 +1,77 @@
+"""``tallyboard webhooks deliveries`` and ``redeliver`` on both engines (spec §10)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+from tallyboard.admin.draft import read_document
+from tallyboard.cli.main import app
+from tallyboard.components import build_components
+from tallyboard.domain.clock import FixedClock
+from tallyboard.settings import Settings
+from tests.support.events import api_call
+from tests.support.harness import DEFAULT_NOW
+
+
+def _an_alert_with_a_delivery(database_url: str) -> str:
+    clock = FixedClock(DEFAULT_NOW)
+    services = build_components(
+        Settings(database_url=database_url, webhook_allow_private=True), clock=clock
+    )
+    org_id, org_uuid = f"c{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    document = {
+        "organizations": [
+            {
+                "id": org_id,
+                "uuid": org_uuid,
+                "name": "CLI",
+                "settings": [{"allowances": {"apiCalls": 4}}],
+                "alerts": {"thresholds": [100], "forecast": False},
+            }
+        ],
+        "webhooks": [{"name": "ops-hook", "url": "http://127.0.0.1:9/hook"}],
+    }
+    services.applier.apply(read_document(document))
+    event = api_call(org_uuid, DEFAULT_NOW - timedelta(hours=1), count=4)
+    services.ingest.ingest_events([event], bound_org_pk=None, backfill=False)
+    services.close()
+    return org_id
+
+
+def test_deliveries_are_listed_and_requeued(database_url: str) -> None:
+    _an_alert_with_a_delivery(database_url)
+    runner = CliRunner()
+    env = {"TALLYBOARD_DATABASE_URL": database_url}
+    listed = runner.invoke(app, ["webhooks", "deliveries", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    [delivery] = orjson.loads(listed.stdout)["deliveries"]
+    assert delivery["webhook"] == "ops-hook" and delivery["status"] == "pending"
+    assert delivery["attempts"] == 0 and delivery["nextAttemptAt"] == "2026-11-21T10:30:00Z"
+    empty = runner.invoke(app, ["webhooks", "deliveries", "--status", "failed", "--json"], env=env)
+    assert orjson.loads(empty.stdout) == {"deliveries": []}
+    table = runner.invoke(app, ["webhooks", "deliveries"], env=env)
+    assert table.exit_code == 0 and "ops-hook" in table.stdout
+
+    again = runner.invoke(app, ["webhooks", "redeliver", delivery["alertId"]], env=env)
+    assert again.exit_code == 0 and "Queued 1 deliveries" in again.stdout
+    unknown = runner.invoke(app, ["webhooks", "redeliver", str(uuid.uuid4())], env=env)
+    assert unknown.exit_code == 1
+    bad = runner.invoke(app, ["webhooks", "deliveries", "--status", "lost"], env=env)
+    assert bad.exit_code == 2
+
+
+def test_admin_apply_shows_a_new_webhook_secret_once(database_url: str, tmp_path: Path) -> None:
+    document = tmp_path / "hooks.yaml"
+    document.write_text("webhooks:\n  - name: shown\n    url: https://hooks.example.test/x\n")
+    runner = CliRunner()
+    env = {"TALLYBOARD_DATABASE_URL": database_url}
+    first = runner.invoke(app, ["admin", "apply", str(document)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "webhook shown signing secret: whsec_" in first.stdout
+    second = runner.invoke(app, ["admin", "apply", str(document)], env=env)
+    assert "whsec_" not in second.stdout
