@@ -122,6 +122,13 @@ def test_the_forecast_of_this_month_per_resource(tenant: Tenant) -> None:
                 "projectedUsage": None,  # 2.5 × 30 / 20.44 = 3.67: not reaching 10
                 "projectedExhaustionAt": None,
             },
+            {  # no jobs and no allowance: nothing to project
+                "resource": "automationJobs",
+                "usage": 0.0,
+                "limit": None,
+                "projectedUsage": None,
+                "projectedExhaustionAt": None,
+            },
         ],
     }
 
