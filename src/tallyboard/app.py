@@ -31,6 +31,7 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.corrections import CorrectionEndpoints
 from tallyboard.api.http.errors import http_exception_response
 from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
@@ -165,12 +166,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
+    corrections = CorrectionEndpoints(components.authenticator, components.audit_log)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
         Route("/v1/admin/apply", ApplyEndpoint(services).handle, methods=["POST"]),
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
+        Route("/v1/admin/audit", corrections.audit, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

@@ -23,6 +23,7 @@ from tallyboard.access.oauth import OAuthService
 from tallyboard.access.policy import Policy
 from tallyboard.access.token_pruner import TokenPruner
 from tallyboard.admin.applier import Applier
+from tallyboard.admin.audit import AuditLog
 from tallyboard.cache.backend import CacheBackend
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
@@ -62,6 +63,7 @@ class Components:
     oauth: OAuthService
     admin_tokens: AdminTokens
     applier: Applier
+    audit_log: AuditLog
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -139,6 +141,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         admin_tokens=AdminTokens(database, clock),
         applier=Applier(database, clock),
+        audit_log=AuditLog(database),
         accumulator=accumulator,
         flusher=Flusher(
             accumulator,

@@ -28,10 +28,11 @@ from tallyboard.access.tokens import CredentialKind, hash_secret, new_client_id,
 from tallyboard.admin.document import Document, Organization, User
 from tallyboard.admin.draft import Draft
 from tallyboard.admin.validation import Known, reference_problems
+from tallyboard.domain.audit import Actor, operating_system_actor
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
-from tallyboard.storage import credential_store
+from tallyboard.storage import audit_store, credential_store
 from tallyboard.storage.catalog_store import attribute_time_column
 from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
@@ -74,15 +75,32 @@ class ApplyResult:
         ]
         return "\n".join(lines)
 
+    def audit_details(self) -> dict[str, Any]:
+        """What the audit log keeps of this application: what changed, by name where a
+        credential was created -- never a secret (section 11)."""
+        return {
+            "changes": dict(sorted(self.changes.items())),
+            "serviceAccounts": [
+                {"organization": a["organization"], "name": a["name"]}
+                for a in self.service_accounts
+            ],
+            "personalTokens": [
+                {"user": t["user"], "name": t["name"]} for t in self.personal_tokens
+            ],
+            "ingestKeys": [{"name": k["name"]} for k in self.ingest_keys],
+        }
+
 
 class Applier:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._db = database
         self._clock = clock
 
-    def apply(self, document: Document | Draft) -> ApplyResult:
+    def apply(self, document: Document | Draft, actor: Actor | None = None) -> ApplyResult:
         """Apply ``document`` whole, or raise :class:`InvalidInputError` with every
-        problem -- of shape (a :class:`Draft` carries them) and of references."""
+        problem -- of shape (a :class:`Draft` carries them) and of references. The audit
+        entry (``actor``: the caller, else the operating-system user) commits with it, when
+        anything changed."""
         draft = document if isinstance(document, Draft) else Draft(document)
         now = self._clock.now()
         with self._db.write() as conn:
@@ -94,6 +112,9 @@ class Applier:
             )
             run = _Run(conn, draft.document, known, int(now.timestamp()), month)
             run.execute()
+            if run.result.changes:  # an application that changed nothing did nothing
+                details = run.result.audit_details()
+                audit_store.append(conn, now, actor or operating_system_actor(), "apply", details)
             return run.result
 
 

@@ -379,3 +379,6 @@ usage_totals_monthly = Table(
     ),
     sqlite_with_rowid=False,
 )
+
+# Section 11's tables, registered on ``metadata`` (kept apart for the module's size).
+from tallyboard.storage import correction_tables as _correction_tables  # noqa: E402, F401

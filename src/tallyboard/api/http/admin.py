@@ -24,8 +24,8 @@ class ApplyEndpoint:
 
     async def handle(self, request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(
-                self._services.authenticator.admin, request.headers.get("authorization")
+            actor = await anyio.to_thread.run_sync(
+                self._services.authenticator.admin_actor, request.headers.get("authorization")
             )
             body = await read_body(request, _MAX_DOCUMENT)
             try:
@@ -33,7 +33,7 @@ class ApplyEndpoint:
             except orjson.JSONDecodeError as exc:
                 raise BadRequestError(f"The body is not valid JSON: {exc}") from None
             document = read_document(raw)
-            result = await anyio.to_thread.run_sync(self._services.applier.apply, document)
+            result = await anyio.to_thread.run_sync(self._services.applier.apply, document, actor)
         except ServiceUnavailableError:
             raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:

@@ -1,0 +1,46 @@
+"""Section 11's admin endpoints (instance admin token only): the audit log.
+
+Translation only: authenticate (every credential but a valid admin token is the one
+``401``), read the parameters, hand them to the service, answer its result as JSON.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tallyboard.access.authenticator import Authenticator
+from tallyboard.admin.audit import AuditLog, AuditQuery, page_json
+from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.errors import ServiceUnavailableError, TallyboardError
+
+__all__ = ["CorrectionEndpoints"]
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class CorrectionEndpoints:
+    def __init__(self, authenticator: Authenticator, audit_log: AuditLog) -> None:
+        self._authenticator = authenticator
+        self._audit_log = audit_log
+
+    async def audit(self, request: Request) -> Response:
+        """``GET /v1/admin/audit?since=&action=&first=&after=``: newest first."""
+        try:
+            await anyio.to_thread.run_sync(
+                self._authenticator.admin_actor, request.headers.get("authorization")
+            )
+            params = request.query_params
+            query = AuditQuery.parse(
+                since=params.get("since"),
+                action=params.get("action"),
+                first=params.get("first"),
+                after=params.get("after"),
+            )
+            page = await anyio.to_thread.run_sync(self._audit_log.page, query)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
+        except TallyboardError as exc:
+            return error_response(exc)
+        return json_response(page_json(page), headers=_NO_STORE)
