@@ -166,7 +166,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     ops = OpsEndpoints(services)
     events = EventsEndpoint(services, settings.ingest_max_body_bytes)
-    corrections = CorrectionEndpoints(components.authenticator, components.audit_log)
+    corrections = CorrectionEndpoints(
+        components.authenticator,
+        components.audit_log,
+        components.corrections,
+        max_body_bytes=settings.ingest_max_body_bytes,
+        max_entries=settings.ingest_max_events,
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
@@ -174,6 +180,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/v1/admin/audit", corrections.audit, methods=["GET"]),
+        Route("/v1/admin/corrections", corrections.correct, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tallyboard.access.admin_tokens import AdminTokens
 from tallyboard.access.authenticator import Authenticator
@@ -30,6 +31,7 @@ from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
 from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
 from tallyboard.metering.accumulator import Accumulator
@@ -64,6 +66,7 @@ class Components:
     admin_tokens: AdminTokens
     applier: Applier
     audit_log: AuditLog
+    corrections: CorrectionService
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -104,6 +107,22 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
     )
 
 
+class _Section11(NamedTuple):
+    """Corrections, closed months and the audit log (section 11)."""
+
+    audit_log: AuditLog
+    corrections: CorrectionService
+
+
+def _section_11(
+    database: Database, events: EventStore, writer: RollupWriter, clock: Clock, settings: Settings
+) -> _Section11:
+    return _Section11(
+        audit_log=AuditLog(database),
+        corrections=CorrectionService(database, events, writer, clock, settings),
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
     """Every service for ``settings``. ``clock`` is for tests (and the demo's fixed
     moment); production always uses the system's. One rollup writer (and its cache of
@@ -141,7 +160,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         oauth=OAuthService(database, clock, settings.oauth_max_live_tokens),
         admin_tokens=AdminTokens(database, clock),
         applier=Applier(database, clock),
-        audit_log=AuditLog(database),
+        **_section_11(database, events, writer, clock, settings)._asdict(),
         accumulator=accumulator,
         flusher=Flusher(
             accumulator,

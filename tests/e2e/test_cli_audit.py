@@ -1,9 +1,11 @@
-"""``tallyboard audit``: the log from the command line, with the OS user as the actor."""
+"""``tallyboard audit`` and ``tallyboard correct``: real processes, the OS user as actor."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,41 @@ def test_audit_lists_token_actions_newest_first_as_text_and_json(tmp_path: Path)
     assert token not in text and token not in json.dumps(entries)
     refused = run(["audit", "--since", "yesterday"], db, check=False)
     assert refused.returncode == 2 and "since" in refused.stderr
+
+
+def test_correct_voids_and_adjusts_from_a_file_and_exits_1_on_any_rejection(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "correct.db"
+    run(["migrate"], db)
+    org = str(uuid.uuid4())
+    document = tmp_path / "doc.json"
+    document.write_text(json.dumps({"organizations": [{"id": "7", "uuid": org, "name": "O"}]}))
+    run(["admin", "apply", str(document)], db)
+    when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    events = tmp_path / "events.ndjson"
+    event = {"source": "s", "type": "api.call", "time": when, "organization": org}
+    events.write_text(
+        "\n".join(
+            json.dumps({**event, "id": f"e{n}", "data": {"tokenName": "t", "count": 2}})
+            for n in range(2)
+        )
+    )
+    run(["ingest", str(events)], db)
+    void = {"action": "void", "organization": org, "source": "s", "id": "e0", "reason": "dup"}
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([void]))
+    assert json.loads(run(["correct", str(good), "--json"], db).stdout) == {
+        "applied": 1,
+        "unchanged": 0,
+        "rejected": [],
+    }
+    assert "0 applied, 1 unchanged, 0 rejected" in run(["correct", str(good)], db).stdout
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text(json.dumps(void) + "\n" + json.dumps({**void, "id": "nope"}) + "\n")
+    refused = run(["correct", str(bad)], db, check=False)
+    assert refused.returncode == 1
+    assert "entry 1 (nope): NOT_FOUND" in refused.stderr
+    entries = json.loads(run(["audit", "--json", "--action", "correction.void"], db).stdout)
+    assert [e["details"]["id"] for e in entries["entries"]] == ["e0"]
+    assert entries["entries"][0]["actor"]["kind"] == "cli"

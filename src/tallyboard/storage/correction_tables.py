@@ -7,11 +7,29 @@ only to keep each module small.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
 
 from tallyboard.storage.tables import metadata
 
-__all__ = ["audit_log", "closed_months"]
+__all__ = ["adjustments", "audit_log", "closed_months"]
+
+
+def _key_text(length: int) -> TypeEngine[str]:
+    """Text compared byte-wise on both engines (as ``tables._key_text``)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 
 audit_log = Table(
     "audit_log",
@@ -34,4 +52,21 @@ closed_months = Table(
     # Instance-wide: a month listed here is closed (reopening deletes its row).
     Column("month", String(7), primary_key=True),
     Column("closed_at_ms", BigInteger, nullable=False),
+)
+
+adjustments = Table(
+    "adjustments",
+    metadata,
+    # Signed usage with no raw event (section 11), exactly once per (organization, id):
+    # part of the ledger like raw events, and pruned with them past the horizon.
+    Column("org_pk", Integer, ForeignKey("organizations.pk", ondelete="CASCADE"), primary_key=True),
+    Column("adjustment_id", _key_text(128), primary_key=True),
+    Column("type", SmallInteger, nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    # As for events: the hash tells a replay from a reused id (CONFLICT).
+    Column("payload_hash", LargeBinary(16), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index(None, "time_ms"),
 )

@@ -262,6 +262,8 @@ events = Table(
     # The normalized event as JSON, kept for audit and for rebuilding rollups.
     Column("payload", LargeBinary, nullable=False),
     Column("received_at_ms", BigInteger, nullable=False),
+    # Set when a correction voided the event (section 11): it counts nowhere since.
+    Column("voided_at_ms", BigInteger, nullable=True),
     Index(None, "time_ms"),
 )
 

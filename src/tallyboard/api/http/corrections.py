@@ -1,4 +1,4 @@
-"""Section 11's admin endpoints (instance admin token only): the audit log.
+"""Section 11's admin endpoints (instance admin token only): corrections, the audit log.
 
 Translation only: authenticate (every credential but a valid admin token is the one
 ``401``), read the parameters, hand them to the service, answer its result as JSON.
@@ -12,8 +12,11 @@ from starlette.responses import Response
 
 from tallyboard.access.authenticator import Authenticator
 from tallyboard.admin.audit import AuditLog, AuditQuery, page_json
+from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
 from tallyboard.domain.errors import ServiceUnavailableError, TallyboardError
+from tallyboard.ingest.corrections import CorrectionService
+from tallyboard.ingest.parser import is_ndjson, parse_events
 
 __all__ = ["CorrectionEndpoints"]
 
@@ -21,9 +24,37 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 class CorrectionEndpoints:
-    def __init__(self, authenticator: Authenticator, audit_log: AuditLog) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        audit_log: AuditLog,
+        corrections: CorrectionService,
+        *,
+        max_body_bytes: int,
+        max_entries: int,
+    ) -> None:
         self._authenticator = authenticator
         self._audit_log = audit_log
+        self._corrections = corrections
+        self._max_body_bytes = max_body_bytes
+        self._max_entries = max_entries
+
+    async def correct(self, request: Request) -> Response:
+        """``POST /v1/admin/corrections``: a JSON array (or NDJSON) of voids and
+        adjustments, answered once the applied ones committed (ingest conventions)."""
+        try:
+            actor = await anyio.to_thread.run_sync(
+                self._authenticator.admin_actor, request.headers.get("authorization")
+            )
+            body = await read_body(request, self._max_body_bytes)
+            ndjson = is_ndjson(request.headers.get("content-type"))
+            entries = parse_events(body, ndjson=ndjson, max_events=self._max_entries)
+            result = await anyio.to_thread.run_sync(self._corrections.correct, entries, actor)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
+        except TallyboardError as exc:
+            return error_response(exc)
+        return json_response(result.as_json(), headers=_NO_STORE)
 
     async def audit(self, request: Request) -> Response:
         """``GET /v1/admin/audit?since=&action=&first=&after=``: newest first."""

@@ -1,4 +1,4 @@
-"""Section 11: the audit log and closed months.
+"""Section 11: the audit log, closed months, voided events and adjustments.
 
 Revision ID: 0009
 Revises: 0006
@@ -39,8 +39,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("month", name=op.f("pk_closed_months")),
     )
 
+    op.add_column("events", sa.Column("voided_at_ms", sa.BigInteger(), nullable=True))
+    key = sa.String(length=128).with_variant(sa.String(length=128, collation="C"), "postgresql")
+    op.create_table(
+        "adjustments",
+        sa.Column("org_pk", sa.Integer(), nullable=False),
+        sa.Column("adjustment_id", key, nullable=False),
+        sa.Column("type", sa.SmallInteger(), nullable=False),
+        sa.Column("time_ms", sa.BigInteger(), nullable=False),
+        sa.Column("payload_hash", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at_ms", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_pk"],
+            ["organizations.pk"],
+            name=op.f("fk_adjustments_org_pk_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("org_pk", "adjustment_id", name=op.f("pk_adjustments")),
+    )
+    op.create_index(op.f("ix_adjustments_time_ms"), "adjustments", ["time_ms"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_adjustments_time_ms"), table_name="adjustments")
+    op.drop_table("adjustments")
+    with op.batch_alter_table("events") as batch:
+        batch.drop_column("voided_at_ms")
     op.drop_table("closed_months")
     op.drop_index(op.f("ix_audit_log_action_pk"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_at_ms"), table_name="audit_log")
