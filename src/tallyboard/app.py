@@ -170,6 +170,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         components.authenticator,
         components.audit_log,
         components.corrections,
+        components.months,
         max_body_bytes=settings.ingest_max_body_bytes,
         max_entries=settings.ingest_max_events,
     )
@@ -181,6 +182,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/v1/admin/audit", corrections.audit, methods=["GET"]),
         Route("/v1/admin/corrections", corrections.correct, methods=["POST"]),
+        Route("/v1/admin/months/{month}/close", corrections.close_month, methods=["POST"]),
+        Route("/v1/admin/months/{month}/reopen", corrections.reopen_month, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

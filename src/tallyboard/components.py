@@ -25,6 +25,7 @@ from tallyboard.access.policy import Policy
 from tallyboard.access.token_pruner import TokenPruner
 from tallyboard.admin.applier import Applier
 from tallyboard.admin.audit import AuditLog
+from tallyboard.admin.months import MonthService
 from tallyboard.cache.backend import CacheBackend
 from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
@@ -67,6 +68,7 @@ class Components:
     applier: Applier
     audit_log: AuditLog
     corrections: CorrectionService
+    months: MonthService
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -112,6 +114,7 @@ class _Section11(NamedTuple):
 
     audit_log: AuditLog
     corrections: CorrectionService
+    months: MonthService
 
 
 def _section_11(
@@ -120,6 +123,7 @@ def _section_11(
     return _Section11(
         audit_log=AuditLog(database),
         corrections=CorrectionService(database, events, writer, clock, settings),
+        months=MonthService(database, clock),
     )
 
 

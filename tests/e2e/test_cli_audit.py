@@ -69,3 +69,17 @@ def test_correct_voids_and_adjusts_from_a_file_and_exits_1_on_any_rejection(
     entries = json.loads(run(["audit", "--json", "--action", "correction.void"], db).stdout)
     assert [e["details"]["id"] for e in entries["entries"]] == ["e0"]
     assert entries["entries"][0]["actor"]["kind"] == "cli"
+
+
+def test_month_close_and_reopen_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "months.db"
+    run(["migrate"], db)
+    assert run(["month", "close", "2020-01"], db).stdout.strip() == "2020-01 is closed."
+    assert run(["month", "reopen", "2020-01"], db).stdout.strip() == "2020-01 is open."
+    refused = run(["month", "close", "2999-01"], db, check=False)
+    assert refused.returncode == 1 and "month: 2999-01 has not ended" in refused.stderr
+    actions = json.loads(run(["audit", "--json"], db).stdout)["entries"]
+    assert [(e["action"], e["details"]) for e in actions] == [
+        ("month.reopen", {"month": "2020-01"}),
+        ("month.close", {"month": "2020-01"}),
+    ]

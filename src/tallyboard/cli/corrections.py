@@ -1,5 +1,5 @@
-"""Section 11's commands: ``tallyboard correct`` and ``tallyboard audit`` (and, as
-they land, ``month close/reopen`` and ``verify``).
+"""Section 11's commands: ``tallyboard correct``, ``tallyboard month close/reopen`` and
+``tallyboard audit`` (and, when it lands, ``verify``).
 
 Registered on the main application by :func:`register`, which receives how main opens
 a migrated database, so these commands run the server's services, wired the same way.
@@ -64,6 +64,37 @@ def register(app: typer.Typer, migrated: Migrated) -> None:
     _opener["migrated"] = migrated
     app.command("correct")(correct)
     app.command("audit")(audit)
+    month_app = typer.Typer(no_args_is_help=True, help="Close or reopen a month.")
+    month_app.command("close")(close_month)
+    month_app.command("reopen")(reopen_month)
+    app.add_typer(month_app, name="month")
+
+
+_MONTH = Annotated[str, typer.Argument(help="YYYY-MM, ended at least one hour ago")]
+
+
+def close_month(ctx: typer.Context, month: _MONTH) -> None:
+    """Close a month instance-wide: events, adjustments and voids dated in it are refused."""
+    _set_month(ctx, month, closed=True)
+
+
+def reopen_month(ctx: typer.Context, month: _MONTH) -> None:
+    """Reopen a closed month."""
+    _set_month(ctx, month, closed=False)
+
+
+def _set_month(ctx: typer.Context, month: str, *, closed: bool) -> None:
+    components = _components(ctx)
+    try:
+        months = components.months
+        answer = months.close(month) if closed else months.reopen(month)
+    except InvalidInputError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        sys.exit(1)
+    finally:
+        components.close()
+    typer.echo(f"{answer['month']} is {'closed' if answer['closed'] else 'open'}.")
 
 
 def correct(

@@ -41,7 +41,7 @@ from tallyboard.domain.events import Event, TaskRun
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER
 from tallyboard.ingest.window import Window
-from tallyboard.storage import audit_store, tenancy_store
+from tallyboard.storage import audit_store, closed_months_store, tenancy_store
 from tallyboard.storage import correction_store as store
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
@@ -162,6 +162,21 @@ class _Run:
         self.org_pks = org_pks
         limits = service._limits
         self.window = Window.backfill(now, limits.retention_days, limits.future_skew_seconds)
+        self.closed: set[str] | None = None
+
+    def _closed(self, conn: Connection, entry: Void | Adjustment, time_ms: int) -> None:
+        """Refuse an entry dated in a closed month (read once per batch)."""
+        if self.closed is None:
+            self.closed = closed_months_store.all_closed(conn)
+        if (month := format_ms(time_ms)[:7]) in self.closed:
+            raise _Refused(
+                CorrectionRejection(
+                    entry.index,
+                    entry.id,
+                    CorrectionCode.PERIOD_CLOSED,
+                    f"time: {format_ms(time_ms)} falls in {month}, a closed month",
+                )
+            )
 
     def judge(self, conn: Connection, entry: Void | Adjustment) -> Outcome:
         savepoint = conn.begin_nested()
@@ -209,6 +224,7 @@ class _Run:
                 f"id: no event {entry.id!r} from source {entry.source!r} is stored for "
                 f"organization {entry.organization}",
             )
+        self._closed(conn, entry, stored.time_ms)
         if stored.voided or not store.claim_void(conn, org_pk, entry.source, entry.id, self.now_ms):
             return False
         event = event_from_payload(
@@ -253,6 +269,7 @@ class _Run:
             )
         if (problem := self.window.problem(event.time_ms)) is not None:
             return CorrectionRejection(entry.index, entry.id, CorrectionCode.OUT_OF_WINDOW, problem)
+        self._closed(conn, entry, event.time_ms)
         event.org_pk = org_pk
         outcome = store.insert_adjustment(conn, self.dialect, event, entry.reason, self.now_ms)
         if outcome.existing:

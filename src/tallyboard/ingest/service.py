@@ -4,8 +4,8 @@ Every event of a request ends in exactly one of three outcomes: accepted (stored
 counted now), duplicate (the same event was stored before: not counted again) or
 rejected (with a code and a message). Checks run in the order a caller can act on:
 the event's own shape (``INVALID_EVENT``), its organization (``UNKNOWN_ORGANIZATION``,
-``FORBIDDEN_ORGANIZATION``), its time (``OUT_OF_WINDOW``), then the ledger (duplicate
-or ``CONFLICT``).
+``FORBIDDEN_ORGANIZATION``), its time (``OUT_OF_WINDOW``, then ``PERIOD_CLOSED`` for a
+closed month), then the ledger (duplicate or ``CONFLICT``).
 
 The raw insert, the rollup updates and the catalog updates happen in ONE write
 transaction, and the result is returned only after it commits: an acknowledged event
@@ -29,15 +29,16 @@ from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.event_fold import usage_deltas
-from tallyboard.domain.event_time import epoch_ms
+from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
 from tallyboard.domain.events import Event, Rejection, RejectionCode
+from tallyboard.domain.periods import Month
 from tallyboard.ingest.ceiling import EventKey, refusal_message, split_within_ceiling
 from tallyboard.ingest.parser import parse_events
 from tallyboard.ingest.result import IngestResult
 from tallyboard.ingest.window import Window
 from tallyboard.observability.metrics import Metrics
-from tallyboard.storage import catalog_store, tenancy_store
+from tallyboard.storage import catalog_store, closed_months_store, tenancy_store
 from tallyboard.storage.database import Database
 from tallyboard.storage.dialect import InsertOutcome
 from tallyboard.storage.event_store import EventStore
@@ -137,6 +138,7 @@ class IngestService:
         if not events:
             return []
         org_pks = self._resolve({event.organization for event in events})
+        closed = self._closed_months(events)
         admitted: list[Event] = []
         for event in events:
             org_pk = org_pks.get(event.organization)
@@ -165,10 +167,29 @@ class IngestService:
                 rejected.append(
                     Rejection(event.index, event.id, RejectionCode.OUT_OF_WINDOW, problem)
                 )
+            elif closed and (month := format_ms(event.time_ms)[:7]) in closed:
+                rejected.append(
+                    Rejection(
+                        event.index,
+                        event.id,
+                        RejectionCode.PERIOD_CLOSED,
+                        f"time: {format_ms(event.time_ms)} falls in {month}, a closed month",
+                    )
+                )
             else:
                 event.org_pk = org_pk
                 admitted.append(event)
         return admitted
+
+    def _closed_months(self, events: list[Event]) -> set[str]:
+        """The closed months among the events' (only months before the current one can
+        be closed, so a batch of this month's events reads nothing)."""
+        start = epoch_ms(Month.of(self._clock.now().date()).start)
+        older = {format_ms(e.time_ms)[:7] for e in events if e.time_ms < start}
+        if not older:
+            return set()
+        with self._db.read() as conn:
+            return closed_months_store.closed_among(conn, older)
 
     def _resolve(self, uuids: Collection[str]) -> dict[str, int]:
         known = self._org_pks

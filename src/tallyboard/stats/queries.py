@@ -40,6 +40,7 @@ from tallyboard.stats.api_usage import (
     DailyItem,
 )
 from tallyboard.stats.cursor import CursorCodec, PagePosition
+from tallyboard.stats.finality import Finality
 from tallyboard.stats.inputs import (
     ApiUsageInput,
     CombinedInput,
@@ -61,6 +62,8 @@ class Result(Generic[T]):
 
     window: PeriodWindow
     value: T
+    final: bool = False
+    """Every month of the window is closed (section 11)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,11 @@ class StatisticsQueries:
     api_usage: ApiUsageStatistics
     integrations: IntegrationStatistics
     ai_credits: AiCreditStatistics
+    finality: Finality
+
+    def _result(self, window: PeriodWindow, value: T) -> Result[T]:
+        """Every answer's envelope: its window and whether the window is final."""
+        return Result(window, value, self.finality.final(window))
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -113,19 +121,19 @@ class StatisticsQueries:
     ) -> Result[ApiUsageSummary]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
         summary = self.api_usage.summary(org, window, request.dimension, label=label)
-        return Result(window, summary)
+        return self._result(window, summary)
 
     def api_usage_daily(
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[list[DailyItem]]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.api_usage.daily(org, window, label=label))
+        return self._result(window, self.api_usage.daily(org, window, label=label))
 
     def api_usage_combined(
         self, principal: Principal, request: CombinedInput, *, label: str
     ) -> Result[CombinedApiUsage]:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.api_usage.combined(scope, window, label=label))
+        return self._result(window, self.api_usage.combined(scope, window, label=label))
 
     # ------------------------------------------------------------ integrations
 
@@ -133,14 +141,14 @@ class StatisticsQueries:
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[IntegrationSummary]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.integrations.summary(org, window, label=label))
+        return self._result(window, self.integrations.summary(org, window, label=label))
 
     def integration_details(
         self, principal: Principal, request: FlowDetailsInput, *, label: str
     ) -> Result[FlowDetails]:
         org = self.policy.require(principal, Action.VIEW_USAGE_STATS, request.organization_uuid)
         window = self.window(request.period)
-        return Result(window, self.integrations.details(org, window, request, label=label))
+        return self._result(window, self.integrations.details(org, window, request, label=label))
 
     # ------------------------------------------------------------ AI credits
 
@@ -148,7 +156,7 @@ class StatisticsQueries:
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[AiCreditDetails]:
         org, window = self._organization(principal, Action.VIEW_AI_CREDIT_DETAILS, request)
-        return Result(window, self.ai_credits.for_organization(org, window, label=label))
+        return self._result(window, self.ai_credits.for_organization(org, window, label=label))
 
     def ai_credits_combined(
         self,
@@ -162,7 +170,9 @@ class StatisticsQueries:
         unchanged (``AiCreditStatistics.combined_answer``)."""
         # Authorization first: only permitted organizations ever reach the cache.
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.ai_credits.combined_answer(scope, window, build, label=label))
+        return self._result(
+            window, self.ai_credits.combined_answer(scope, window, build, label=label)
+        )
 
 
 def build_statistics_queries(
@@ -189,4 +199,5 @@ def build_statistics_queries(
             database, allowances, PagePosition(cursors), metrics, reuse_answers=reuse_answers
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
+        finality=Finality(database),
     )

@@ -1,4 +1,5 @@
-"""Section 11's admin endpoints (instance admin token only): corrections, the audit log.
+"""Section 11's admin endpoints (instance admin token only): corrections, closing and
+reopening months, the audit log.
 
 Translation only: authenticate (every credential but a valid admin token is the one
 ``401``), read the parameters, hand them to the service, answer its result as JSON.
@@ -6,14 +7,19 @@ Translation only: authenticate (every credential but a valid admin token is the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tallyboard.access.authenticator import Authenticator
 from tallyboard.admin.audit import AuditLog, AuditQuery, page_json
+from tallyboard.admin.months import MonthService
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.errors import ServiceUnavailableError, TallyboardError
 from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.parser import is_ndjson, parse_events
@@ -29,6 +35,7 @@ class CorrectionEndpoints:
         authenticator: Authenticator,
         audit_log: AuditLog,
         corrections: CorrectionService,
+        months: MonthService,
         *,
         max_body_bytes: int,
         max_entries: int,
@@ -36,6 +43,7 @@ class CorrectionEndpoints:
         self._authenticator = authenticator
         self._audit_log = audit_log
         self._corrections = corrections
+        self._months = months
         self._max_body_bytes = max_body_bytes
         self._max_entries = max_entries
 
@@ -55,6 +63,29 @@ class CorrectionEndpoints:
         except TallyboardError as exc:
             return error_response(exc)
         return json_response(result.as_json(), headers=_NO_STORE)
+
+    async def close_month(self, request: Request) -> Response:
+        """``POST /v1/admin/months/YYYY-MM/close``: ``{"month", "closed": true}``."""
+        return await self._month(request, self._months.close)
+
+    async def reopen_month(self, request: Request) -> Response:
+        """``POST /v1/admin/months/YYYY-MM/reopen``: ``{"month", "closed": false}``."""
+        return await self._month(request, self._months.reopen)
+
+    async def _month(
+        self, request: Request, set_state: Callable[[str, Actor], dict[str, Any]]
+    ) -> Response:
+        try:
+            actor = await anyio.to_thread.run_sync(
+                self._authenticator.admin_actor, request.headers.get("authorization")
+            )
+            month = request.path_params["month"]
+            answer = await anyio.to_thread.run_sync(set_state, month, actor)
+        except ServiceUnavailableError:
+            raise  # an outage: answered and logged (once per kind) by the middleware
+        except TallyboardError as exc:
+            return error_response(exc)
+        return json_response(answer, headers=_NO_STORE)
 
     async def audit(self, request: Request) -> Response:
         """``GET /v1/admin/audit?since=&action=&first=&after=``: newest first."""
