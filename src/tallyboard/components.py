@@ -35,6 +35,7 @@ from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
+from tallyboard.ingest.verification import Verifier
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.failures import FailureLog
@@ -69,6 +70,7 @@ class Components:
     audit_log: AuditLog
     corrections: CorrectionService
     months: MonthService
+    verifier: Verifier
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -115,6 +117,7 @@ class _Section11(NamedTuple):
     audit_log: AuditLog
     corrections: CorrectionService
     months: MonthService
+    verifier: Verifier
 
 
 def _section_11(
@@ -124,6 +127,7 @@ def _section_11(
         audit_log=AuditLog(database),
         corrections=CorrectionService(database, events, writer, clock, settings),
         months=MonthService(database, clock),
+        verifier=Verifier(database, events, clock, settings),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,3 +84,37 @@ def test_month_close_and_reopen_from_the_command_line(tmp_path: Path) -> None:
         ("month.reopen", {"month": "2020-01"}),
         ("month.close", {"month": "2020-01"}),
     ]
+
+
+def test_verify_reports_a_damaged_figure_and_repairs_it(tmp_path: Path) -> None:
+    db = tmp_path / "verify.db"
+    run(["migrate"], db)
+    org = str(uuid.uuid4())
+    document = tmp_path / "doc.json"
+    document.write_text(json.dumps({"organizations": [{"id": "7", "uuid": org, "name": "O"}]}))
+    run(["admin", "apply", str(document)], db)
+    when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    events = tmp_path / "events.ndjson"
+    event = {"id": "e", "source": "s", "type": "api.call", "time": when, "organization": org}
+    events.write_text(json.dumps({**event, "data": {"tokenName": "t", "count": 2}}))
+    run(["ingest", str(events)], db)
+    assert json.loads(run(["verify", "--json"], db).stdout) == {
+        "differences": [],
+        "unverifiable": [],
+    }
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE usage_totals_monthly SET calls = 5")
+    found = run(["verify", "--organization", "7", "--json"], db, check=False)
+    assert found.returncode == 1
+    (difference,) = json.loads(found.stdout)["differences"]
+    assert difference == {
+        "organization": "7",
+        "month": when[:7],
+        "figure": f"usage_totals_monthly[{when[:7]}].calls",
+        "expected": 2,
+        "stored": 5,
+    }
+    assert run(["verify", "--repair"], db, check=False).returncode == 1
+    assert run(["verify"], db).returncode == 0
+    unknown = run(["verify", "--organization", "nope"], db, check=False)
+    assert unknown.returncode == 2 and "organization" in unknown.stderr

@@ -1,5 +1,5 @@
-"""Section 11's commands: ``tallyboard correct``, ``tallyboard month close/reopen`` and
-``tallyboard audit`` (and, when it lands, ``verify``).
+"""Section 11's commands: ``tallyboard correct``, ``month close/reopen``, ``verify`` and
+``audit``.
 
 Registered on the main application by :func:`register`, which receives how main opens
 a migrated database, so these commands run the server's services, wired the same way.
@@ -14,12 +14,15 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from tallyboard.admin.audit import AuditQuery, entry_json
 from tallyboard.cli.config import load_settings
 from tallyboard.components import Components
 from tallyboard.domain.errors import InvalidInputError, TallyboardError
 from tallyboard.ingest.parser import parse_events
+from tallyboard.ingest.verification import VerificationReport
 from tallyboard.settings import Settings
 
 __all__ = ["register"]
@@ -64,6 +67,7 @@ def register(app: typer.Typer, migrated: Migrated) -> None:
     _opener["migrated"] = migrated
     app.command("correct")(correct)
     app.command("audit")(audit)
+    app.command("verify")(verify)
     month_app = typer.Typer(no_args_is_help=True, help="Close or reopen a month.")
     month_app.command("close")(close_month)
     month_app.command("reopen")(reopen_month)
@@ -155,3 +159,48 @@ def audit(
         details = orjson.dumps(entry["details"]).decode()
         organization = entry["organization"] or "-"
         typer.echo(f"{entry['at']}\t{entry['action']}\t{actor}\t{organization}\t{details}")
+
+
+def verify(
+    ctx: typer.Context,
+    organization: Annotated[
+        str | None, typer.Option(help="Only this organization (its short id)")
+    ] = None,
+    month: Annotated[str | None, typer.Option(help="Only this month, YYYY-MM")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Rewrite the differing figures")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Recompute every figure from the ledger and list each difference (exit 1 if any)."""
+    components = _components(ctx)
+    try:
+        verifier = components.verifier
+        try:
+            targets = verifier.targets(organization, month)
+        except InvalidInputError as exc:
+            _invalid(exc)
+            return
+        console = Console(stderr=True)
+        with Progress(console=console, disable=not console.is_terminal) as bar:
+            task = bar.add_task("Verifying", total=len(targets))
+            report = verifier.verify(targets, repair=repair, progress=lambda: bar.advance(task))
+    finally:
+        components.close()
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_report(report, repair)
+    if report.differences:
+        sys.exit(1)
+
+
+def _print_report(report: VerificationReport, repair: bool) -> None:
+    if report.differences:
+        typer.echo("organization\tmonth\tfigure\texpected\tstored")
+    for d in report.differences:
+        typer.echo(f"{d.organization}\t{d.month}\t{d.figure}\t{d.expected}\t{d.stored}")
+    for org_id, month in report.unverifiable:
+        typer.echo(f"{org_id}\t{month}\tnot verifiable (older than the retention horizon)")
+    summary = f"{len(report.differences)} differences"
+    if repair:
+        summary += f", {report.repaired} organization-months repaired"
+    typer.echo(summary, err=True)

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeEngine
 
 from tallyboard.storage.tables import metadata
 
-__all__ = ["adjustments", "audit_log", "closed_months"]
+__all__ = ["adjustments", "audit_log", "closed_months", "metering_ledger"]
 
 
 def _key_text(length: int) -> TypeEngine[str]:
@@ -69,4 +69,19 @@ adjustments = Table(
     Column("reason", Text, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
     Index(None, "time_ms"),
+)
+
+metering_ledger = Table(
+    "metering_ledger",
+    metadata,
+    # What every applied self-metering flush added, kept beside the raw events for the
+    # retention horizon (and pruned with them) so every figure can be recomputed: one
+    # row per (flush, organization, day), its calls as compact JSON
+    # ``[[operation name, token label, calls], ...]`` (names as metered, before the cap).
+    Column("flush_id", String(36), primary_key=True),
+    Column("org_pk", Integer, ForeignKey("organizations.pk", ondelete="CASCADE"), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("calls", LargeBinary, nullable=False),
+    Index(None, "org_pk", "day"),
+    Index(None, "day"),
 )

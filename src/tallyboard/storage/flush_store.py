@@ -34,6 +34,7 @@ from tallyboard.storage import tables as t
 from tallyboard.storage.closed_months_store import record_late_metering
 from tallyboard.storage.database import Database
 from tallyboard.storage.isolation import apply_isolating, refusal_reason
+from tallyboard.storage.ledger_store import record_flush
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["FlushResult", "FlushStore", "RefusedKey"]
@@ -76,6 +77,7 @@ class FlushStore:
                 if not _claim(conn, flush_id, applied_at_ms):
                     return FlushResult(applied=False)
                 self._writer.apply(conn, deltas)
+                record_flush(conn, flush_id, deltas)
                 record_late_metering(conn, deltas, applied_at_ms)
             return FlushResult(applied=True)
         except Exception as exc:
@@ -103,7 +105,9 @@ class FlushStore:
             )
             set_aside = {key for unit, _ in refused for key in unit.api_calls}
             calls = {k: v for k, v in deltas.api_calls.items() if k not in set_aside}
-            record_late_metering(conn, RollupDeltas(api_calls=calls), applied_at_ms)
+            applied = RollupDeltas(api_calls=calls)
+            record_flush(conn, flush_id, applied)
+            record_late_metering(conn, applied, applied_at_ms)
         keys = tuple(RefusedKey(key, refusal_reason(exc)) for key, exc in refused)
         return FlushResult(applied=True, refused=keys)
 

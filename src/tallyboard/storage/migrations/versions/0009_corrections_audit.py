@@ -1,4 +1,5 @@
-"""Section 11: the audit log, closed months, voided events and adjustments.
+"""Section 11: the audit log, closed months, voided events, adjustments and the
+metering ledger.
 
 Revision ID: 0009
 Revises: 0006
@@ -60,9 +61,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_pk", "adjustment_id", name=op.f("pk_adjustments")),
     )
     op.create_index(op.f("ix_adjustments_time_ms"), "adjustments", ["time_ms"])
+    op.create_table(
+        "metering_ledger",
+        sa.Column("flush_id", sa.String(length=36), nullable=False),
+        sa.Column("org_pk", sa.Integer(), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("calls", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_pk"],
+            ["organizations.pk"],
+            name=op.f("fk_metering_ledger_org_pk_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("flush_id", "org_pk", "day", name=op.f("pk_metering_ledger")),
+    )
+    op.create_index(op.f("ix_metering_ledger_org_pk_day"), "metering_ledger", ["org_pk", "day"])
+    op.create_index(op.f("ix_metering_ledger_day"), "metering_ledger", ["day"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_metering_ledger_day"), table_name="metering_ledger")
+    op.drop_index(op.f("ix_metering_ledger_org_pk_day"), table_name="metering_ledger")
+    op.drop_table("metering_ledger")
     op.drop_index(op.f("ix_adjustments_time_ms"), table_name="adjustments")
     op.drop_table("adjustments")
     with op.batch_alter_table("events") as batch:
