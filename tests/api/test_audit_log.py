@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from tallyboard.access.admin_tokens import AdminTokens
+from tests.api.test_ingest import Tenant
+from tests.support.events import api_call
 from tests.support.harness import DEFAULT_NOW, Harness
 
 
@@ -155,3 +157,24 @@ def test_the_audit_log_refuses_every_other_credential(harness: Harness) -> None:
         response = harness.http.get("/v1/admin/audit", headers=headers)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_a_backfill_is_audited_with_its_counts(any_harness: Harness) -> None:
+    harness = any_harness
+    tenant = Tenant(harness)
+    at = DEFAULT_NOW - timedelta(days=100)
+    events = [
+        api_call(tenant.org, at, event_id="b1"),
+        api_call(tenant.org, at, event_id="b2"),
+        {"id": "broken"},
+    ]
+    headers = {"Authorization": f"Bearer {harness.admin_token}"}
+    assert harness.http.post("/v1/admin/backfill", json=events, headers=headers).status_code == 200
+    events[1] = api_call(tenant.org, at, event_id="b2", count=9)  # a conflict now
+    harness.http.post("/v1/admin/backfill", json=events, headers=headers)
+    entries = _audit(harness, action="backfill")["entries"]
+    assert [e["details"] for e in entries] == [
+        {"received": 3, "accepted": 0, "duplicates": 1, "rejected": 2},
+        {"received": 3, "accepted": 2, "duplicates": 0, "rejected": 1},
+    ]
+    assert {e["actor"]["kind"] for e in entries} == {"admin_token"}

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tallyboard.api.context import Services
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
 from tallyboard.ingest.parser import is_ndjson
 
@@ -41,16 +42,22 @@ class EventsEndpoint:
 
     async def backfill(self, request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(
-                self._services.authenticator.admin, request.headers.get("authorization")
+            actor = await anyio.to_thread.run_sync(
+                self._services.authenticator.admin_actor, request.headers.get("authorization")
             )
-            return await self._ingest(request, None, backfill=True)
+            return await self._ingest(request, None, backfill=True, actor=actor)
         except ServiceUnavailableError:
             raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:
             return error_response(exc)
 
-    async def _ingest(self, request: Request, bound_org_pk: int | None, backfill: bool) -> Response:
+    async def _ingest(
+        self,
+        request: Request,
+        bound_org_pk: int | None,
+        backfill: bool,
+        actor: Actor | None = None,
+    ) -> Response:
         gate = self._services.ingest_backpressure
         gate.check()  # every place taken: refuse before reading a body for nothing
         with gate.buffering() as allowance:
@@ -60,7 +67,11 @@ class EventsEndpoint:
                 try:
                     result = await anyio.to_thread.run_sync(
                         lambda: self._services.ingest.ingest(
-                            body, ndjson=ndjson, bound_org_pk=bound_org_pk, backfill=backfill
+                            body,
+                            ndjson=ndjson,
+                            bound_org_pk=bound_org_pk,
+                            backfill=backfill,
+                            actor=actor,
                         )
                     )
                 except BadRequestError:
