@@ -38,7 +38,8 @@ def _as_event(org: str, spec: tuple[str, int, str, int], event_id: str) -> dict[
         return api_call(org, at, operation=name, count=amount, event_id=event_id)
     if kind == "task":
         return task_run(org, at, flow=name, tasks=amount, event_id=event_id)
-    return ai_credit(org, at, agent=name, credits=amount, event_id=event_id)
+    # Credits may be 0: a row holding nothing but still listed must stay listed.
+    return ai_credit(org, at, agent=name, credits=amount - 1, event_id=event_id)
 
 
 def _as_adjustment(org: str, spec: tuple[str, int, str, int], sign: int, adj_id: str) -> Any:

@@ -317,7 +317,7 @@ class _Run:
                 )
         if store.has_negative_figures(conn, event.org_pk, label):
             raise _Refused(_negative(entry))
-        store.drop_empty_rows(conn, event.org_pk, label)
+        store.drop_empty_rows(conn, deltas)
 
 
 _AMOUNT_FIELDS = {"api.call": "count", "integration.task": "tasks", "ai.credit": "credits"}
