@@ -34,6 +34,7 @@ SECTIONS = [
     "scale_out",
     "memory",
     "producer_overhead",
+    "corrections_cost",
 ]
 JSON_PATH = report.ROOT / "bench" / "results" / "latest.json"
 MARKDOWN_PATH = report.ROOT / "docs" / "benchmarks.md"

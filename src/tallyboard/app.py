@@ -31,6 +31,7 @@ from tallyboard.api.graphql.document_cache import DocumentCache, DocumentLimits
 from tallyboard.api.graphql.endpoint import GraphQLEndpoint
 from tallyboard.api.graphql.schema import build_schema
 from tallyboard.api.http.admin import ApplyEndpoint
+from tallyboard.api.http.corrections import CorrectionEndpoints
 from tallyboard.api.http.errors import http_exception_response
 from tallyboard.api.http.events import EventsEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
@@ -161,6 +162,14 @@ def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
     )
     apply = ApplyEndpoint(services.authenticator, services.applier)
     deliveries = WebhookDeliveriesEndpoint(services.authenticator, services.alerts.deliveries)
+    corrections = CorrectionEndpoints(
+        services.authenticator,
+        services.audit_log,
+        services.corrections,
+        services.months,
+        max_body_bytes=settings.ingest_max_body_bytes,
+        max_entries=settings.ingest_max_events,
+    )
     return [
         Route("/graphql", graphql.handle, methods=["POST"]),  # GraphiQL on GET: web_routes
         Route("/oauth/token", build_token_endpoint(settings, services).handle, methods=["POST"]),
@@ -168,6 +177,10 @@ def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
         Route("/v1/events", events.ingest, methods=["POST"]),
         Route("/v1/admin/backfill", events.backfill, methods=["POST"]),
         Route("/v1/admin/webhook-deliveries", deliveries.handle, methods=["GET"]),
+        Route("/v1/admin/audit", corrections.audit, methods=["GET"]),
+        Route("/v1/admin/corrections", corrections.correct, methods=["POST"]),
+        Route("/v1/admin/months/{month}/close", corrections.close_month, methods=["POST"]),
+        Route("/v1/admin/months/{month}/reopen", corrections.reopen_month, methods=["POST"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tallyboard.access.admin_tokens import AdminTokens
 from tallyboard.access.authenticator import Authenticator
@@ -23,6 +24,8 @@ from tallyboard.access.oauth import OAuthService
 from tallyboard.access.policy import Policy
 from tallyboard.access.token_pruner import TokenPruner
 from tallyboard.admin.applier import Applier
+from tallyboard.admin.audit import AuditLog
+from tallyboard.admin.months import MonthService
 from tallyboard.alerts.deliveries import AlertServices, WebhookDeliveries
 from tallyboard.alerts.dispatcher import Dispatcher
 from tallyboard.cache.backend import CacheBackend
@@ -31,8 +34,10 @@ from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
 from tallyboard.ingest.backpressure import Backpressure
+from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.retention import RetentionSweeper
 from tallyboard.ingest.service import IngestService
+from tallyboard.ingest.verification import Verifier
 from tallyboard.metering.accumulator import Accumulator
 from tallyboard.metering.flusher import Flusher
 from tallyboard.observability.failures import FailureLog
@@ -66,6 +71,10 @@ class Components:
     admin_tokens: AdminTokens
     applier: Applier
     alerts: AlertServices
+    audit_log: AuditLog
+    corrections: CorrectionService
+    months: MonthService
+    verifier: Verifier
     accumulator: Accumulator
     flusher: Flusher
     ingest: IngestService
@@ -130,6 +139,26 @@ def build_applier(
     )
 
 
+class _Section11(NamedTuple):
+    """Corrections, closed months and the audit log (section 11)."""
+
+    audit_log: AuditLog
+    corrections: CorrectionService
+    months: MonthService
+    verifier: Verifier
+
+
+def _section_11(
+    database: Database, events: EventStore, writer: RollupWriter, clock: Clock, settings: Settings
+) -> _Section11:
+    return _Section11(
+        audit_log=AuditLog(database),
+        corrections=CorrectionService(database, events, writer, clock, settings),
+        months=MonthService(database, clock),
+        verifier=Verifier(database, events, clock, settings),
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
     """Every service for ``settings`` (``clock``: tests and the demo only). One rollup
     writer (admitted names, alert detector) serves ingestion and the metering flusher."""
@@ -168,6 +197,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         admin_tokens=AdminTokens(database, clock),
         applier=build_applier(settings, database, clock, detector),
         alerts=build_alerts(settings, database, clock, metrics, detector),
+        **_section_11(database, events, writer, clock, settings)._asdict(),
         accumulator=accumulator,
         flusher=Flusher(
             accumulator,

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tallyboard.access.tokens import CredentialKind, hash_secret, new_secret
+from tallyboard.domain.audit import Actor, operating_system_actor
 from tallyboard.domain.clock import Clock
-from tallyboard.storage import credential_store
+from tallyboard.domain.periods import format_datetime
+from tallyboard.storage import audit_store, credential_store
 from tallyboard.storage.database import Database
 
 __all__ = ["AdminTokenState", "AdminTokenView", "AdminTokens"]
@@ -24,6 +26,14 @@ class AdminTokenState(enum.Enum):
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
+
+
+_CREATE = "admin_token.create"
+_REVOKE = "admin_token.revoke"
+
+
+def _stamp(epoch: int | None) -> str | None:
+    return None if epoch is None else format_datetime(_at(epoch))
 
 
 def _at(epoch: int) -> datetime:
@@ -50,14 +60,23 @@ class AdminTokens:
     def _now(self) -> int:
         return int(self._clock.now().timestamp())
 
-    def mint(self, label: str, lifetime_seconds: int | None = None) -> str:
+    def mint(
+        self, label: str, lifetime_seconds: int | None = None, actor: Actor | None = None
+    ) -> str:
         """A new token, valid until revoked or for ``lifetime_seconds``; the secret is
-        returned this once and only its hash is stored."""
+        returned this once and only its hash is stored (the audit entry names the
+        token by id and label)."""
         token = new_secret(CredentialKind.ADMIN_TOKEN)
         now = self._now()
         expires_at = now + lifetime_seconds if lifetime_seconds else None
         with self._db.write() as conn:
-            credential_store.insert_admin_token(conn, hash_secret(token), label, now, expires_at)
+            pk = credential_store.insert_admin_token(
+                conn, hash_secret(token), label, now, expires_at
+            )
+            details = {"tokenId": pk, "label": label, "expiresAt": _stamp(expires_at)}
+            audit_store.append(
+                conn, self._clock.now(), actor or operating_system_actor(), _CREATE, details
+            )
         return token
 
     def tokens(self) -> list[AdminTokenView]:
@@ -78,7 +97,11 @@ class AdminTokens:
             views.append(AdminTokenView(row.pk, row.label, _at(row.created_at), state, since))
         return views
 
-    def revoke(self, token_id: int) -> bool:
-        """True when an active (not yet revoked) token was revoked now."""
+    def revoke(self, token_id: int, actor: Actor | None = None) -> bool:
+        """True when an active (not yet revoked) token was revoked now (and audited)."""
         with self._db.write() as conn:
-            return credential_store.revoke_admin_token(conn, token_id, self._now())
+            revoked = credential_store.revoke_admin_token(conn, token_id, self._now())
+            if revoked:
+                who = actor or operating_system_actor()
+                audit_store.append(conn, self._clock.now(), who, _REVOKE, {"tokenId": token_id})
+            return revoked

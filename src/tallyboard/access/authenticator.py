@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tallyboard.access.principal import Principal, PrincipalKind
 from tallyboard.access.tokens import CredentialKind, hash_secret, kind_of
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.errors import UnauthorizedError
 from tallyboard.domain.usage import personal_token_label
@@ -106,6 +107,16 @@ class Authenticator:
         if row is None or not self._usable(row.expires_at, row.revoked_at):
             raise UnauthorizedError
         return row.pk
+
+    def admin_actor(self, authorization: str | None) -> Actor:
+        """The audit log's actor of a valid instance admin token: its label (or its id,
+        for a token without one), never the secret."""
+        _, digest = self._expect(authorization, CredentialKind.ADMIN_TOKEN)
+        with self._db.read() as conn:
+            row = store.find_admin_token(conn, digest)
+        if row is None or not self._usable(row.expires_at, row.revoked_at):
+            raise UnauthorizedError
+        return Actor("admin_token", row.label or f"admin token {row.pk}")
 
     def ingest_key(self, authorization: str | None) -> IngestKey:
         _, digest = self._expect(authorization, CredentialKind.INGEST_KEY)

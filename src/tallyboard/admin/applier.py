@@ -22,6 +22,7 @@ import logging
 import uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -31,10 +32,11 @@ from tallyboard.admin.catalog_apply import CatalogWriter
 from tallyboard.admin.document import Document, Organization, User
 from tallyboard.admin.draft import Draft
 from tallyboard.admin.validation import Known, reference_problems
+from tallyboard.domain.audit import Actor, operating_system_actor
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.periods import Month
 from tallyboard.storage import admin_store as store
-from tallyboard.storage import credential_store
+from tallyboard.storage import audit_store, credential_store
 from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.credential_store import DisabledPersonalToken
 from tallyboard.storage.database import Database
@@ -77,6 +79,21 @@ class ApplyResult:
         ]
         return "\n".join(lines)
 
+    def audit_details(self) -> dict[str, Any]:
+        """What the audit log keeps of this application: what changed, by name where a
+        credential was created -- never a secret (section 11)."""
+        return {
+            "changes": dict(sorted(self.changes.items())),
+            "serviceAccounts": [
+                {"organization": a["organization"], "name": a["name"]}
+                for a in self.service_accounts
+            ],
+            "personalTokens": [
+                {"user": t["user"], "name": t["name"]} for t in self.personal_tokens
+            ],
+            "ingestKeys": [{"name": k["name"]} for k in self.ingest_keys],
+        }
+
 
 class Applier:
     def __init__(
@@ -92,9 +109,11 @@ class Applier:
         self._allow_private = allow_private_webhooks
         self._detector = detector or AlertDetector(clock)
 
-    def apply(self, document: Document | Draft) -> ApplyResult:
+    def apply(self, document: Document | Draft, actor: Actor | None = None) -> ApplyResult:
         """Apply ``document`` whole, or raise :class:`InvalidInputError` with every
-        problem -- of shape (a :class:`Draft` carries them) and of references."""
+        problem -- of shape (a :class:`Draft` carries them) and of references. The audit
+        entry (``actor``: the caller, else the operating-system user) commits with it, when
+        anything changed."""
         draft = document if isinstance(document, Draft) else Draft(document)
         now = self._clock.now()
         with self._db.write() as conn:
@@ -115,6 +134,8 @@ class Applier:
                 # Thresholds an apply adds or makes reached fire now (spec §10): this
                 # month's, so a first rule does not replay the history as alerts.
                 self._detector.sweep(conn, [str(month)])
+                details = run.result.audit_details()
+                audit_store.append(conn, now, actor or operating_system_actor(), "apply", details)
             return run.result
 
 

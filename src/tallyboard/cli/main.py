@@ -16,6 +16,7 @@ from tallyboard.admin.document import load_text, parse_duration
 from tallyboard.admin.draft import read_document
 from tallyboard.api.graphql.schema import schema_sdl
 from tallyboard.cli.config import export_to_environment, install_global_options, load_settings
+from tallyboard.cli.corrections import register as register_corrections
 from tallyboard.cli.demo import announce, prepare_demo
 from tallyboard.cli.ingest import direct_file, ingest_file
 from tallyboard.cli.problems import database_problem
@@ -300,6 +301,9 @@ def backfill(
         direct_file(components.ingest, file, batch_size, backfill=True)
     finally:
         components.close()
+
+
+register_corrections(app, _migrated)
 
 
 def main() -> None:

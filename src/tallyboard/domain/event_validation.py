@@ -42,7 +42,7 @@ from tallyboard.domain.events import (
 )
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType
 
-__all__ = ["EventValidator"]
+__all__ = ["EventValidator", "canonical_payload"]
 
 _TYPE_LIST = ", ".join(t.value for t in EventType)
 _AI_AUTOMATION = AiResource.AI_AUTOMATION
@@ -335,3 +335,9 @@ def _canonical(event_type: EventType, time_ms: int, usage: Usage) -> bytes:
             "microCredits": usage.micro_credits,
         }
     return orjson.dumps({"type": event_type.value, "time": time_ms, "data": data})
+
+
+def canonical_payload(event_type: EventType, time_ms: int, usage: Usage) -> bytes:
+    """The stored, hashed form of a normalized event (corrections reuse it for
+    adjustments, whose amounts may be negative)."""
+    return _canonical(event_type, time_ms, usage)

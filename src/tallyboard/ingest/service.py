@@ -4,8 +4,8 @@ Every event of a request ends in exactly one of three outcomes: accepted (stored
 counted now), duplicate (the same event was stored before: not counted again) or
 rejected (with a code and a message). Checks run in the order a caller can act on:
 the event's own shape (``INVALID_EVENT``), its organization (``UNKNOWN_ORGANIZATION``,
-``FORBIDDEN_ORGANIZATION``), its time (``OUT_OF_WINDOW``), then the ledger (duplicate
-or ``CONFLICT``).
+``FORBIDDEN_ORGANIZATION``), its time (``OUT_OF_WINDOW``, then ``PERIOD_CLOSED`` for a
+closed month), then the ledger (duplicate or ``CONFLICT``).
 
 The raw insert, the rollup updates and the catalog updates happen in ONE write
 transaction, and the result is returned only after it commits: an acknowledged event
@@ -26,18 +26,21 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tallyboard.cache.bounded import BoundedCache
+from tallyboard.domain.audit import Actor, operating_system_actor
 from tallyboard.domain.catalog import catalog_facts
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.event_fold import usage_deltas
-from tallyboard.domain.event_time import epoch_ms
+from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
 from tallyboard.domain.events import Event, Rejection, RejectionCode
+from tallyboard.domain.periods import Month
+from tallyboard.ingest.backfill_audit import BackfillAudit
 from tallyboard.ingest.ceiling import EventKey, refusal_message, split_within_ceiling
 from tallyboard.ingest.parser import parse_events
 from tallyboard.ingest.result import IngestResult
 from tallyboard.ingest.window import Window
 from tallyboard.observability.metrics import Metrics
-from tallyboard.storage import catalog_store, tenancy_store
+from tallyboard.storage import catalog_store, closed_months_store, tenancy_store
 from tallyboard.storage.database import Database
 from tallyboard.storage.dialect import InsertOutcome
 from tallyboard.storage.event_store import EventStore
@@ -90,16 +93,28 @@ class IngestService:
         self._org_pks: BoundedCache[str, int] = BoundedCache(_ORG_CACHE_LIMIT)
 
     def ingest(
-        self, body: bytes, *, ndjson: bool, bound_org_pk: int | None, backfill: bool = False
+        self,
+        body: bytes,
+        *,
+        ndjson: bool,
+        bound_org_pk: int | None,
+        backfill: bool = False,
+        actor: Actor | None = None,
     ) -> IngestResult:
         """Parse and ingest one request body (413 / 400 errors store nothing)."""
         raw = parse_events(body, ndjson=ndjson, max_events=self._max_events)
-        return self.ingest_events(raw, bound_org_pk=bound_org_pk, backfill=backfill)
+        return self.ingest_events(raw, bound_org_pk=bound_org_pk, backfill=backfill, actor=actor)
 
     def ingest_events(
-        self, raw: Sequence[object], *, bound_org_pk: int | None, backfill: bool = False
+        self,
+        raw: Sequence[object],
+        *,
+        bound_org_pk: int | None,
+        backfill: bool = False,
+        actor: Actor | None = None,
     ) -> IngestResult:
-        """Ingest parsed events. ``bound_org_pk``: the only organization allowed, if any."""
+        """Ingest parsed events. ``bound_org_pk``: the only organization allowed, if any.
+        A backfill is audited (``actor``: the caller, else the operating-system user)."""
         started = time.perf_counter()
         now = self._clock.now()
         if backfill:
@@ -118,7 +133,11 @@ class IngestService:
                 rejected.append(outcome)
         candidates = self._admit(valid, bound_org_pk, window, rejected)
         if candidates:
-            self._store_and_count(candidates, epoch_ms(now), result)
+            audit = None
+            if backfill:
+                who = actor or operating_system_actor()
+                audit = BackfillAudit(who, len(raw), len(rejected))
+            self._store_and_count(candidates, epoch_ms(now), result, audit)
         self._metrics.ingest_events.labels("accepted").inc(result.accepted)
         self._metrics.ingest_events.labels("duplicate").inc(result.duplicates)
         self._metrics.ingest_events.labels("rejected").inc(len(rejected))
@@ -137,6 +156,7 @@ class IngestService:
         if not events:
             return []
         org_pks = self._resolve({event.organization for event in events})
+        closed = self._closed_months(events)
         admitted: list[Event] = []
         for event in events:
             org_pk = org_pks.get(event.organization)
@@ -165,10 +185,29 @@ class IngestService:
                 rejected.append(
                     Rejection(event.index, event.id, RejectionCode.OUT_OF_WINDOW, problem)
                 )
+            elif closed and (month := format_ms(event.time_ms)[:7]) in closed:
+                rejected.append(
+                    Rejection(
+                        event.index,
+                        event.id,
+                        RejectionCode.PERIOD_CLOSED,
+                        f"time: {format_ms(event.time_ms)} falls in {month}, a closed month",
+                    )
+                )
             else:
                 event.org_pk = org_pk
                 admitted.append(event)
         return admitted
+
+    def _closed_months(self, events: list[Event]) -> set[str]:
+        """The closed months among the events' (only months before the current one can
+        be closed, so a batch of this month's events reads nothing)."""
+        start = epoch_ms(Month.of(self._clock.now().date()).start)
+        older = {format_ms(e.time_ms)[:7] for e in events if e.time_ms < start}
+        if not older:
+            return set()
+        with self._db.read() as conn:
+            return closed_months_store.closed_among(conn, older)
 
     def _resolve(self, uuids: Collection[str]) -> dict[str, int]:
         known = self._org_pks
@@ -189,7 +228,11 @@ class IngestService:
         return found
 
     def _store_and_count(
-        self, candidates: list[Event], received_at_ms: int, result: IngestResult
+        self,
+        candidates: list[Event],
+        received_at_ms: int,
+        result: IngestResult,
+        audit: BackfillAudit | None = None,
     ) -> None:
         first: dict[EventKey, Event] = {}
         for event in candidates:
@@ -197,11 +240,11 @@ class IngestService:
         unique = list(first.values())
         refused: dict[EventKey, str] = {}
         try:
-            outcome = self._write(unique, received_at_ms)
+            outcome = self._write(unique, received_at_ms, audit)
         except Exception as exc:
             if not self._db.dialect.refuses_content(exc):
                 raise
-            outcome, refused = self._write_within_ceiling(unique, received_at_ms)
+            outcome, refused = self._write_within_ceiling(unique, received_at_ms, audit)
         # Committed. Classify every candidate against what the ledger now holds.
         inserted, existing = outcome.inserted, outcome.existing
         for event in candidates:
@@ -238,7 +281,9 @@ class IngestService:
                     )
                 )
 
-    def _write(self, events: list[Event], received_at_ms: int) -> InsertOutcome:
+    def _write(
+        self, events: list[Event], received_at_ms: int, audit: BackfillAudit | None = None
+    ) -> InsertOutcome:
         """The hot path: the ledger, the rollups and the catalog in one transaction;
         raises when the database refuses what the batch holds (e.g. the ceiling)."""
         with self._store.transaction() as conn:
@@ -252,10 +297,12 @@ class IngestService:
                 facts = catalog_facts(new)
                 if not facts.is_empty():
                     catalog_store.apply_facts(conn, self._db.dialect, facts, received_at_ms)
+            if audit is not None:
+                audit.record(conn, self._clock.now(), events, outcome)
         return outcome
 
     def _write_within_ceiling(
-        self, events: list[Event], received_at_ms: int
+        self, events: list[Event], received_at_ms: int, audit: BackfillAudit | None = None
     ) -> tuple[InsertOutcome, dict[EventKey, str]]:
         """The batch again, in a new transaction, without the events the database
         refuses: those past the ceiling (``ingest/ceiling.py``), then any other one it
@@ -285,6 +332,8 @@ class IngestService:
                 facts = catalog_facts(kept)
                 if not facts.is_empty():
                     catalog_store.apply_facts(conn, dialect, facts, received_at_ms)
+                if audit is not None:
+                    audit.record(conn, self._clock.now(), events, outcome, len(refused))
         except Exception:
             # Savepoints released in a transaction that then failed may have taught
             # the writer operation names that were never committed.

@@ -42,6 +42,7 @@ from tallyboard.stats.api_usage import (
 )
 from tallyboard.stats.automation_combined import AutomationStatistics, CombinedAutomations
 from tallyboard.stats.cursor import CursorCodec, PagePosition
+from tallyboard.stats.finality import Finality
 from tallyboard.stats.inputs import (
     ApiUsageInput,
     CombinedInput,
@@ -73,6 +74,8 @@ class Result(Generic[T]):
 
     window: PeriodWindow
     value: T
+    final: bool = False
+    """Every month of the window is closed (section 11)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,11 @@ class StatisticsQueries:
     details: UsageDetailsStatistics
     automations: AutomationStatistics
     alerts: AlertStatistics
+    finality: Finality
+
+    def _result(self, window: PeriodWindow, value: T) -> Result[T]:
+        """Every answer's envelope: its window and whether the window is final."""
+        return Result(window, value, self.finality.final(window))
 
     def window(self, period: Period) -> PeriodWindow:
         """The one place a period is resolved (against the clock, now)."""
@@ -135,19 +143,19 @@ class StatisticsQueries:
     ) -> Result[ApiUsageSummary]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
         summary = self.api_usage.summary(org, window, request.dimension, label=label)
-        return Result(window, summary)
+        return self._result(window, summary)
 
     def api_usage_daily(
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[list[DailyItem]]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.api_usage.daily(org, window, label=label))
+        return self._result(window, self.api_usage.daily(org, window, label=label))
 
     def api_usage_combined(
         self, principal: Principal, request: CombinedInput, *, label: str
     ) -> Result[CombinedApiUsage]:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.api_usage.combined(scope, window, label=label))
+        return self._result(window, self.api_usage.combined(scope, window, label=label))
 
     # ------------------------------------------------------------ integrations
 
@@ -155,14 +163,14 @@ class StatisticsQueries:
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[IntegrationSummary]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.integrations.summary(org, window, label=label))
+        return self._result(window, self.integrations.summary(org, window, label=label))
 
     def integration_details(
         self, principal: Principal, request: FlowDetailsInput, *, label: str
     ) -> Result[FlowDetails]:
         org = self.policy.require(principal, Action.VIEW_USAGE_STATS, request.organization_uuid)
         window = self.window(request.period)
-        return Result(window, self.integrations.details(org, window, request, label=label))
+        return self._result(window, self.integrations.details(org, window, request, label=label))
 
     # ------------------------------------------------------------ AI credits
 
@@ -170,7 +178,7 @@ class StatisticsQueries:
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[AiCreditDetails]:
         org, window = self._organization(principal, Action.VIEW_AI_CREDIT_DETAILS, request)
-        return Result(window, self.ai_credits.for_organization(org, window, label=label))
+        return self._result(window, self.ai_credits.for_organization(org, window, label=label))
 
     def ai_credits_combined(
         self,
@@ -184,7 +192,9 @@ class StatisticsQueries:
         unchanged (``AiCreditStatistics.combined_answer``)."""
         # Authorization first: only permitted organizations ever reach the cache.
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.ai_credits.combined_answer(scope, window, build, label=label))
+        return self._result(
+            window, self.ai_credits.combined_answer(scope, window, build, label=label)
+        )
 
     # ------------------------------------------------------------ automations, agents
 
@@ -199,7 +209,7 @@ class StatisticsQueries:
         self, principal: Principal, request: CombinedInput, *, label: str
     ) -> Result[CombinedAutomations]:
         scope, window = self._combined(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.automations.combined(scope, window, label=label))
+        return self._result(window, self.automations.combined(scope, window, label=label))
 
     def usage_page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """A page of a listing this request was already authorized for."""
@@ -211,7 +221,7 @@ class StatisticsQueries:
         self, principal: Principal, request: OrganizationInput, *, label: str
     ) -> Result[list[StoredAlert]]:
         org, window = self._organization(principal, Action.VIEW_USAGE_STATS, request)
-        return Result(window, self.alerts.alerts(org, window, label=label))
+        return self._result(window, self.alerts.alerts(org, window, label=label))
 
     def usage_forecast(
         self, principal: Principal, request: OrganizationOnlyInput, *, label: str
@@ -248,4 +258,5 @@ def build_statistics_queries(
         details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
         automations=AutomationStatistics(database, stats_cache, metrics),
         alerts=AlertStatistics(database, allowances, clock, metrics),
+        finality=Finality(database),
     )

@@ -16,7 +16,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.engine import Connection
 
+from tallyboard.domain.event_time import format_ms
 from tallyboard.domain.events import EVENT_TYPE_CODES, Event
+from tallyboard.storage import ledger_store
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tallyboard.storage.dialect import InsertOutcome
@@ -93,4 +95,7 @@ class EventStore:
         oldest = select(e.c.org_pk, e.c.source, e.c.event_id).where(e.c.time_ms < cutoff_ms)
         with self.transaction() as conn:
             result = conn.execute(delete(e).where(key.in_(oldest.limit(limit))))
+            # The rest of the ledger (section 11) goes with the raw events.
+            cutoff_day = format_ms(cutoff_ms - cutoff_ms % 86_400_000)[:10]
+            ledger_store.prune(conn, cutoff_ms, cutoff_day)
             return int(result.rowcount)

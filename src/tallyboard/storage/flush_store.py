@@ -31,8 +31,10 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.storage import tables as t
+from tallyboard.storage.closed_months_store import record_late_metering
 from tallyboard.storage.database import Database
 from tallyboard.storage.isolation import apply_isolating, refusal_reason
+from tallyboard.storage.ledger_store import record_flush
 from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["FlushResult", "FlushStore", "RefusedKey"]
@@ -75,6 +77,8 @@ class FlushStore:
                 if not _claim(conn, flush_id, applied_at_ms):
                     return FlushResult(applied=False)
                 self._writer.apply(conn, deltas)
+                record_flush(conn, flush_id, deltas)
+                record_late_metering(conn, deltas, applied_at_ms)
             return FlushResult(applied=True)
         except Exception as exc:
             if not self._db.dialect.refuses_content(exc):
@@ -99,6 +103,11 @@ class FlushStore:
                 lambda part: self._writer.apply(conn, _merged(part)),
                 self._db.dialect.refuses_content,
             )
+            set_aside = {key for unit, _ in refused for key in unit.api_calls}
+            calls = {k: v for k, v in deltas.api_calls.items() if k not in set_aside}
+            applied = RollupDeltas(api_calls=calls)
+            record_flush(conn, flush_id, applied)
+            record_late_metering(conn, applied, applied_at_ms)
         keys = tuple(RefusedKey(key, refusal_reason(exc)) for key, exc in refused)
         return FlushResult(applied=True, refused=keys)
 

@@ -266,6 +266,8 @@ events = Table(
     # The normalized event as JSON, kept for audit and for rebuilding rollups.
     Column("payload", LargeBinary, nullable=False),
     Column("received_at_ms", BigInteger, nullable=False),
+    # Set when a correction voided the event (section 11): it counts nowhere since.
+    Column("voided_at_ms", BigInteger, nullable=True),
     Index(None, "time_ms"),
 )
 
@@ -387,4 +389,7 @@ usage_totals_monthly = Table(
 # Pipes, automations and their jobs (spec §9) are declared beside, on this metadata.
 # The alert tables (spec §10) live in their own module, registered on this metadata.
 from tallyboard.storage import alert_tables  # noqa: E402, F401
+
+# Section 11's tables, registered on ``metadata`` (kept apart for the module's size).
+from tallyboard.storage import correction_tables as _correction_tables  # noqa: E402, F401
 from tallyboard.storage import tables_automation as _automation  # noqa: E402, F401

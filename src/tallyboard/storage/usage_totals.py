@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.rollup import (
@@ -50,7 +50,21 @@ def add(
                     f"passes {FIGURE_CEILING}"
                 )
     rows = [(*key, *values) for key, values in sorted(totals.items())]
-    dialect.upsert_add(conn, t.usage_totals_monthly, _KEY, FIGURES, rows)
+    if all(value >= 0 for values in totals.values() for value in values):
+        dialect.upsert_add(conn, t.usage_totals_monthly, _KEY, FIGURES, rows)
+        return
+    # A correction takes usage away. Both engines check the row an upsert *proposes*
+    # against the CHECK constraints, so the rows are created (zeros) and then updated:
+    # a total taken below zero fails its CHECK (section 11's NEGATIVE_USAGE).
+    zeros = [(*row[:2], *(0 for _ in FIGURES)) for row in rows]
+    dialect.upsert_add(conn, t.usage_totals_monthly, _KEY, FIGURES, zeros)
+    table = t.usage_totals_monthly
+    for (org_pk, month), added in sorted(totals.items()):
+        conn.execute(
+            update(table)
+            .where(table.c.org_pk == org_pk, table.c.month == month)
+            .values({f: table.c[f] + v for f, v in zip(FIGURES, added, strict=True) if v})
+        )
 
 
 def lock_and_read(

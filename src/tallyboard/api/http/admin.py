@@ -26,8 +26,8 @@ class ApplyEndpoint:
 
     async def handle(self, request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(
-                self._authenticator.admin, request.headers.get("authorization")
+            actor = await anyio.to_thread.run_sync(
+                self._authenticator.admin_actor, request.headers.get("authorization")
             )
             body = await read_body(request, _MAX_DOCUMENT)
             try:
@@ -35,7 +35,7 @@ class ApplyEndpoint:
             except orjson.JSONDecodeError as exc:
                 raise BadRequestError(f"The body is not valid JSON: {exc}") from None
             document = read_document(raw)
-            result = await anyio.to_thread.run_sync(self._applier.apply, document)
+            result = await anyio.to_thread.run_sync(self._applier.apply, document, actor)
         except ServiceUnavailableError:
             raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tallyboard.access.authenticator import Authenticator
 from tallyboard.api.http.body import read_body
 from tallyboard.api.http.errors import error_response, json_response
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.errors import BadRequestError, ServiceUnavailableError, TallyboardError
 from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.parser import is_ndjson
@@ -54,16 +55,22 @@ class EventsEndpoint:
 
     async def backfill(self, request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(
-                self._authenticator.admin, request.headers.get("authorization")
+            actor = await anyio.to_thread.run_sync(
+                self._authenticator.admin_actor, request.headers.get("authorization")
             )
-            return await self._ingest(request, None, backfill=True)
+            return await self._ingest(request, None, backfill=True, actor=actor)
         except ServiceUnavailableError:
             raise  # an outage: answered and logged (once per kind) by the middleware
         except TallyboardError as exc:
             return error_response(exc)
 
-    async def _ingest(self, request: Request, bound_org_pk: int | None, backfill: bool) -> Response:
+    async def _ingest(
+        self,
+        request: Request,
+        bound_org_pk: int | None,
+        backfill: bool,
+        actor: Actor | None = None,
+    ) -> Response:
         gate = self._backpressure
         gate.check()  # every place taken: refuse before reading a body for nothing
         with gate.buffering() as allowance:
@@ -73,7 +80,11 @@ class EventsEndpoint:
                 try:
                     result = await anyio.to_thread.run_sync(
                         lambda: self._ingest_service.ingest(
-                            body, ndjson=ndjson, bound_org_pk=bound_org_pk, backfill=backfill
+                            body,
+                            ndjson=ndjson,
+                            bound_org_pk=bound_org_pk,
+                            backfill=backfill,
+                            actor=actor,
                         )
                     )
                 except BadRequestError:

@@ -57,6 +57,7 @@ def resolve_ai_credit_usage_stats(
         "limit": _credits(credits.limit),
         "hasAddon": credits.has_addon,
         "filterDate": filter_date(result.window),
+        "final": result.final,
         "updatedAt": details.updated_at,
         **_resources(credits),
         "freeAiCredit": free,
@@ -74,7 +75,7 @@ def resolve_ai_credit_usage_stats_combined(
     result = ctx.queries.ai_credits_combined(
         ctx.principal, request, _combined_answer, label="aiCreditUsageStatsCombined"
     )
-    return result.value
+    return {**result.value, "final": result.final}
 
 
 def _combined_answer(combined: CombinedAiCredits) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def resolve_api_usage_stats(
         "data": [{"dimension": i.dimension, "metric": i.metric} for i in result.value.items],
         "filterDate": filter_date(result.window),
         "limit": result.value.limit,
+        "final": result.final,
     }
 
 
@@ -44,6 +45,7 @@ def resolve_api_usage_stats_daily(
     return {
         "data": [{"date": i.day.isoformat(), "metric": i.metric} for i in result.value],
         "filterDate": filter_date(result.window),
+        "final": result.final,
     }
 
 
@@ -67,6 +69,7 @@ def resolve_api_usage_stats_combined(
         ],
         "filterDate": filter_date(result.window),
         "partial": combined.partial,
+        "final": result.final,
         "_combined": combined,
     }
 

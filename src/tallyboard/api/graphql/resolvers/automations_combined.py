@@ -54,8 +54,7 @@ def resolve_automations_usage_details_combined(
         "topAutomations": top,
         "filterDate": filter_date(result.window),
         "partial": combined.partial,
-        # No month is closed yet (closed months are spec §11): every answer is open.
-        "final": False,
+        "final": result.final,
     }
 
 

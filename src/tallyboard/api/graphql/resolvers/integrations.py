@@ -27,6 +27,7 @@ def resolve_integrations_usage_stats(
         "tasksConsumed": {"usage": summary.tasks, "limit": summary.limit},
         "activeFlows": summary.active_flows,
         "filterDate": filter_date(result.window),
+        "final": result.final,
         "history": {
             "nodes": [
                 {"date": node.date, "usage": node.usage, "limit": node.limit}
@@ -103,6 +104,7 @@ def resolve_integrations_usage_details(
             "endCursor": details.cursors[-1] if details.cursors else None,
         },
         "filterDate": filter_date(result.window),
+        "final": result.final,
     }
 
 

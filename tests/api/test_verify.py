@@ -1,0 +1,165 @@
+"""``tallyboard verify`` (section 11): every figure recomputed from the ledger -- raw
+events that are not void, adjustments, metering flushes -- equals what is stored; a
+damaged figure is listed exactly, and ``repair`` restores it, also after a repair that
+was killed half-way."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tallyboard.ingest.verification import Verifier
+from tallyboard.storage import figure_store
+from tests.api.test_corrections import adjust, correct, void
+from tests.api.test_ingest import Tenant
+from tests.support.events import ai_credit, api_call, task_run
+from tests.support.harness import DEFAULT_NOW, Harness
+
+NOW = DEFAULT_NOW
+
+
+def verifier(harness: Harness) -> Verifier:
+    found: Verifier = harness.app.state.components.verifier
+    return found
+
+
+def report(harness: Harness, organization: str | None = None, **options: Any) -> Any:
+    check = verifier(harness)
+    return check.verify(check.targets(organization, None), **options).as_json()
+
+
+def _world(harness: Harness) -> tuple[Tenant, str]:
+    tenant = Tenant(harness)
+    org = tenant.org
+    october = datetime(2026, 10, 28, 9, 0, tzinfo=UTC)
+    events = [
+        api_call(org, NOW - timedelta(days=1), event_id="a1", count=4),
+        api_call(org, october, event_id="a2", operation="Old"),
+        task_run(org, NOW - timedelta(days=2), event_id="t1", flow="f1", tasks=3),
+        task_run(org, NOW - timedelta(days=2, hours=1), event_id="t2", flow="f1", tasks=2),
+        ai_credit(org, NOW - timedelta(days=3), event_id="c1", credits=1.25),
+    ]
+    assert tenant.send(events)["accepted"] == 5
+    entries = [
+        void(org, events[2]),
+        adjust(org, "adj", "integration.task", {"flowId": "f2", "tasks": 6}),
+    ]
+    assert correct(harness, entries)["applied"] == 2
+    return tenant, org
+
+
+def _short_id(harness: Harness, org_uuid: str) -> str:
+    with harness.services.database.read() as conn:
+        return str(
+            conn.execute(
+                text("SELECT id FROM organizations WHERE uuid = :u"), {"u": org_uuid}
+            ).scalar_one()
+        )
+
+
+def test_the_ledger_equals_every_stored_figure(any_harness: Harness) -> None:
+    harness = any_harness
+    _, org = _world(harness)
+    secrets = harness.apply(
+        {
+            "organizations": [{"id": _short_id(harness, org), "name": "Metered"}],
+            "serviceAccounts": [
+                {
+                    "organization": _short_id(harness, org),
+                    "name": f"bot-{uuid.uuid4().hex[:6]}",
+                    "role": "admin",
+                    "tokenLifetime": "1h",
+                }
+            ],
+        }
+    )
+    token = next(iter(harness.service_account_tokens(secrets).values()))
+    for _ in range(3):
+        harness.graphql(token, "query Ping { __typename }")
+    assert harness.flush() == "applied"
+    assert report(harness) == {"differences": [], "unverifiable": []}
+
+
+def test_damaged_figures_are_listed_exactly_and_repaired(any_harness: Harness) -> None:
+    harness = any_harness
+    _, org = _world(harness)
+    short = _short_id(harness, org)
+    database = harness.services.database
+    with database.write() as conn:
+        pk = conn.execute(text("SELECT pk FROM organizations WHERE uuid = :u"), {"u": org})
+        org_pk = pk.scalar_one()
+        conn.execute(
+            text(
+                "UPDATE api_calls_daily SET calls = calls + 7 "
+                "WHERE org_pk = :p AND dimension = 2 AND day = :d"
+            ),
+            {"p": org_pk, "d": (NOW - timedelta(days=1)).date().isoformat()},
+        )
+        conn.execute(
+            text("DELETE FROM flow_usage_monthly WHERE org_pk = :p AND flow_id = 'f2'"),
+            {"p": org_pk},
+        )
+    found = report(harness, short)
+    day = (NOW - timedelta(days=1)).date().isoformat()
+    assert [
+        (d["month"], d["figure"], d["expected"], d["stored"]) for d in found["differences"]
+    ] == [
+        ("2026-11", f"api_calls_daily[{day},token=gateway-bot].calls", 4, 11),
+        ("2026-11", "flow_usage_monthly[2026-11,flow=f2].tasks", 6, 0),
+    ]
+    assert {d["organization"] for d in found["differences"]} == {short}
+
+    check = verifier(harness)
+    targets = check.targets(short, None)
+    real_write = figure_store.write_rows
+    calls: list[int] = []
+
+    def dies_on_the_second_month(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is killed mid-way
+        real_write(*args)
+
+    # Damage October too, so the repair has two months to write.
+    with database.write() as conn:
+        conn.execute(
+            text(
+                "UPDATE usage_totals_monthly SET calls = 99 WHERE org_pk = :p AND month = '2026-10'"
+            ),
+            {"p": org_pk},
+        )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figure_store, "write_rows", dies_on_the_second_month)
+        with pytest.raises(KeyboardInterrupt):
+            check.verify(sorted(targets, key=lambda t: t[3], reverse=True), repair=True)
+    assert len(report(harness, short)["differences"]) == 1  # November repaired, October not
+    repaired = check.verify(targets, repair=True)
+    assert repaired.repaired == 1
+    assert report(harness, short) == {"differences": [], "unverifiable": []}
+    entries = harness.http.get(
+        "/v1/admin/audit",
+        params={"action": "verify.repair"},
+        headers={"Authorization": f"Bearer {harness.admin_token}"},
+    ).json()["entries"]
+    assert [(e["organization"], e["details"]["month"]) for e in entries] == [
+        (org, "2026-10"),
+        (org, "2026-11"),
+    ]
+
+
+def test_months_older_than_the_horizon_are_not_verifiable(harness: Harness) -> None:
+    _, org = _world(harness)
+    short = _short_id(harness, org)
+    with harness.services.database.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO usage_totals_monthly (org_pk, month, calls, tasks, runs, credits) "
+                "SELECT pk, '2024-01', 5, 0, 0, 0 FROM organizations WHERE uuid = :u"
+            ),
+            {"u": org},
+        )
+    assert report(harness, short)["unverifiable"] == [{"organization": short, "month": "2024-01"}]
