@@ -159,6 +159,17 @@ def _section_11(
     )
 
 
+def build_stats_cache(settings: Settings, clock: Clock, metrics: Metrics) -> PerOrgCache:
+    """The per-organization statistics cache (decision 0007) on its configured backend."""
+    return PerOrgCache(
+        build_cache_backend(settings, clock),
+        metrics,
+        ttl=settings.cache_ttl,
+        jitter=settings.cache_jitter,
+        prefix=settings.cache_prefix,
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
     """Every service for ``settings`` (``clock``: tests and the demo only). One rollup
     writer (admitted names, alert detector) serves ingestion and the metering flusher."""
@@ -167,13 +178,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
     detector = AlertDetector(clock)
     writer = RollupWriter(database.dialect, settings.operation_name_cap, detector)
     metrics = Metrics()
-    stats_cache = PerOrgCache(
-        build_cache_backend(settings, clock),
-        metrics,
-        ttl=settings.cache_ttl,
-        jitter=settings.cache_jitter,
-        prefix=settings.cache_prefix,
-    )
+    stats_cache = build_stats_cache(settings, clock, metrics)
     events = EventStore(database)
     policy = Policy(database)
     queries = build_statistics_queries(

@@ -250,7 +250,7 @@ def check_apply(sent: Sent, answer: Answer) -> Iterator[Problem]:
     if not isinstance(body, dict):
         return
     if answer.status == 200:
-        lists = ("serviceAccounts", "personalTokens", "ingestKeys")
+        lists = ("serviceAccounts", "personalTokens", "ingestKeys", "webhooks")
         if set(body) != set(lists) or not all(isinstance(body[k], list) for k in lists):
             yield Problem("shape: apply result", answer.text[:200])
         return

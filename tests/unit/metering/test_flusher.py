@@ -268,8 +268,10 @@ def test_stop_gives_up_at_its_deadline_and_says_so_loudly(
     run(scenario)
     assert not sink.committed
     assert len(sink.attempts) >= 2
-    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert "could not be confirmed" in record.getMessage()
+    # On a loaded machine the periodic task may also overrun the deadline, which is its
+    # own ERROR line; the one promised here names the unconfirmed calls.
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    (record,) = [r for r in errors if "could not be confirmed" in r.getMessage()]
     assert record.calls == 5  # type: ignore[attr-defined]
     assert record.calls_by_org_pk == {1: 2, 9: 3}  # type: ignore[attr-defined]
     assert sample(metrics, "tallyboard_metering_dropped_calls_total") == 5
