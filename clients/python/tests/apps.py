@@ -57,6 +57,10 @@ class Query:
     def echo(self, text: str) -> str:
         return text
 
+    @strawberry.field
+    def fail(self) -> str:
+        raise ValueError("this resolver always fails")
+
 
 @strawberry.type
 class Mutation:
