@@ -302,6 +302,27 @@ def test_the_automations_tab_shows_the_jobs_the_api_reports(page: Page, seeded: 
     assert [r[0].split("\n")[:2] for r in rows] == [[n["name"], n["id"]] for n in nodes]
     assert [r[3] for r in rows] == [f"{n['usage']:,}" for n in nodes]
 
+    # Over three months: jobs per month, and the allowance only for this month.
+    page.get_by_role("button", name="Last 3 months").click()
+    per_month = page.get_by_test_id("jobs-per-day-table").locator("tbody tr")
+    expect(per_month).to_have_count(3)
+    months = [("Sep 2026", "09", "30"), ("Oct 2026", "10", "31"), ("Nov 2026", "11", "30")]
+    expected = []
+    for label, month, last in months:
+        answer = ask(
+            seeded,
+            DETAILS,
+            org=ACME,
+            range={"from": f"2026-{month}-01T00:00:00Z", "to": f"2026-{month}-{last}T23:59:59Z"},
+        )["automationsUsageDetails"]
+        expected.append([label, f"{answer['usage']:,}"])
+    expect(per_month).to_have_text(["".join(row) for row in expected])
+    assert expected[1][1] == "20"
+    quarter = ask(seeded, COMBINED, orgs=[ACME], period="last_3_months")
+    usage = quarter["automationsUsageDetailsCombined"]["total"]["usage"]
+    expect(page.get_by_test_id("jobs-total")).to_have_text(f"{usage:,}")
+    expect(panel).to_contain_text("The allowance is shown for this month")
+
 
 def test_the_automation_table_searches_filters_sorts_and_pages(page: Page, seeded: Seeded) -> None:
     open_automations(page, seeded)
@@ -312,7 +333,8 @@ def test_the_automation_table_searches_filters_sorts_and_pages(page: Page, seede
         result: dict[str, Any] = ask(
             seeded, DETAILS, org=ACME, range=NOVEMBER, first=100, **variables
         )
-        return result["automationsUsageDetails"]
+        details: dict[str, Any] = result["automationsUsageDetails"]
+        return details
 
     available = api()["availableFilters"]
     options = page.get_by_test_id("automations-filter-status").locator("option")

@@ -256,7 +256,9 @@ export async function loadAiTab(ctx) {
     );
   }
   content.push(...tables);
-  content.push(createUsageTable(ctx, ctx.orgs, model.filterDate, AGENTS));
+  const kept = new Set(model.rows.map((r) => r.organizationUuid));
+  const orgs = ctx.orgs.filter((o) => kept.has(o.uuid));
+  if (orgs.length) content.push(createUsageTable(ctx, orgs, model.filterDate, AGENTS));
   if (multi) content.push(h("p", { class: "muted small footnote" }, "Combined figures are cached for up to a minute."));
   return content;
 }
