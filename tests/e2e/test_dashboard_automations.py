@@ -371,6 +371,7 @@ def test_the_automation_table_searches_filters_sorts_and_pages(page: Page, seede
     page.get_by_test_id("automations-page-size").select_option("10")
     page.locator("[data-testid=automations-table] button[data-sort=name]").click()
     everything = api(sort={"by": "name", "order": "asc"})["automations"]["nodes"]
+    expect(page.locator("th[aria-sort=ascending] button[data-sort=name]")).to_have_count(1)
     expect(page.get_by_test_id("automations-page")).to_have_text(f"1–10 of {len(everything)}")
     assert shown_ids(page) == [n["id"] for n in everything[:10]]
     page.get_by_role("button", name="Next →").click()
@@ -380,6 +381,7 @@ def test_the_automation_table_searches_filters_sorts_and_pages(page: Page, seede
     expect(page.get_by_test_id("automations-page")).to_have_text(f"1–10 of {len(everything)}")
     page.locator("[data-testid=automations-table] button[data-sort=name]").click()
     backwards = api(sort={"by": "name", "order": "desc"})["automations"]["nodes"]
+    expect(page.locator("th[aria-sort=descending] button[data-sort=name]")).to_have_count(1)
     expect(page.locator("[data-testid=automations-table] tbody tr").first).to_have_attribute(
         "data-id", backwards[0]["id"]
     )
