@@ -29,6 +29,7 @@ TABS = {
     # file name: (tab, organizations to pick (none: the first one), period)
     "api-calls": ("API calls", [], "This month"),
     "integrations": ("Integrations", [], "This month"),
+    "automations": ("Automations", [], "This month"),
     "ai-credits": (
         "AI credits",
         ["Acme Corp", "Globex", "Initech", "Umbrella Labs"],

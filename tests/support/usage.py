@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "ai_credit",
     "api_call",
+    "automation_job",
     "integration_task",
     "record_events",
 ]
@@ -80,6 +81,22 @@ def ai_credit(
         if agent_name is not None:
             data["agentName"] = agent_name
     return _event("ai.credit", org_uuid, at, data, event_id)
+
+
+def automation_job(
+    org_uuid: str,
+    at: datetime,
+    automation_id: str,
+    jobs: int = 1,
+    *,
+    automation_name: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An ``automation.job`` event: ``jobs`` jobs of one automation (spec §9)."""
+    data: dict[str, Any] = {"automationId": automation_id, "jobs": jobs}
+    if automation_name is not None:
+        data["automationName"] = automation_name
+    return _event("automation.job", org_uuid, at, data, event_id)
 
 
 def api_call(

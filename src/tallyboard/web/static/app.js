@@ -15,6 +15,7 @@ import { loadApiTab } from "./tab-api.js";
 import { loadIntegrationsTab } from "./tab-integrations.js";
 import { forgetFlowTable } from "./flow-table.js";
 import { loadAiTab } from "./tab-ai.js";
+import { loadAutomationsTab } from "./tab-automations.js";
 
 const TOKEN_KEY = "tallyboard.token";
 const VIEW_KEY = "tallyboard.view";
@@ -24,6 +25,7 @@ const TABS = {
   api: { panel: "panel-api", load: loadApiTab, layout: "tables" },
   integrations: { panel: "panel-integrations", load: loadIntegrationsTab, layout: "default" },
   ai: { panel: "panel-ai", load: loadAiTab, layout: "tables" },
+  automations: { panel: "panel-automations", load: loadAutomationsTab, layout: "tables" },
 };
 
 const $ = (id) => document.getElementById(id);

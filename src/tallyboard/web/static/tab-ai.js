@@ -11,7 +11,9 @@ import { slug } from "./csv.js";
 import { combinedChunks, perOrganization } from "./graphql.js";
 import { creditsCsv, formatCredits, microRatio, microText, sumMicro, toMicro } from "./credits.js";
 import { formatDateTime, formatPercent } from "./format.js";
-import { badge, barCell, card, kpi, notice, progress, tableCard } from "./ui.js";
+import { badge, barCell, kpi, notice, progress, tableCard } from "./ui.js";
+import { loadAllowanceStatus, withAllowanceNotes } from "./allowance.js";
+import { AGENTS, createUsageTable } from "./usage-table.js";
 
 const DETAILS = "{ active usage limit hasAddon updatedAt aiAutomation { usage enabled } assistants { usage enabled } freeAiCredit { limit usage } filterDate { from to } }";
 
@@ -177,7 +179,7 @@ function freeCard(model, multi) {
 }
 
 export async function loadAiTab(ctx) {
-  const model = await load(ctx);
+  const [model, status] = await Promise.all([load(ctx), loadAllowanceStatus(ctx)]);
   ctx.setRange(model.filterDate);
   const multi = ctx.orgs.length > 1;
   const base = `tallyboard-${multi ? `${ctx.orgs.length}-organizations` : slug(ctx.orgs[0].name)}-${ctx.period}`;
@@ -193,7 +195,7 @@ export async function loadAiTab(ctx) {
       ),
     );
   }
-  content.push(h("div", { class: "kpi-grid" }, usageCard(model, multi), splitCard(model), freeCard(model, multi)));
+  content.push(h("div", { class: "kpi-grid" }, withAllowanceNotes(usageCard(model, multi), status, "aiCredits"), splitCard(model), freeCard(model, multi)));
 
   const maxAgent = model.agents.length ? model.agents[0].micro : 1n;
   const agentColumns = [
@@ -254,6 +256,9 @@ export async function loadAiTab(ctx) {
     );
   }
   content.push(...tables);
+  const kept = new Set(model.rows.map((r) => r.organizationUuid));
+  const orgs = ctx.orgs.filter((o) => kept.has(o.uuid));
+  if (orgs.length) content.push(createUsageTable(ctx, orgs, model.filterDate, AGENTS));
   if (multi) content.push(h("p", { class: "muted small footnote" }, "Combined figures are cached for up to a minute."));
   return content;
 }

@@ -7,6 +7,7 @@ import { slug } from "./csv.js";
 import { combinedChunks, perOrganization, sumLimits } from "./graphql.js";
 import { formatDay, formatInt, formatRange, isWeekend } from "./format.js";
 import { barCell, card, csvButton, dataTable, kpi, notice, tableCard } from "./ui.js";
+import { loadAllowanceStatus, withAllowanceNotes } from "./allowance.js";
 
 const SINGLE = `query DashboardApiUsage($org: ID!, $period: PeriodFilter!) {
   total: apiUsageStats(organizationUuid: $org, period: $period) { data { dimension metric } limit filterDate { from to } }
@@ -103,7 +104,7 @@ function topTable({ title, noun, items, multi, csvName, empty, testid }) {
 
 export async function loadApiTab(ctx) {
   const multi = ctx.orgs.length > 1;
-  const model = multi ? await loadCombined(ctx) : await loadSingle(ctx);
+  const [model, status] = await Promise.all([multi ? loadCombined(ctx) : loadSingle(ctx), loadAllowanceStatus(ctx)]);
   ctx.setRange(model.filterDate);
   const base = `tallyboard-${multi ? `${ctx.orgs.length}-organizations` : slug(ctx.orgs[0].name)}-${ctx.period}`;
   const days = model.daily.length;
@@ -113,7 +114,7 @@ export async function loadApiTab(ctx) {
   const figures = h(
     "div",
     { class: "kpi-grid" },
-    kpi({
+    withAllowanceNotes(kpi({
       label: "API calls",
       value: formatInt(model.usage),
       testid: "api-total",
@@ -121,7 +122,7 @@ export async function loadApiTab(ctx) {
         ratio: model.limit === null ? null : model.limit === 0 ? (model.usage > 0 ? Infinity : 0) : model.usage / model.limit,
         limitText: model.limit === null ? "" : formatInt(model.limit),
       },
-    }),
+    }), status, "apiCalls"),
     kpi({
       label: "Daily average",
       value: formatInt(days ? Math.round(model.usage / days) : 0),

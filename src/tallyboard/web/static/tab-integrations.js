@@ -15,6 +15,7 @@ import { perOrganization, sumLimits } from "./graphql.js";
 import { formatDay, formatInt, formatMonth, formatRange } from "./format.js";
 import { barCell, card, csvButton, dataTable, emptyInline, kpi, notice, tableCard } from "./ui.js";
 import { createFlowTable } from "./flow-table.js";
+import { loadAllowanceStatus, withAllowanceNotes } from "./allowance.js";
 
 const STATS = "{ tasksConsumed { usage limit } activeFlows filterDate { from to } history { nodes { date usage limit } } }";
 
@@ -125,14 +126,14 @@ function historyCard(model, range, base) {
 
 export async function loadIntegrationsTab(ctx) {
   const uuids = ctx.orgs.map((o) => o.uuid);
-  const results = await perOrganization(ctx.client, {
+  const [results, status] = await Promise.all([perOrganization(ctx.client, {
     operationName: "DashboardIntegrations",
     field: "integrationsUsageStats",
     selection: STATS,
     uuids,
     period: ctx.period,
     signal: ctx.signal,
-  });
+  }), loadAllowanceStatus(ctx)]);
   const rows = ctx.orgs.filter((o) => results.get(o.uuid).value).map((o) => ({ org: o, stats: results.get(o.uuid).value }));
   if (!rows.length) throw results.get(uuids[0]).error;
   const model = {
@@ -156,12 +157,12 @@ export async function loadIntegrationsTab(ctx) {
     h(
       "div",
       { class: "kpi-grid" },
-      kpi({
+      withAllowanceNotes(kpi({
         label: "Tasks consumed",
         value: formatInt(model.usage),
         testid: "tasks-total",
         usage: { ratio: ratio(model.usage, model.limit), limitText: model.limit === null ? "" : formatInt(model.limit) },
-      }),
+      }), status, "integrationTasks"),
       kpi({
         label: "Active flows",
         value: formatInt(model.activeFlows),
