@@ -146,6 +146,7 @@ def build_graphql_endpoint(settings: Settings, services: Components) -> GraphQLE
         max_org_uuids=settings.max_org_uuids,
         rate_limiter=limiter,
         inline=settings.inline_execution,
+        exports=services.exports,
     )
 
 

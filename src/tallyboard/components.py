@@ -33,6 +33,7 @@ from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.exports.service import ExportService
 from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.retention import RetentionSweeper
@@ -47,6 +48,7 @@ from tallyboard.stats.queries import StatisticsQueries, build_statistics_queries
 from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
+from tallyboard.storage.export_store import ExportStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
 
@@ -84,6 +86,7 @@ class Components:
     max_org_uuids: int
     stats_cache: PerOrgCache
     queries: StatisticsQueries
+    exports: ExportService
 
     def close(self) -> None:
         """Release the connections (the cache's, then the database's pools). The server's
@@ -159,6 +162,16 @@ def _section_11(
     )
 
 
+def _stats_cache(settings: Settings, clock: Clock, metrics: Metrics) -> PerOrgCache:
+    return PerOrgCache(
+        build_cache_backend(settings, clock),
+        metrics,
+        ttl=settings.cache_ttl,
+        jitter=settings.cache_jitter,
+        prefix=settings.cache_prefix,
+    )
+
+
 def build_components(settings: Settings, *, clock: Clock | None = None) -> Components:
     """Every service for ``settings`` (``clock``: tests and the demo only). One rollup
     writer (admitted names, alert detector) serves ingestion and the metering flusher."""
@@ -167,13 +180,7 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
     detector = AlertDetector(clock)
     writer = RollupWriter(database.dialect, settings.operation_name_cap, detector)
     metrics = Metrics()
-    stats_cache = PerOrgCache(
-        build_cache_backend(settings, clock),
-        metrics,
-        ttl=settings.cache_ttl,
-        jitter=settings.cache_jitter,
-        prefix=settings.cache_prefix,
-    )
+    stats_cache = _stats_cache(settings, clock, metrics)
     events = EventStore(database)
     policy = Policy(database)
     queries = build_statistics_queries(
@@ -219,4 +226,5 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         max_org_uuids=settings.max_org_uuids,
         stats_cache=stats_cache,
         queries=queries,
+        exports=ExportService(ExportStore(database), policy, clock),
     )
