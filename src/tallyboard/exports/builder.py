@@ -112,9 +112,13 @@ class ExportBuilder:
 
     def run_once(self) -> bool:
         """Expire old files, then build one job; whether a job was claimed."""
-        for path in self._claims.expire(self._now_ms()):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        due, expired = self._claims.work(self._now_ms(), int(LEASE * 1000))
+        if expired:
+            for path in self._claims.expire(self._now_ms()):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        if not due:
+            return False
         claim = self._claims.claim(self._now_ms(), int(LEASE * 1000))
         if claim is None:
             return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 
 from tallyboard.domain.exports import ExportFormat, ExportKind, ExportStatus
 from tallyboard.storage.database import Database
@@ -46,12 +46,18 @@ class ExportClaims:
     def __init__(self, database: Database) -> None:
         self._database = database
 
+    def work(self, now_ms: int, lease_ms: int) -> tuple[bool, bool]:
+        """(a job is due, a file has expired): one read, so an idle builder never
+        takes the write lock (SQLite's is the whole database's)."""
+        due = exists().where(_due(now_ms, lease_ms))
+        expired = exists().where(_expired(now_ms))
+        with self._database.read() as conn:
+            row = conn.execute(select(due, expired)).one()
+        return bool(row[0]), bool(row[1])
+
     def claim(self, now_ms: int, lease_ms: int) -> Claim | None:
         """The oldest job waiting, or whose build stalled for ``lease_ms``, now ours."""
-        due = or_(
-            j.c.status == ExportStatus.CREATED.value,
-            and_(j.c.status == ExportStatus.PROCESSING.value, j.c.claimed_at < now_ms - lease_ms),
-        )
+        due = _due(now_ms, lease_ms)
         query = (
             select(
                 j.c.id,
@@ -133,7 +139,7 @@ class ExportClaims:
 
     def expire(self, now_ms: int) -> list[str]:
         """Drop the files past their expiry; the paths of those kept on disk (to delete)."""
-        gone = and_(j.c.status == ExportStatus.FINISHED.value, j.c.expires_at <= now_ms)
+        gone = _expired(now_ms)
         with self._database.write() as conn:
             paths = [p for p in conn.execute(select(j.c.file_path).where(gone)).scalars() if p]
             conn.execute(
@@ -154,6 +160,17 @@ class ExportClaims:
         if row is None:
             return None
         return StoredFile(ExportStatus(row.status), row.file_name, row.content, row.file_path)
+
+
+def _due(now_ms: int, lease_ms: int) -> ColumnElement[bool]:
+    return or_(
+        j.c.status == ExportStatus.CREATED.value,
+        and_(j.c.status == ExportStatus.PROCESSING.value, j.c.claimed_at < now_ms - lease_ms),
+    )
+
+
+def _expired(now_ms: int) -> ColumnElement[bool]:
+    return and_(j.c.status == ExportStatus.FINISHED.value, j.c.expires_at <= now_ms)
 
 
 def _ours(claim: Claim) -> tuple[ColumnElement[bool], ...]:
