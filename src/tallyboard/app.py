@@ -34,6 +34,7 @@ from tallyboard.api.http.admin import ApplyEndpoint
 from tallyboard.api.http.corrections import CorrectionEndpoints
 from tallyboard.api.http.errors import http_exception_response
 from tallyboard.api.http.events import EventsEndpoint
+from tallyboard.api.http.exports import ExportFileEndpoint
 from tallyboard.api.http.middleware import CorrelationMiddleware
 from tallyboard.api.http.oauth import TokenEndpoint
 from tallyboard.api.http.ops import OpsEndpoints
@@ -102,6 +103,7 @@ def lifespan_of(
         if settings.metering:
             await components.flusher.start()
         await components.alerts.dispatcher.start()
+        await components.export_builder.start()
         log.info("tallyboard started", extra={"database": components.database.dialect.name})
         retention = asyncio.create_task(components.retention.run(settings.retention_interval))
         pruning = asyncio.create_task(components.token_pruner.run(settings.token_prune_interval))
@@ -117,6 +119,7 @@ def lifespan_of(
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+            await components.export_builder.stop()
             await components.alerts.dispatcher.stop()
             # After uvicorn has answered the in-flight requests: nothing records any more.
             await components.flusher.stop()
@@ -146,12 +149,14 @@ def build_graphql_endpoint(settings: Settings, services: Components) -> GraphQLE
         max_org_uuids=settings.max_org_uuids,
         rate_limiter=limiter,
         inline=settings.inline_execution,
+        exports=services.exports,
     )
 
 
 def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
     """Every endpoint, each given only the services it uses."""
     graphql = build_graphql_endpoint(settings, services)
+    exports = ExportFileEndpoint(services.export_links)
     ops = OpsEndpoints(services.metrics, functools.partial(check_migrated, services.database))
     events = EventsEndpoint(
         services.authenticator,
@@ -181,6 +186,7 @@ def build_routes(settings: Settings, services: Components) -> list[BaseRoute]:
         Route("/v1/admin/corrections", corrections.correct, methods=["POST"]),
         Route("/v1/admin/months/{month}/close", corrections.close_month, methods=["POST"]),
         Route("/v1/admin/months/{month}/reopen", corrections.reopen_month, methods=["POST"]),
+        Route("/v1/exports/{export_id}/file", exports.handle, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tallyboard.access.admin_tokens import AdminTokens
 from tallyboard.access.authenticator import Authenticator
@@ -33,6 +33,9 @@ from tallyboard.cache.memory import MemoryCache
 from tallyboard.cache.per_org import PerOrgCache
 from tallyboard.cache.redis import RedisCache
 from tallyboard.domain.clock import Clock, SystemClock
+from tallyboard.exports.builder import ExportBuilder
+from tallyboard.exports.links import ExportLinks
+from tallyboard.exports.service import ExportService
 from tallyboard.ingest.backpressure import Backpressure
 from tallyboard.ingest.corrections import CorrectionService
 from tallyboard.ingest.retention import RetentionSweeper
@@ -47,6 +50,7 @@ from tallyboard.stats.queries import StatisticsQueries, build_statistics_queries
 from tallyboard.storage.alert_detector import AlertDetector
 from tallyboard.storage.database import Database, DatabaseTimeouts
 from tallyboard.storage.event_store import EventStore
+from tallyboard.storage.export_store import ExportStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
 
@@ -84,6 +88,9 @@ class Components:
     max_org_uuids: int
     stats_cache: PerOrgCache
     queries: StatisticsQueries
+    exports: ExportService
+    export_builder: ExportBuilder
+    export_links: ExportLinks
 
     def close(self) -> None:
         """Release the connections (the cache's, then the database's pools). The server's
@@ -159,6 +166,23 @@ def _section_11(
     )
 
 
+def _exports(
+    settings: Settings, database: Database, policy: Policy, clock: Clock
+) -> dict[str, Any]:
+    """The export service (the API's side) and the builder (every process's task)."""
+    builder = ExportBuilder(
+        database, policy, clock, ttl=settings.export_ttl, export_dir=settings.export_dir
+    )
+    links = ExportLinks(database, builder.claims, clock, settings.base_url)
+    return {
+        "exports": ExportService(
+            ExportStore(database), policy, clock, link=lambda stored: links.link(stored.id)
+        ),
+        "export_builder": builder,
+        "export_links": links,
+    }
+
+
 def build_stats_cache(settings: Settings, clock: Clock, metrics: Metrics) -> PerOrgCache:
     """The per-organization statistics cache (decision 0007) on its configured backend."""
     return PerOrgCache(
@@ -224,4 +248,5 @@ def build_components(settings: Settings, *, clock: Clock | None = None) -> Compo
         max_org_uuids=settings.max_org_uuids,
         stats_cache=stats_cache,
         queries=queries,
+        **_exports(settings, database, policy, clock),
     )

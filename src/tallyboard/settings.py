@@ -249,6 +249,15 @@ class Settings(BaseSettings):
         description="Allow webhook URLs on loopback, private or link-local addresses",
     )
 
+    # ---- exports (spec §9)
+    export_ttl: int = Field(
+        86400, ge=60, le=90 * 86400, description="Seconds a finished export's file is kept"
+    )
+    export_dir: str | None = Field(
+        None,
+        description="Directory for export files (one host only; default: in the database)",
+    )
+
     @field_validator("webhook_retry_delays")
     @classmethod
     def _delays(cls, value: str) -> str:

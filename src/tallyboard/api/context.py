@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tallyboard.access.principal import Principal
+from tallyboard.exports.service import ExportService
 from tallyboard.stats.queries import StatisticsQueries
 
 __all__ = ["RequestContext"]
@@ -23,3 +24,5 @@ class RequestContext:
     principal: Principal
     correlation_id: str
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    exports: ExportService | None = None
+    """The export mutations and their status fields (None: not served)."""

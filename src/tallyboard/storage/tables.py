@@ -392,4 +392,5 @@ from tallyboard.storage import alert_tables  # noqa: E402, F401
 
 # Section 11's tables, registered on ``metadata`` (kept apart for the module's size).
 from tallyboard.storage import correction_tables as _correction_tables  # noqa: E402, F401
+from tallyboard.storage import export_tables as _export_tables  # noqa: E402, F401
 from tallyboard.storage import tables_automation as _automation  # noqa: E402, F401

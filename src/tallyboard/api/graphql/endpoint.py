@@ -62,6 +62,7 @@ from tallyboard.domain.errors import (
 )
 from tallyboard.domain.rollup import ApiCallKey
 from tallyboard.domain.text import MAX_NAME_LENGTH
+from tallyboard.exports.service import ExportService
 from tallyboard.metering.billability import billed_call, is_billable
 from tallyboard.observability.failures import FailureLog
 from tallyboard.observability.logging import correlation_id
@@ -108,6 +109,7 @@ class GraphQLEndpoint:
         max_org_uuids: int,
         rate_limiter: RateLimiter | None,
         inline: bool = True,
+        exports: ExportService | None = None,
     ) -> None:
         self._documents = documents
         self._queries = queries
@@ -120,6 +122,7 @@ class GraphQLEndpoint:
         self._max_body = max_body_bytes
         self._max_uuids = max_org_uuids
         self._rate_limiter = rate_limiter
+        self._exports = exports
         self._scheduler: Scheduler[_Outcome] = Scheduler(
             inline_allowed=inline and reads.can_read_without_waiting,
             on_fallback=metrics.graphql_inline_fallbacks.inc,
@@ -218,7 +221,7 @@ class GraphQLEndpoint:
             prepared.executable,
             operation.name,
             request.variables,
-            lambda: RequestContext(self._queries, principal, cid),
+            lambda: RequestContext(self._queries, principal, cid, exports=self._exports),
         )
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # Refused before execution: variables that do not fit their types.
@@ -234,6 +237,10 @@ class GraphQLEndpoint:
         )
         if server_error is not None:
             return self._failed_fields(server_error, response)
+        limited = _rate_limited(result)
+        if limited is not None:
+            # A field over its limit (the unfinished exports): 429 + Retry-After, unbilled.
+            return _Outcome(status_for(limited), response, headers_for(limited), executed=True)
         meter = None
         if billable:
             name = request.operation_name or operation.name
@@ -310,6 +317,13 @@ def _answer(
     if context.warnings:
         response["extensions"] = {"warnings": list(context.warnings)}
     return response, denied_roots, server_error
+
+
+def _rate_limited(result: ExecutionResult) -> RateLimitedError | None:
+    for error in result.errors or ():
+        if isinstance(error.original_error, RateLimitedError):
+            return error.original_error
+    return None
 
 
 def _refused(error: TallyboardError, cid: str) -> _Outcome:

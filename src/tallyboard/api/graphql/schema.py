@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from importlib.resources import files
 
-from ariadne import QueryType, ScalarType, make_executable_schema
+from ariadne import MutationType, QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, print_schema
 from graphql.type.scalars import serialize_int
 
@@ -21,6 +21,7 @@ from tallyboard.api.graphql.resolvers import (
     alerts,
     api_usage,
     automations_combined,
+    exports,
     integrations,
     tenancy,
     usage_details,
@@ -76,8 +77,10 @@ def build_schema() -> GraphQLSchema:
     ai_credits.bind(query)
     automations_combined.bind(query)
     alerts.bind(query)
+    mutation = MutationType()
+    exports.bind(query, mutation)
     types = [*tenancy.bind(query), *api_usage.bind(query), *usage_details.bind(query)]
-    schema: GraphQLSchema = make_executable_schema(_sdl(), query, _datetime, _int, *types)
+    schema: GraphQLSchema = make_executable_schema(_sdl(), query, mutation, _datetime, _int, *types)
     return schema
 
 

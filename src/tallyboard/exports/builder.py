@@ -1,0 +1,164 @@
+"""Builds export files, in every server process (spec §9 "Exports").
+
+Started and stopped by the application lifespan, like the webhook dispatcher. Each
+round expires files past their TTL, then claims one unfinished job
+(``storage/export_claims.py``) and builds it on a worker thread, streaming rows into
+the file (bounded memory). While it builds it refreshes its claim every few seconds; a
+process that dies mid-build leaves a claim that goes stale after :data:`LEASE`
+seconds, and any process resumes the job from scratch on its next round, so a crashed
+build is resumed within a minute. A build that lost its claim meanwhile drops its file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio.to_thread
+
+from tallyboard.access.policy import Policy
+from tallyboard.domain.clock import Clock
+from tallyboard.domain.exports import ExportFormat, ExportKind
+from tallyboard.exports.files import csv_file, xlsx_file
+from tallyboard.exports.reports import jobs_sheets, usage_sheet
+from tallyboard.storage.database import Database
+from tallyboard.storage.export_claims import Claim, ExportClaims
+
+__all__ = ["KEEP_EVERY", "LEASE", "ExportBuilder"]
+
+log = logging.getLogger(__name__)
+
+LEASE = 30.0
+"""Seconds a claim lives without a refresh; then another process resumes the job."""
+KEEP_EVERY = 5.0
+"""Seconds between a running build's claim refreshes."""
+FAILED_MESSAGE = "The export could not be built; create it again"
+
+
+class _Lost(Exception):
+    """Another process took over the job (this one stalled past the lease)."""
+
+
+class _Keeper:
+    """Refreshes the claim while rows stream (called after every row, cheap between)."""
+
+    def __init__(self, claims: ExportClaims, claim: Claim, now_ms: Callable[[], int]) -> None:
+        self.claim = claim
+        self._claims = claims
+        self._now_ms = now_ms
+        self._next = time.monotonic() + KEEP_EVERY
+
+    def __call__(self) -> None:
+        if time.monotonic() < self._next:
+            return
+        kept = self._claims.keep(self.claim, self._now_ms())
+        if kept is None:
+            raise _Lost
+        self.claim = kept
+        self._next = time.monotonic() + KEEP_EVERY
+
+
+class ExportBuilder:
+    def __init__(
+        self,
+        database: Database,
+        policy: Policy,
+        clock: Clock,
+        *,
+        ttl: int,
+        export_dir: str | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._database = database
+        self._claims = ExportClaims(database)
+        self._policy = policy
+        self._clock = clock
+        self._ttl_ms = ttl * 1000
+        self._dir = Path(export_dir) if export_dir else None
+        self._poll = poll_interval
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def claims(self) -> ExportClaims:
+        return self._claims
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="tallyboard-export-builder")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            built = False
+            try:
+                built = await anyio.to_thread.run_sync(self.run_once)
+            except Exception:  # a failed round is retried next time; never kill the loop
+                log.exception("export build round failed")
+            if not built:
+                await asyncio.sleep(self._poll)
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    def run_once(self) -> bool:
+        """Expire old files, then build one job; whether a job was claimed."""
+        due, expired = self._claims.work(self._now_ms(), int(LEASE * 1000))
+        if expired:
+            for path in self._claims.expire(self._now_ms()):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        if not due:
+            return False
+        claim = self._claims.claim(self._now_ms(), int(LEASE * 1000))
+        if claim is None:
+            return False
+        self.build(claim)
+        return True
+
+    def build(self, claim: Claim) -> None:
+        keeper = _Keeper(self._claims, claim, self._now_ms)
+        try:
+            content, partial = self._render(claim, keeper)
+            name = f"{claim.kind.value.replace('_', '-')}-{claim.id}.{claim.format.extension}"
+            path = None
+            if self._dir is not None:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                target = self._dir / name
+                target.write_bytes(content)
+                path, content = str(target), b""
+            now = self._now_ms()
+            landed = self._claims.finish(
+                keeper.claim,
+                file_name=name,
+                content=None if path else content,
+                file_path=path,
+                partial=partial,
+                finished_at=now,
+                expires_at=now + self._ttl_ms,
+            )
+            if not landed and path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        except _Lost:
+            log.info("export %s was taken over by another process", claim.id)
+        except Exception:
+            log.exception("export %s failed", claim.id)
+            self._claims.fail(keeper.claim, FAILED_MESSAGE, self._now_ms())
+
+    def _render(self, claim: Claim, keeper: _Keeper) -> tuple[bytes, bool]:
+        if claim.kind is ExportKind.AUTOMATION_JOBS:
+            return xlsx_file(jobs_sheets(self._database, claim), keeper), False
+        sheet, partial = usage_sheet(self._database, self._policy, claim)
+        if claim.format is ExportFormat.CSV:
+            return csv_file(sheet, keeper), partial
+        return xlsx_file([sheet], keeper), partial

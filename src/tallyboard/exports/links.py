@@ -1,0 +1,104 @@
+"""Signed download links of finished exports (spec §9 "Exports").
+
+A link is ``{public URL}/v1/exports/{id}/file?expires={unix seconds}&signature={hex}``:
+an HMAC-SHA256, under a per-instance secret, of the id and the expiry. It is valid for
+:data:`LINK_LIFETIME` seconds and is signed afresh on every read, so reading an export
+a second later gives a different link. No bearer token is needed: the signature is the
+authorization. A changed character anywhere in the query fails the check (403); a
+file past its TTL is gone (410).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import urlencode
+
+from tallyboard.domain.clock import Clock
+from tallyboard.domain.exports import ExportStatus
+from tallyboard.storage.database import Database
+from tallyboard.storage.export_claims import ExportClaims
+from tallyboard.storage.instance_secret_store import get_or_create_secret
+
+__all__ = ["LINK_LIFETIME", "Download", "ExportLinks", "Outcome"]
+
+LINK_LIFETIME = 3600
+_SECRET_NAME = "export-link-hmac-v1"  # noqa: S105 (the stored secret's name)
+
+
+class Outcome(Enum):
+    FILE = 200
+    FORBIDDEN = 403
+    NOT_FOUND = 404
+    GONE = 410
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    outcome: Outcome
+    file_name: str = ""
+    content: bytes = b""
+
+
+class ExportLinks:
+    def __init__(
+        self, database: Database, claims: ExportClaims, clock: Clock, base_url: str
+    ) -> None:
+        self._database = database
+        self._claims = claims
+        self._clock = clock
+        self._base = base_url.rstrip("/")
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    stored = get_or_create_secret(
+                        self._database, _SECRET_NAME, lambda: secrets.token_hex(32)
+                    )
+                    self._key = bytes.fromhex(stored)
+        return self._key
+
+    def _signature(self, export_id: str, expires: str) -> str:
+        message = f"{export_id}\n{expires}".encode()
+        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()
+
+    def link(self, export_id: str) -> str:
+        expires = str(int(self._clock.now().timestamp()) + LINK_LIFETIME)
+        query = urlencode({"expires": expires, "signature": self._signature(export_id, expires)})
+        return f"{self._base}/v1/exports/{export_id}/file?{query}"
+
+    def download(self, export_id: str, raw_query: str) -> Download:
+        """The file a link names, after checking its query exactly as signed."""
+        fields = dict(p.split("=", 1) for p in raw_query.split("&") if "=" in p)
+        expires, signature = fields.get("expires", ""), fields.get("signature", "")
+        expected = f"expires={expires}&signature={signature}"
+        if (
+            raw_query != expected
+            or not expires.isdigit()
+            or not hmac.compare_digest(signature, self._signature(export_id, expires))
+            or int(expires) < self._clock.now().timestamp()
+        ):
+            return Download(Outcome.FORBIDDEN)
+        stored = self._claims.file(export_id)
+        if stored is None:
+            return Download(Outcome.NOT_FOUND)
+        if stored.status is ExportStatus.EXPIRED:
+            return Download(Outcome.GONE)
+        if stored.status is not ExportStatus.FINISHED or stored.file_name is None:
+            return Download(Outcome.NOT_FOUND)
+        if stored.file_path is not None:
+            try:
+                with open(stored.file_path, "rb") as file:
+                    content = file.read()
+            except FileNotFoundError:
+                return Download(Outcome.GONE)
+        else:
+            content = stored.content or b""
+        return Download(Outcome.FILE, stored.file_name, content)

@@ -1,0 +1,181 @@
+"""The builder's side of export jobs (spec §9 "Exports"): claim, keep, finish, expire.
+
+A job is claimed by setting ``status = processing`` and ``claimed_at``; ``claimed_at``
+is also the claim's token: the builder refreshes it while it streams rows, and its
+finish only lands while the token is still its own. A claim not refreshed within the
+lease (its process crashed) is claimed again by any process. On PostgreSQL the claim
+reads with ``FOR UPDATE SKIP LOCKED``, so concurrent builders never pick the same job;
+SQLite's single writer serializes them (the clause is not compiled there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+
+from tallyboard.domain.exports import ExportFormat, ExportKind, ExportStatus
+from tallyboard.storage.database import Database
+from tallyboard.storage.export_tables import export_jobs as j
+
+__all__ = ["Claim", "ExportClaims", "StoredFile"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    id: str
+    principal_kind: str
+    principal_pk: int
+    kind: ExportKind
+    format: ExportFormat
+    parameters: str
+    created_at: int
+    token: int
+    """``claimed_at`` as this claim wrote it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    status: ExportStatus
+    file_name: str | None
+    content: bytes | None
+    file_path: str | None
+
+
+class ExportClaims:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def work(self, now_ms: int, lease_ms: int) -> tuple[bool, bool]:
+        """(a job is due, a file has expired): one read, so an idle builder never
+        takes the write lock (SQLite's is the whole database's)."""
+        due = exists().where(_due(now_ms, lease_ms))
+        expired = exists().where(_expired(now_ms))
+        with self._database.read() as conn:
+            row = conn.execute(select(due, expired)).one()
+        return bool(row[0]), bool(row[1])
+
+    def claim(self, now_ms: int, lease_ms: int) -> Claim | None:
+        """The oldest job waiting, or whose build stalled for ``lease_ms``, now ours."""
+        due = _due(now_ms, lease_ms)
+        query = (
+            select(
+                j.c.id,
+                j.c.principal_kind,
+                j.c.principal_pk,
+                j.c.kind,
+                j.c.format,
+                j.c.parameters,
+                j.c.created_at,
+                j.c.claimed_at,
+            )
+            .where(due)
+            .order_by(j.c.created_at, j.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        with self._database.write() as conn:
+            row = conn.execute(query).one_or_none()
+            if row is None:
+                return None
+            token = max(now_ms, (row.claimed_at or 0) + 1)
+            conn.execute(
+                update(j)
+                .where(j.c.id == row.id)
+                .values(status=ExportStatus.PROCESSING.value, claimed_at=token)
+            )
+        return Claim(
+            id=row.id,
+            principal_kind=row.principal_kind,
+            principal_pk=row.principal_pk,
+            kind=ExportKind(row.kind),
+            format=ExportFormat(row.format),
+            parameters=row.parameters,
+            created_at=row.created_at,
+            token=token,
+        )
+
+    def keep(self, claim: Claim, now_ms: int) -> Claim | None:
+        """The claim with a fresh token, or None when another process took the job."""
+        token = max(now_ms, claim.token + 1)
+        with self._database.write() as conn:
+            changed = conn.execute(update(j).where(*_ours(claim)).values(claimed_at=token)).rowcount
+        if not changed:
+            return None
+        return replace(claim, token=token)
+
+    def finish(
+        self,
+        claim: Claim,
+        *,
+        file_name: str,
+        content: bytes | None,
+        file_path: str | None,
+        partial: bool,
+        finished_at: int,
+        expires_at: int,
+    ) -> bool:
+        """Whether the file landed (False: the claim was lost; the other build wins)."""
+        values = {
+            "status": ExportStatus.FINISHED.value,
+            "file_name": file_name,
+            "content": content,
+            "file_path": file_path,
+            "partial": partial,
+            "finished_at": finished_at,
+            "expires_at": expires_at,
+        }
+        with self._database.write() as conn:
+            return bool(conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount)
+
+    def fail(self, claim: Claim, error: str, finished_at: int) -> bool:
+        values = {
+            "status": ExportStatus.FAILED.value,
+            "error": error,
+            "finished_at": finished_at,
+        }
+        with self._database.write() as conn:
+            return bool(conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount)
+
+    def expire(self, now_ms: int) -> list[str]:
+        """Drop the files past their expiry; the paths of those kept on disk (to delete)."""
+        gone = _expired(now_ms)
+        with self._database.write() as conn:
+            paths = [p for p in conn.execute(select(j.c.file_path).where(gone)).scalars() if p]
+            conn.execute(
+                update(j)
+                .where(gone)
+                .values(status=ExportStatus.EXPIRED.value, content=None, file_path=None)
+            )
+        return paths
+
+    def file(self, export_id: str) -> StoredFile | None:
+        """An export's file (whoever asks: the signed link is the authorization)."""
+        with self._database.read() as conn:
+            row = conn.execute(
+                select(j.c.status, j.c.file_name, j.c.content, j.c.file_path).where(
+                    j.c.id == export_id
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        return StoredFile(ExportStatus(row.status), row.file_name, row.content, row.file_path)
+
+
+def _due(now_ms: int, lease_ms: int) -> ColumnElement[bool]:
+    return or_(
+        j.c.status == ExportStatus.CREATED.value,
+        and_(j.c.status == ExportStatus.PROCESSING.value, j.c.claimed_at < now_ms - lease_ms),
+    )
+
+
+def _expired(now_ms: int) -> ColumnElement[bool]:
+    return and_(j.c.status == ExportStatus.FINISHED.value, j.c.expires_at <= now_ms)
+
+
+def _ours(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    return (
+        j.c.id == claim.id,
+        j.c.status == ExportStatus.PROCESSING.value,
+        j.c.claimed_at == claim.token,
+    )
