@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -323,8 +324,18 @@ def test_threads_recording_during_flushes_and_failures_count_exactly(
     threads = 8
     per_thread = 5_000
 
+    flushed_midway = threading.Event()
+
     def work(worker: int) -> None:
         for i in range(per_thread):
+            if worker == 0 and i == per_thread // 2:
+                # Recording is fast enough to finish between two flushes: hold one
+                # thread half-way until the flusher has posted (and failed) meanwhile.
+                deadline = time.monotonic() + WAIT
+                while len(tallyboard.bodies) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                if len(tallyboard.bodies) >= 2:
+                    flushed_midway.set()
             meter.record(ORG if i % 2 else OTHER_ORG, f"Op{i % 7}", f"token-{worker % 3}")
 
     pool = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
@@ -334,7 +345,7 @@ def test_threads_recording_during_flushes_and_failures_count_exactly(
         thread.join(WAIT * 6)
     assert meter.close()
     assert tallyboard.total() == threads * per_thread == meter.delivered
-    assert len(tallyboard.bodies) > 3  # the flusher really ran concurrently
+    assert flushed_midway.is_set()  # the flusher really ran while threads recorded
     by_org = tallyboard.calls("organization")
     assert by_org == Counter(
         {(ORG,): threads * per_thread // 2, (OTHER_ORG,): threads * per_thread // 2}
