@@ -7,18 +7,12 @@ the retry. In the end the rollups hold exactly the sum of every event sent, once
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tallyboard.admin.applier import Applier
@@ -27,60 +21,13 @@ from tallyboard.client import IngestClient, IngestSummary
 from tallyboard.domain.clock import SystemClock
 from tallyboard.storage.database import Database
 from tests.support.events import ai_credit, api_call, org_document, rollup_snapshot, task_run
+from tests.support.restartable_server import RestartableServer
 
 pytestmark = pytest.mark.slow
 
 KILLS = 4
 EVENTS = 6_000
 BATCH = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, database_url: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "TALLYBOARD_DATABASE_URL": database_url,
-            "TALLYBOARD_PORT": str(self.port),
-            "TALLYBOARD_LOG_LEVEL": "warning",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tallyboard", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the server exited while starting"
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the server did not become ready")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
 
 
 def _events(org: str) -> list[dict[str, Any]]:
@@ -114,7 +61,7 @@ def test_sigkill_during_ingest_loses_and_double_counts_nothing(
     key = Applier(database, SystemClock()).apply(parse_document(document)).secrets()
     database.dispose()
     events = _events(org)
-    server = Server(database_url)
+    server = RestartableServer(database_url)
     server.start()
     acknowledged = 0
     outcome: list[IngestSummary | BaseException] = []

@@ -14,10 +14,8 @@ Every comparison goes through the public GraphQL API, never the database.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +34,7 @@ from tallyboard.domain.clock import SystemClock
 from tallyboard.storage.database import Database
 from tallyboard_client import UsageMeter
 from tests.support.harness import LiveServer
+from tests.support.restartable_server import RestartableServer
 
 pytestmark = pytest.mark.slow
 
@@ -51,52 +50,6 @@ query Stats($org: ID!, $dimension: GroupedAPIDimension, $period: PeriodFilter!) 
   }
 }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """``tallyboard serve`` as its own process, restartable on the same port."""
-
-    def __init__(self, database_url: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "TALLYBOARD_DATABASE_URL": database_url,
-            "TALLYBOARD_PORT": str(self.port),
-            "TALLYBOARD_LOG_LEVEL": "warning",
-            "TALLYBOARD_METERING": "false",  # only the producers' calls are counted
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tallyboard", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the server exited while starting"
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the server did not become ready")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(60)
 
 
 def tenancy(database_url: str, orgs: int) -> tuple[list[str], str, str]:
@@ -155,7 +108,7 @@ def test_three_producer_processes_are_counted_exactly_by_operation_and_token(
 ) -> None:
     database_url = str(request.getfixturevalue(f"{backend}_url"))
     orgs, key, reader = tenancy(database_url, orgs=2)
-    server = Server(database_url)
+    server = RestartableServer(database_url, {"TALLYBOARD_METERING": "false"})
     server.start()
     try:
         producers = [
@@ -230,7 +183,7 @@ def test_a_producer_survives_restarts_and_hard_kills_of_tallyboard_exactly_once(
 ) -> None:
     database_url = str(request.getfixturevalue(f"{backend}_url"))
     (org,), key, reader = tenancy(database_url, orgs=1)
-    server = Server(database_url)
+    server = RestartableServer(database_url, {"TALLYBOARD_METERING": "false"})
     server.start()
     transport = LosingAnswers(nth=4)
     meter = UsageMeter(
