@@ -18,7 +18,8 @@ from sqlalchemy import text
 
 from tests.integration.test_corrections_concurrency import _void
 from tests.integration.test_ingest_exactly_once import NOW, Node, new_orgs
-from tests.support.events import api_call, task_run
+from tests.api.test_corrections import adjust
+from tests.support.events import api_call, iso, task_run
 
 pytestmark = pytest.mark.postgres
 
@@ -111,8 +112,12 @@ def _exact(node: Node) -> None:
     assert check.verify(check.targets(None, None)).as_json()["differences"] == []
 
 
+def _retries(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("retried after a deadlock" in r.getMessage() for r in caplog.records)
+
+
 def test_two_batches_voiding_the_same_events_in_opposite_orders(
-    trio: tuple[Node, Node, Node],
+    trio: tuple[Node, Node, Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     a, b, _ = trio
     org = new_orgs(a)[0]
@@ -122,11 +127,12 @@ def test_two_batches_voiding_the_same_events_in_opposite_orders(
     results = _run_batches((a, b), (voids, voids[::-1]))
     assert sorted(r["applied"] for r in results) == [0, 2]  # each event voided once
     assert sorted(r["unchanged"] for r in results) == [0, 2]
+    assert _retries(caplog) == 0  # one lock order: not even a deadlock retried
     _exact(a)
 
 
 def test_two_batches_across_months_and_streams_in_opposite_orders(
-    trio: tuple[Node, Node, Node],
+    trio: tuple[Node, Node, Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     a, b, _ = trio
     org = new_orgs(a)[0]
@@ -147,8 +153,30 @@ def test_two_batches_across_months_and_streams_in_opposite_orders(
     oct_call, oct_run, nov_call, nov_run = voids[4:]
     results = _run_batches((a, b), ([oct_run, oct_call], [nov_call, nov_run]))
     assert sorted(r["applied"] for r in results) == [2, 2]
+    assert _retries(caplog) == 0
     _exact(a)
     assert a.services.corrections.correct(voids).unchanged == 8
+
+
+def test_two_batches_creating_the_same_adjustment_ids_in_opposite_orders(
+    trio: tuple[Node, Node, Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Different times (so different months): the organization's version rows, locked
+    up front, order the two batches; the second finds the ids taken (CONFLICT)."""
+    a, b, _ = trio
+    org = new_orgs(a)[0]
+    data = {"tokenName": "self-metered", "count": 4}
+
+    def adjustments(at: Any, ids: list[str]) -> list[Any]:
+        return [adjust(org, i, "api.call", data, time=iso(at)) for i in ids]
+
+    batches = (adjustments(OCTOBER, ["x", "y"]), adjustments(NOVEMBER, ["y", "x"]))
+    results = _run_batches((a, b), batches)
+    assert _retries(caplog) == 0
+    assert sorted(r["applied"] for r in results) == [0, 2]
+    codes = sorted(rejection["code"] for r in results for rejection in r["rejected"])
+    assert codes == ["CONFLICT", "CONFLICT"]
+    _exact(a)
 
 
 def _lock_waiters(node: Node) -> int:
@@ -158,7 +186,7 @@ def _lock_waiters(node: Node) -> int:
 
 
 def test_a_batch_voiding_in_descending_month_order_while_an_ingest_batch_writes_both(
-    trio: tuple[Node, Node, Node],
+    trio: tuple[Node, Node, Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     a, b, c = trio
     org = new_orgs(a)[0]
@@ -187,4 +215,55 @@ def test_a_batch_voiding_in_descending_month_order_while_an_ingest_batch_writes_
     ingester.join(60)
     assert not errors, errors
     assert outcome.applied == 2
+    assert _retries(caplog) == 0
+    _exact(a)
+
+
+def test_a_deadlock_is_retried_transparently_and_counted_once(
+    trio: tuple[Node, Node, Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer outside every lock order (this test's own transaction: the version row,
+    then the month's totals) closes a cycle with a batch; PostgreSQL ends it by failing
+    the batch, which is judged again from the start once the way is clear."""
+    a, b, c = trio
+    org = new_orgs(a)[0]
+    events = [api_call(org, NOVEMBER, count=2), api_call(org, NOVEMBER, count=3)]
+    assert a.ingest(events, backfill=True).accepted == 2
+    with a.services.database.read() as conn:
+        query = text("SELECT pk FROM organizations WHERE uuid = :uuid")
+        org_pk = int(conn.execute(query, {"uuid": org}).scalar_one())
+    month = NOVEMBER.strftime("%Y-%m")
+    versions_held = threading.Event()
+    errors: list[BaseException] = []
+
+    def hostile() -> None:
+        try:
+            with c.services.database.write() as conn:
+                conn.execute(
+                    text("UPDATE usage_versions SET version = version + 1 WHERE org_pk = :o"),
+                    {"o": org_pk},
+                )
+                versions_held.set()
+                deadline = time.monotonic() + HOLD_SECONDS
+                while _lock_waiters(a) == 0 and time.monotonic() < deadline:
+                    time.sleep(0.02)  # until the batch holds the totals, waiting for us
+                conn.execute(
+                    text(
+                        "UPDATE usage_totals_monthly SET calls = calls "
+                        "WHERE org_pk = :o AND month = :m"
+                    ),
+                    {"o": org_pk, "m": month},
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            versions_held.set()
+
+    other = threading.Thread(target=hostile)
+    other.start()
+    assert versions_held.wait(30)
+    outcome = b.services.corrections.correct([_void(org, e) for e in events])
+    other.join(60)
+    assert not errors, errors
+    assert _retries(caplog) == 1
+    assert outcome.as_json() == {"applied": 2, "unchanged": 0, "rejected": []}
     _exact(a)

@@ -15,6 +15,7 @@ only usage was voided leaves every listing). An adjustment adds amounts only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ from tallyboard.domain.corrections import (
     read_correction,
     void_deltas,
 )
+from tallyboard.domain.errors import ServiceUnavailableError
 from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
 from tallyboard.domain.events import Event, TaskRun
@@ -44,6 +46,7 @@ from tallyboard.ingest.window import Window
 from tallyboard.storage import audit_store, closed_months_store, tenancy_store
 from tallyboard.storage import correction_store as store
 from tallyboard.storage import tables as t
+from tallyboard.storage.correction_locks import lock_months
 from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.rollup_writer import RollupWriter
@@ -51,6 +54,13 @@ from tallyboard.storage.rollup_writer import RollupWriter
 __all__ = ["CorrectionResult", "CorrectionService"]
 
 _DAY_MS = 86_400_000
+_ATTEMPTS = 3
+_LOST_TO_A_DEADLOCK = frozenset({"database:DeadlockDetected", "database:SerializationFailure"})
+"""PostgreSQL chose this transaction to end a lock cycle: it changed nothing, so the
+batch is judged again from the start. The batch's lock order leaves no cycle with
+another writer but one -- two batches creating the same adjustment ids in opposite
+orders -- and retrying covers that one too."""
+_log = logging.getLogger(__name__)
 Outcome = CorrectionRejection | bool
 """A rejection, or True (applied) / False (unchanged)."""
 
@@ -113,12 +123,32 @@ class CorrectionService:
                 entries.append(entry)
         if not entries:
             return result
-        now = self._clock.now()
         with self._db.read() as conn:
             orgs = tenancy_store.orgs_by_uuid(conn, {_org_of(e) for e in entries})
-        run = _Run(self, now, actor or operating_system_actor(), {u: o.pk for u, o in orgs.items()})
+        org_pks = {u: o.pk for u, o in orgs.items()}
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                judged = self._judge_all(entries, actor or operating_system_actor(), org_pks)
+                break
+            except ServiceUnavailableError as exc:
+                if exc.kind not in _LOST_TO_A_DEADLOCK or attempt == _ATTEMPTS:
+                    raise
+                _log.warning(
+                    "corrections: batch retried after a deadlock", extra={"kind": exc.kind}
+                )
+        result.applied, result.unchanged = judged.applied, judged.unchanged
+        result.rejected.extend(judged.rejected)
+        return result
+
+    def _judge_all(
+        self, entries: list[Void | Adjustment], actor: Actor, org_pks: dict[str, int]
+    ) -> CorrectionResult:
+        """One attempt: every entry judged in one transaction (all of it or nothing)."""
+        result = CorrectionResult()
+        run = _Run(self, self._clock.now(), actor, org_pks)
         try:
             with self._events.transaction() as conn:
+                run.lock(conn, entries)
                 for entry in entries:
                     outcome = run.judge(conn, entry)
                     if isinstance(outcome, CorrectionRejection):
@@ -163,6 +193,24 @@ class _Run:
         limits = service._limits
         self.window = Window.backfill(now, limits.retention_days, limits.future_skew_seconds)
         self.closed: set[str] | None = None
+
+    def lock(self, conn: Connection, entries: list[Void | Adjustment]) -> None:
+        """Lock every month the batch may write, before its first change (one lock
+        order with every other writer: ``storage/correction_locks.py``)."""
+        months: set[tuple[int, str]] = set()
+        for entry in entries:
+            org_pk = self.org_pks.get(_org_of(entry))
+            if org_pk is None:
+                continue
+            if isinstance(entry, Void):
+                stored = store.find_event(conn, org_pk, entry.source, entry.id)
+                if stored is None:
+                    continue
+                time_ms = stored.time_ms  # an event's time never changes
+            elif self.window.problem(time_ms := entry.event.time_ms) is not None:
+                continue  # refused before it writes anything
+            months.add((org_pk, format_ms(time_ms)[:7]))
+        lock_months(conn, self.dialect, months)
 
     def _closed(self, conn: Connection, entry: Void | Adjustment, time_ms: int) -> None:
         """Refuse an entry dated in a closed month (read once per batch)."""
