@@ -7,6 +7,7 @@ order the two would each wait for the other and PostgreSQL would kill one."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.api.test_corrections import adjust
 from tests.integration.test_corrections_concurrency import _void
 from tests.integration.test_ingest_exactly_once import NOW, Node, new_orgs
-from tests.api.test_corrections import adjust
 from tests.support.events import api_call, iso, task_run
 
 pytestmark = pytest.mark.postgres
@@ -66,10 +67,9 @@ def trio(postgres_url: str) -> Iterator[tuple[Node, Node, Node]]:
 
 def _meet(barrier: threading.Barrier) -> Callable[[], None]:
     def wait() -> None:
-        try:
+        # Broken: the other batch waits on a lock this one holds (one order, no deadlock).
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(HOLD_SECONDS)
-        except threading.BrokenBarrierError:
-            pass  # the other batch waits on a lock this one holds: one order, no deadlock
 
     return wait
 

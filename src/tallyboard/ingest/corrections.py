@@ -9,8 +9,10 @@ versions are raised and the ceiling holds exactly as for events.
 
 A void makes its event count nowhere, as if it had never been accepted: its calls,
 tasks, runs and credits are subtracted, the last run of its flow is recomputed from the
-events that still count, and rows left holding nothing are deleted (so a value whose
-only usage was voided leaves every listing). An adjustment adds amounts only.
+events that still count, and a row it touched is deleted when nothing left in the
+ledger adds to it (``storage/correction_rows.py``: a value whose only usage was voided
+leaves every listing, one that still has a zero-credit run stays). An adjustment adds
+amounts only, and deletes nothing: it is itself an entry of every row it touches.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from tallyboard.storage import audit_store, closed_months_store, tenancy_store
 from tallyboard.storage import correction_store as store
 from tallyboard.storage import tables as t
 from tallyboard.storage.correction_locks import lock_months
+from tallyboard.storage.correction_rows import drop_unbacked_rows
 from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.rollup_writer import RollupWriter
@@ -365,7 +368,8 @@ class _Run:
                 )
         if store.has_negative_figures(conn, event.org_pk, label):
             raise _Refused(_negative(entry))
-        store.drop_empty_rows(conn, deltas)
+        if isinstance(entry, Void):
+            drop_unbacked_rows(conn, event, deltas)
 
 
 _AMOUNT_FIELDS = {"api.call": "count", "integration.task": "tasks", "ai.credit": "credits"}

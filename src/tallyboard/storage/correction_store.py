@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date
 
 import orjson
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from tallyboard.domain.events import EVENT_TYPE_CODES, Event
-from tallyboard.domain.rollup import RollupDeltas
-from tallyboard.domain.usage import OTHER, ApiDimension, EventType
+from tallyboard.domain.usage import ApiDimension, EventType
 from tallyboard.storage import tables as t
 from tallyboard.storage.correction_tables import adjustments
 from tallyboard.storage.dialect import InsertOutcome, StorageDialect
@@ -28,7 +26,6 @@ __all__ = [
     "StoredEvent",
     "admitted_operation_names",
     "claim_void",
-    "drop_empty_rows",
     "find_event",
     "has_negative_figures",
     "insert_adjustment",
@@ -145,58 +142,6 @@ def has_negative_figures(conn: Connection, org_pk: int, day: str) -> bool:
         if conn.execute(select(func.count()).select_from(table).where(where)).scalar_one():
             return True
     return False
-
-
-def drop_empty_rows(conn: Connection, deltas: RollupDeltas) -> None:
-    """Delete the rows ``deltas`` touched that hold nothing any more: a value whose only
-    usage was voided disappears from every listing (section 11). Rows it did not touch
-    stay as they are."""
-    for org_pk, day, operation, token in deltas.api_calls:
-        values = {(0, ""), (1, operation), (1, OTHER), (2, token)}
-        for table, bucket, label in _buckets(t.api_calls_daily, t.api_calls_monthly, day):
-            for dimension, value in sorted(values):
-                conn.execute(
-                    delete(table).where(
-                        table.c.org_pk == org_pk,
-                        table.c[bucket] == label,
-                        table.c.dimension == dimension,
-                        table.c.value == value,
-                        table.c.calls == 0,
-                    )
-                )
-    for org_pk, day, flow_id in deltas.flow_runs:
-        for table, bucket, label in _buckets(t.flow_usage_daily, t.flow_usage_monthly, day):
-            conn.execute(
-                delete(table).where(
-                    table.c.org_pk == org_pk,
-                    table.c[bucket] == label,
-                    table.c.flow_id == flow_id,
-                    table.c.tasks == 0,
-                    table.c.runs == 0,
-                )
-            )
-        tu = t.task_usage_daily
-        conn.execute(
-            delete(tu).where(
-                tu.c.org_pk == org_pk, tu.c.day == day.isoformat(), tu.c.tasks == 0, tu.c.runs == 0
-            )
-        )
-    for org_pk, day, resource, agent in deltas.ai_credits:
-        for table, bucket, label in _buckets(t.ai_credits_daily, t.ai_credits_monthly, day):
-            conn.execute(
-                delete(table).where(
-                    table.c.org_pk == org_pk,
-                    table.c[bucket] == label,
-                    table.c.resource == int(resource),
-                    table.c.agent_id == agent,
-                    table.c.credits == 0,
-                )
-            )
-
-
-def _buckets(daily: Table, monthly: Table, day: date) -> list[tuple[Table, str, str]]:
-    label = day.isoformat()
-    return [(daily, "day", label), (monthly, "month", label[:7])]
 
 
 def latest_run_ms(conn: Connection, org_pk: int, flow_id: str, start_ms: int, end_ms: int) -> int:
