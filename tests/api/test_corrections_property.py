@@ -16,11 +16,12 @@ from tests.api.test_corrections_rows import rows, top_agents
 from tests.api.test_ingest import Tenant
 from tests.support.events import ai_credit, api_call, iso, rollup_snapshot, task_run
 from tests.support.harness import Harness
+from tests.support.usage import automation_job
 
 START = datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # inside the live window of 2026-11-21
 
 _event = st.tuples(
-    st.sampled_from(["api", "task", "credit"]),
+    st.sampled_from(["api", "task", "credit", "job"]),
     st.integers(0, 4 * 24),  # hours after START: few days, so entries share rows; two months
     st.sampled_from(["a", "b"]),  # operation / flow / agent
     st.integers(1, 5),
@@ -40,6 +41,8 @@ def _as_event(org: str, spec: tuple[str, int, str, int], event_id: str) -> dict[
         return api_call(org, at, operation=name, count=amount, event_id=event_id)
     if kind == "task":
         return task_run(org, at, flow=name, tasks=amount, event_id=event_id)
+    if kind == "job":
+        return automation_job(org, at, name, amount, event_id=event_id)
     # Credits may be 0: a row holding nothing but still listed must stay listed.
     return ai_credit(org, at, agent=name, credits=amount - 1, event_id=event_id)
 
@@ -52,6 +55,10 @@ def _as_adjustment(org: str, spec: tuple[str, int, str, int], sign: int, adj_id:
         return adjust(org, adj_id, "api.call", data, time=time)
     if kind == "task":
         return adjust(org, adj_id, "integration.task", {"flowId": name, "tasks": sign}, time=time)
+    if kind == "job":
+        return adjust(
+            org, adj_id, "automation.job", {"automationId": name, "jobs": sign}, time=time
+        )
     return adjust(
         org,
         adj_id,
@@ -73,6 +80,14 @@ def _as_adjustment(org: str, spec: tuple[str, int, str, int], sign: int, adj_id:
         ("adjust", ("api", 6, "a", 1), -2),
         ("event", ("api", 7, "a", 1)),
         ("void", 2),
+    ]
+)
+@example(  # automation jobs: a void lowers the last job; an adjustment takes jobs away
+    steps=[
+        ("event", ("job", 10, "a", 2)),
+        ("event", ("job", 12, "a", 3)),
+        ("void", 1),
+        ("adjust", ("job", 11, "a", 1), -1),
     ]
 )
 @settings(

@@ -11,12 +11,17 @@ from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from tallyboard.storage import ai_credit_reader
 from tallyboard.storage import tables as t
+from tallyboard.storage.tables_automation import automation_jobs_daily as jobs_daily
+from tallyboard.storage.tables_automation import automation_jobs_monthly as jobs_monthly
 from tests.api.test_corrections import NOW, adjust, correct, usage_only, void
 from tests.api.test_ingest import Tenant
 from tests.support.events import RollupSnapshot, ai_credit, api_call, iso, rollup_snapshot
 from tests.support.harness import Harness
+from tests.support.usage import automation_job
 
 DAY = NOW - timedelta(days=2)
 
@@ -25,22 +30,31 @@ def rows(harness: Harness, org: str) -> dict[str, dict[Any, Any]]:
     """Every rollup row of the organization, a row holding zero included (a Counter
     compares a missing key equal to zero; a plain dict does not)."""
     snapshot: RollupSnapshot = usage_only(rollup_snapshot(harness.database_url, org))
-    return {
+    found = {
         f.name: dict(getattr(snapshot, f.name))
         for f in fields(snapshot)
         if isinstance(getattr(snapshot, f.name), dict)
     }
+    with harness.app.state.components.database.read() as conn:
+        org_pk = _org_pk(conn, org)
+        for table, bucket in ((jobs_daily, "day"), (jobs_monthly, "month")):
+            columns = (table.c[bucket], table.c.automation_id, table.c.jobs, table.c.last_job_at)
+            query = select(*columns).where(table.c.org_pk == org_pk)
+            found[table.name] = {(b, a): (j, last) for b, a, j, last in conn.execute(query)}
+    return found
+
+
+def _org_pk(conn: Any, org: str) -> int:
+    o = t.organizations
+    return int(conn.execute(select(o.c.pk).where(o.c.uuid == org)).scalar_one())
 
 
 def top_agents(
     harness: Harness, org: str, months: tuple[str, ...] = (DAY.strftime("%Y-%m"),)
 ) -> list[tuple[str, int]]:
     """What ``topAgents`` ranks: AI-automation credits per agent over ``months``."""
-    database = harness.app.state.components.database
-    with database.read() as conn:
-        query = t.organizations.select().where(t.organizations.c.uuid == org)
-        org_pk = conn.execute(query).one().pk
-        found = ai_credit_reader.agent_credits(conn, [org_pk], list(months))
+    with harness.app.state.components.database.read() as conn:
+        found = ai_credit_reader.agent_credits(conn, [_org_pk(conn, org)], list(months))
     return sorted((a.agent_id, a.micro) for a in found)
 
 
@@ -106,5 +120,44 @@ def test_rows_do_not_depend_on_the_order_of_events_and_adjustments(any_harness: 
     assert ours["credits"] == {(DAY.date().isoformat(), 1, "agt-9"): 0}
     assert ours["api_calls"][(DAY.date().isoformat(), 1, "Sync")] == 0  # still listed
     assert top_agents(harness, org) == [("agt-9", 0)]
+    check = harness.app.state.components.verifier
+    assert check.verify(check.targets(None, None)).as_json()["differences"] == []
+
+
+def test_automation_jobs_are_voided_and_adjusted_like_every_other_usage(
+    any_harness: Harness,
+) -> None:
+    """A void takes its jobs away and lowers the last job to the latest one left; an
+    adjustment (negative too) counts jobs only, never moves the last job, and may not
+    take jobs below zero."""
+    harness = any_harness
+    tenant = Tenant(harness, orgs=2)
+    org, reference = tenant.orgs
+    early, late = DAY, DAY + timedelta(hours=5)
+    events = [
+        automation_job(org, early, "auto-1", 2, event_id="j1"),
+        automation_job(org, late, "auto-1", 3, event_id="j2"),
+        automation_job(org, late, "auto-2", 4, event_id="j3"),
+    ]
+    assert tenant.send(events)["accepted"] == 3
+    data = {"automationId": "auto-1", "jobs": -1}
+    entries = [
+        void(org, events[1]),
+        void(org, events[2]),
+        adjust(org, "minus", "automation.job", data, time=iso(late)),
+    ]
+    assert correct(harness, entries) == {"applied": 3, "unchanged": 0, "rejected": []}
+    too_much = adjust(org, "too-much", "automation.job", {**data, "jobs": -2}, time=iso(late))
+    (refused,) = correct(harness, [too_much])["rejected"]
+    assert (refused["code"], refused["message"][:9]) == ("NEGATIVE_USAGE", "data.jobs")
+
+    kept = {**events[0], "organization": reference}
+    assert tenant.send([kept])["accepted"] == 1
+    minus = adjust(reference, "minus", "automation.job", data, time=iso(late))
+    assert correct(harness, [minus])["applied"] == 1
+    ours = rows(harness, org)
+    assert ours == rows(harness, reference)
+    day = DAY.date().isoformat()
+    assert ours["automation_jobs_daily"] == {(day, "auto-1"): (1, int(early.timestamp() * 1000))}
     check = harness.app.state.components.verifier
     assert check.verify(check.targets(None, None)).as_json()["differences"] == []

@@ -41,13 +41,13 @@ from tallyboard.domain.corrections import (
 from tallyboard.domain.errors import ServiceUnavailableError
 from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
-from tallyboard.domain.events import Event, TaskRun
+from tallyboard.domain.events import Event
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER
 from tallyboard.ingest.window import Window
 from tallyboard.storage import audit_store, closed_months_store, tenancy_store
 from tallyboard.storage import correction_store as store
-from tallyboard.storage import tables as t
+from tallyboard.storage.correction_last_times import restore_last_times
 from tallyboard.storage.correction_locks import lock_months
 from tallyboard.storage.correction_rows import drop_unbacked_rows
 from tallyboard.storage.database import Database
@@ -168,16 +168,6 @@ class CorrectionService:
 
 def _org_of(entry: Void | Adjustment) -> str:
     return entry.organization if isinstance(entry, Void) else entry.event.organization
-
-
-def _day_of(time_ms: int) -> tuple[str, int, int, int]:
-    """(``YYYY-MM-DD``, day start, month start, next month start) in epoch ms."""
-    day_start = time_ms - time_ms % _DAY_MS
-    label = format_ms(day_start)[:10]
-    year, month = int(label[:4]), int(label[5:7])
-    first = datetime.fromisoformat(f"{label[:7]}-01T00:00:00+00:00")
-    nxt = datetime.fromisoformat(f"{year + month // 12:04d}-{month % 12 + 1:02d}-01T00:00:00+00:00")
-    return label, day_start, epoch_ms(first), epoch_ms(nxt)
 
 
 class _Run:
@@ -352,27 +342,21 @@ class _Run:
         """Apply ``deltas``; refuse the entry if any figure it touched went below zero."""
         if not deltas.is_empty():
             self.writer.apply(conn, deltas)
-        label, day_start, month_start, month_end = _day_of(event.time_ms)
-        if isinstance(entry, Void) and isinstance(event.usage, TaskRun):
-            flow_id = event.usage.flow_id
-            removed = event.time_ms // 1000
-            for table, bucket, start, end in (
-                (t.flow_usage_daily, label, day_start, day_start + _DAY_MS),
-                (t.flow_usage_monthly, label[:7], month_start, month_end),
-            ):
-                latest = store.latest_run_ms(conn, event.org_pk, flow_id, start, end)
-                new = latest // 1000 if latest >= 0 else 0
-                column = "day" if table is t.flow_usage_daily else "month"
-                store.lower_last_run(
-                    conn, table, column, (event.org_pk, bucket, flow_id), removed, new
-                )
+        label = format_ms(event.time_ms)[:10]
+        if isinstance(entry, Void):
+            restore_last_times(conn, event)
         if store.has_negative_figures(conn, event.org_pk, label):
             raise _Refused(_negative(entry))
         if isinstance(entry, Void):
             drop_unbacked_rows(conn, event, deltas)
 
 
-_AMOUNT_FIELDS = {"api.call": "count", "integration.task": "tasks", "ai.credit": "credits"}
+_AMOUNT_FIELDS = {
+    "api.call": "count",
+    "integration.task": "tasks",
+    "ai.credit": "credits",
+    "automation.job": "jobs",
+}
 
 
 def _negative(entry: Void | Adjustment) -> CorrectionRejection:

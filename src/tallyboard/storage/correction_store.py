@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-import orjson
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tallyboard.domain.events import EVENT_TYPE_CODES, Event
 from tallyboard.domain.usage import ApiDimension, EventType
 from tallyboard.storage import tables as t
+from tallyboard.storage import tables_automation
 from tallyboard.storage.correction_tables import adjustments
 from tallyboard.storage.dialect import InsertOutcome, StorageDialect
 
@@ -29,8 +29,6 @@ __all__ = [
     "find_event",
     "has_negative_figures",
     "insert_adjustment",
-    "latest_run_ms",
-    "lower_last_run",
 ]
 
 _ADJUSTMENT_COLUMNS = (
@@ -128,6 +126,8 @@ def _figures() -> Iterable[tuple[Table, str, tuple[str, ...]]]:
     yield t.task_usage_daily, "day", ("tasks", "runs")
     yield t.ai_credits_daily, "day", ("credits",)
     yield t.ai_credits_monthly, "month", ("credits",)
+    yield tables_automation.automation_jobs_daily, "day", ("jobs",)
+    yield tables_automation.automation_jobs_monthly, "month", ("jobs",)
 
 
 def has_negative_figures(conn: Connection, org_pk: int, day: str) -> bool:
@@ -142,46 +142,3 @@ def has_negative_figures(conn: Connection, org_pk: int, day: str) -> bool:
         if conn.execute(select(func.count()).select_from(table).where(where)).scalar_one():
             return True
     return False
-
-
-def latest_run_ms(conn: Connection, org_pk: int, flow_id: str, start_ms: int, end_ms: int) -> int:
-    """Time of the latest run of the flow in ``[start_ms, end_ms)`` among the events
-    that still count, or -1 (newest first: usually the first row decides)."""
-    e = t.events
-    query = (
-        select(e.c.time_ms, e.c.payload)
-        .where(
-            e.c.org_pk == org_pk,
-            e.c.type == _TASK,
-            e.c.time_ms >= start_ms,
-            e.c.time_ms < end_ms,
-            e.c.voided_at_ms.is_(None),
-        )
-        .order_by(e.c.time_ms.desc())
-        .execution_options(yield_per=500)
-    )
-    result = conn.execute(query)
-    try:
-        for time_ms, payload in result:
-            if orjson.loads(payload)["data"]["flowId"] == flow_id:
-                return int(time_ms)
-        return -1
-    finally:
-        result.close()  # usually left after its first row
-
-
-def lower_last_run(
-    conn: Connection, table: Table, bucket: str, key: tuple[int, str, str], removed: int, new: int
-) -> None:
-    """Set ``last_run_at`` of a flow row to ``new`` if it was the removed run's time."""
-    org_pk, label, flow_id = key
-    conn.execute(
-        update(table)
-        .where(
-            table.c.org_pk == org_pk,
-            table.c[bucket] == label,
-            table.c.flow_id == flow_id,
-            table.c.last_run_at == removed,
-        )
-        .values(last_run_at=new)
-    )
