@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tallyboard.storage import ai_credit_reader
 from tallyboard.storage import tables as t
+from tallyboard.storage.database import Database
 from tallyboard.storage.tables_automation import automation_jobs_daily as jobs_daily
 from tallyboard.storage.tables_automation import automation_jobs_monthly as jobs_monthly
 from tests.api.test_corrections import NOW, adjust, correct, usage_only, void
@@ -27,20 +28,33 @@ DAY = NOW - timedelta(days=2)
 
 
 def rows(harness: Harness, org: str) -> dict[str, dict[Any, Any]]:
+    return rows_at(harness.database_url, org)
+
+
+def rows_at(database_url: str, org: str) -> dict[str, dict[Any, Any]]:
     """Every rollup row of the organization, a row holding zero included (a Counter
     compares a missing key equal to zero; a plain dict does not)."""
-    snapshot: RollupSnapshot = usage_only(rollup_snapshot(harness.database_url, org))
+    snapshot: RollupSnapshot = usage_only(rollup_snapshot(database_url, org))
     found = {
         f.name: dict(getattr(snapshot, f.name))
         for f in fields(snapshot)
         if isinstance(getattr(snapshot, f.name), dict)
     }
-    with harness.app.state.components.database.read() as conn:
-        org_pk = _org_pk(conn, org)
-        for table, bucket in ((jobs_daily, "day"), (jobs_monthly, "month")):
-            columns = (table.c[bucket], table.c.automation_id, table.c.jobs, table.c.last_job_at)
-            query = select(*columns).where(table.c.org_pk == org_pk)
-            found[table.name] = {(b, a): (j, last) for b, a, j, last in conn.execute(query)}
+    database = Database(database_url)
+    try:
+        with database.read() as conn:
+            org_pk = _org_pk(conn, org)
+            for table, bucket in ((jobs_daily, "day"), (jobs_monthly, "month")):
+                columns = (
+                    table.c[bucket],
+                    table.c.automation_id,
+                    table.c.jobs,
+                    table.c.last_job_at,
+                )
+                query = select(*columns).where(table.c.org_pk == org_pk)
+                found[table.name] = {(b, a): (j, last) for b, a, j, last in conn.execute(query)}
+    finally:
+        database.dispose()
     return found
 
 
