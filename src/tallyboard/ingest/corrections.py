@@ -18,6 +18,8 @@ amounts only, and deletes nothing: it is itself an entry of every row it touches
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,17 +40,16 @@ from tallyboard.domain.corrections import (
     read_correction,
     void_deltas,
 )
-from tallyboard.domain.errors import ServiceUnavailableError
 from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
 from tallyboard.domain.events import Event
 from tallyboard.domain.rollup import RollupDeltas
-from tallyboard.domain.usage import NOT_SPECIFIED, OTHER
+from tallyboard.domain.usage import NOT_SPECIFIED, OTHER, EventType
 from tallyboard.ingest.window import Window
 from tallyboard.storage import audit_store, closed_months_store, tenancy_store
 from tallyboard.storage import correction_store as store
 from tallyboard.storage.correction_last_times import restore_last_times
-from tallyboard.storage.correction_locks import lock_months
+from tallyboard.storage.correction_locks import lock_months, lost_to_a_deadlock
 from tallyboard.storage.correction_rows import drop_unbacked_rows
 from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
@@ -56,13 +57,11 @@ from tallyboard.storage.rollup_writer import RollupWriter
 
 __all__ = ["CorrectionResult", "CorrectionService"]
 
-_DAY_MS = 86_400_000
-_ATTEMPTS = 3
-_LOST_TO_A_DEADLOCK = frozenset({"database:DeadlockDetected", "database:SerializationFailure"})
-"""PostgreSQL chose this transaction to end a lock cycle: it changed nothing, so the
-batch is judged again from the start. The batch's lock order leaves no cycle with
-another writer but one -- two batches creating the same adjustment ids in opposite
-orders -- and retrying covers that one too."""
+_ATTEMPTS = 5
+"""A batch PostgreSQL failed to end a lock cycle changed nothing: it is judged again
+from the start. Its lock order leaves one cycle possible -- two batches creating the
+same adjustment ids (of usage that raises no version) in opposite orders, in different
+months -- and retrying ends it like any other."""
 _log = logging.getLogger(__name__)
 Outcome = CorrectionRejection | bool
 """A rejection, or True (applied) / False (unchanged)."""
@@ -133,12 +132,12 @@ class CorrectionService:
             try:
                 judged = self._judge_all(entries, actor or operating_system_actor(), org_pks)
                 break
-            except ServiceUnavailableError as exc:
-                if exc.kind not in _LOST_TO_A_DEADLOCK or attempt == _ATTEMPTS:
+            except Exception as exc:
+                if not lost_to_a_deadlock(exc) or attempt == _ATTEMPTS:
                     raise
-                _log.warning(
-                    "corrections: batch retried after a deadlock", extra={"kind": exc.kind}
-                )
+                _log.warning("corrections: batch retried after a deadlock")
+                # Apart, so the batch that won finishes before this one takes locks again.
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
         result.applied, result.unchanged = judged.applied, judged.unchanged
         result.rejected.extend(judged.rejected)
         return result
@@ -190,7 +189,7 @@ class _Run:
     def lock(self, conn: Connection, entries: list[Void | Adjustment]) -> None:
         """Lock every month the batch may write, before its first change (one lock
         order with every other writer: ``storage/correction_locks.py``)."""
-        months: set[tuple[int, str]] = set()
+        writes: set[tuple[int, str, EventType]] = set()
         for entry in entries:
             org_pk = self.org_pks.get(_org_of(entry))
             if org_pk is None:
@@ -199,11 +198,14 @@ class _Run:
                 stored = store.find_event(conn, org_pk, entry.source, entry.id)
                 if stored is None:
                     continue
-                time_ms = stored.time_ms  # an event's time never changes
+                time_ms = stored.time_ms  # an event's time and type never change
+                kind = EventType(orjson.loads(stored.payload)["type"])
             elif self.window.problem(time_ms := entry.event.time_ms) is not None:
                 continue  # refused before it writes anything
-            months.add((org_pk, format_ms(time_ms)[:7]))
-        lock_months(conn, self.dialect, months)
+            else:
+                kind = entry.event.type
+            writes.add((org_pk, format_ms(time_ms)[:7], kind))
+        lock_months(conn, self.dialect, writes)
 
     def _closed(self, conn: Connection, entry: Void | Adjustment, time_ms: int) -> None:
         """Refuse an entry dated in a closed month (read once per batch)."""

@@ -21,19 +21,46 @@ from collections.abc import Collection
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.rollup import FIGURES, MonthKey
+from tallyboard.domain.usage import EventType
 from tallyboard.storage import usage_totals, usage_versions
 from tallyboard.storage.dialect import StorageDialect
 
-__all__ = ["lock_months"]
+__all__ = ["lock_months", "lost_to_a_deadlock"]
 
 
-def lock_months(conn: Connection, dialect: StorageDialect, months: Collection[MonthKey]) -> None:
-    """Lock the totals of ``months`` and the versions of their organizations until the
-    transaction ends (adding zero: a month without figures gets an all-zero totals row,
-    which every figure reads as nothing)."""
-    if not months:
+_STREAMS = {
+    EventType.API_CALL: usage_versions.Stream.API_CALLS,
+    EventType.INTEGRATION_TASK: usage_versions.Stream.INTEGRATIONS,
+}
+"""The version each type of usage raises (AI credits and jobs raise none)."""
+
+
+def lock_months(
+    conn: Connection, dialect: StorageDialect, writes: Collection[tuple[int, str, EventType]]
+) -> None:
+    """Lock, until the transaction ends, the totals of every (organization, month) of
+    ``writes`` and the versions their types of usage raise (adding zero: a month
+    without figures gets an all-zero totals row, which every figure reads as nothing)."""
+    if not writes:
         return
+    months: set[MonthKey] = {(org_pk, month) for org_pk, month, _ in writes}
     usage_totals.add(conn, dialect, dict.fromkeys(sorted(months), (0,) * len(FIGURES)))
-    organizations = {org_pk for org_pk, _ in months}
-    for stream in usage_versions.Stream:
+    for stream in usage_versions.Stream:  # ascending, as the writer bumps them
+        organizations = {org_pk for org_pk, _, kind in writes if _STREAMS.get(kind) is stream}
         usage_versions.bump(conn, dialect, stream, organizations)
+
+
+_CYCLE_STATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+_CYCLE_KINDS = frozenset({"database:DeadlockDetected", "database:SerializationFailure"})
+
+
+def lost_to_a_deadlock(exc: BaseException) -> bool:
+    """Whether PostgreSQL failed the transaction to end a lock cycle: it changed
+    nothing, so running it again is safe. The error arrives translated (a statement
+    through SQLAlchemy) or as the driver's own (``insert_absent`` uses its cursor)."""
+    if getattr(exc, "kind", None) in _CYCLE_KINDS:
+        return True
+    for error in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if getattr(error, "sqlstate", None) in _CYCLE_STATES:
+            return True
+    return False
