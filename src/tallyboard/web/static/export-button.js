@@ -24,15 +24,20 @@ export function nextDelay(delay) {
 
 function pause(ms, signal) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
+    const aborted = () => {
       clearTimeout(timer);
       reject(new DOMException("Aborted", "AbortError"));
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", aborted);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", aborted, { once: true });
   });
 }
 
 /**
+ * An export's button, status line, "Download again" link and "Check again" button.
  * options:
  *  label: the button's text; testid: prefix of the parts' data-testid;
  *  subject(): a short name of what is exported now (shown in the status, e.g. "Acme Corp, this month");
@@ -40,138 +45,140 @@ function pause(ms, signal) {
  *  note(export): an extra line for a finished export, or null;
  *  fail(error): told when the credential stopped working;
  *  options: controls shown before the button (e.g. the file format).
- * Returns {element, describe(text), disable(reason), reset()}.
+ * Use: element, describe(text), disable(reason), reset().
  */
-export function createExportButton({ label, testid, subject, create, read, note = () => null, fail = () => {}, options = [] }) {
-  // The name stays the visible label; what the export covers is the description.
-  const about = h("span", { id: nextId("export-about"), class: "visually-hidden" });
-  const button = h("button", { class: "button small", type: "button", "aria-describedby": about.id, "data-testid": `${testid}-button` }, label);
-  const status = h("span", { class: "export-status small", role: "status", "data-testid": `${testid}-status` });
-  const link = h("a", { class: "export-link small", download: "", hidden: true, "data-testid": `${testid}-link` }, "Download again");
-  const again = h("button", { class: "button ghost small", type: "button", hidden: true }, "Check again");
-  const element = h("div", { class: "export-control", "data-testid": testid }, ...options, button, about, status, link, again);
-  let controller = null;
-  let current = null;
-  let linkedAt = 0;
-  let shownSubject = "";
-  let disabledFor = null;
-
-  function show(text, tone) {
-    status.textContent = text ? `${shownSubject}: ${text}` : "";
-    status.className = `export-status small ${tone ?? ""}`.trim();
+export class ExportControl {
+  constructor({ label, testid, subject, create, read, note = () => null, fail = () => {}, options = [] }) {
+    Object.assign(this, { subject, create, read, note, fail });
+    // The name stays the visible label; what the export covers is the description.
+    this.about = h("span", { id: nextId("export-about"), class: "visually-hidden" });
+    this.button = h("button", { class: "button small", type: "button", "aria-describedby": this.about.id, "data-testid": `${testid}-button` }, label);
+    this.status = h("span", { class: "export-status small", role: "status", "data-testid": `${testid}-status` });
+    this.link = h("a", { class: "export-link small", download: "", hidden: true, "data-testid": `${testid}-link` }, "Download again");
+    this.again = h("button", { class: "button ghost small", type: "button", hidden: true }, "Check again");
+    this.element = h("div", { class: "export-control", "data-testid": testid }, ...options, this.button, this.about, this.status, this.link, this.again);
+    this.controller = null;
+    this.current = null;
+    this.linkedAt = 0;
+    this.shownSubject = "";
+    this.disabledFor = null;
+    this.button.addEventListener("click", () => this.run((signal) => this.start(signal)));
+    this.again.addEventListener("click", () => this.run((signal) => this.follow(signal)));
+    this.link.addEventListener("click", (event) => this.download(event));
   }
 
-  function busy(on) {
-    button.disabled = on || disabledFor !== null;
-    element.toggleAttribute("aria-busy", on);
+  /** Say what the button exports (its accessible description). */
+  describe(text) {
+    this.about.textContent = text;
   }
 
-  function stop() {
-    controller?.abort();
-    controller = new AbortController();
-    return controller.signal;
-  }
-
-  function problem(error, signal) {
-    if (error.name === "AbortError" || signal.aborted) return;
-    if (error instanceof Unauthorized) {
-      fail(error);
-      return;
+  /** Disable the button, saying why beside it (null: enable it again). */
+  disable(reason) {
+    const idle = !this.element.hasAttribute("aria-busy");
+    if (idle && (reason !== null || this.status.textContent === this.disabledFor)) {
+      this.status.textContent = reason ?? "";
+      this.status.className = "export-status small muted";
     }
-    const reference = error.correlationId ? ` (reference ${error.correlationId})` : "";
-    show(`${error.message}${reference}`, "error");
-    again.hidden = !(current && PENDING.has(current.status));
+    this.disabledFor = reason;
+    this.button.disabled = reason !== null || !idle;
   }
 
-  function settle(found) {
-    current = found;
-    if (found.status === "finished") {
-      const extra = note(found);
-      show(`ready; the download has started.${extra ? ` ${extra}` : ""}`, "success");
-      link.href = found.fileUrl;
-      link.setAttribute("aria-label", `Download again: ${shownSubject}`);
-      link.hidden = false;
-      linkedAt = Date.now();
-      link.click();
-    } else if (found.status === "failed") {
-      show(`the export failed. ${found.error ?? "The server gave no reason."}`, "error");
-    } else if (found.status === "expired") {
-      show("the file has expired; export again.", "error");
+  /** Stop following the export and forget it (the server's job goes on). */
+  reset() {
+    this.controller?.abort();
+    this.controller = null;
+    this.current = null;
+    this.busy(false);
+    this.show("", null);
+    this.link.hidden = true;
+    this.again.hidden = true;
+  }
+
+  show(text, tone) {
+    this.status.textContent = text ? `${this.shownSubject}: ${text}` : "";
+    this.status.className = `export-status small ${tone ?? ""}`.trim();
+  }
+
+  busy(on) {
+    this.button.disabled = on || this.disabledFor !== null;
+    if (on) this.element.setAttribute("aria-busy", "true");
+    else this.element.removeAttribute("aria-busy");
+  }
+
+  async run(work) {
+    this.controller?.abort();
+    this.controller = new AbortController();
+    const signal = this.controller.signal;
+    this.busy(true);
+    try {
+      await work(signal);
+    } catch (error) {
+      this.problem(error, signal);
+    } finally {
+      if (!signal.aborted) this.busy(false);
     }
   }
 
-  async function follow(signal) {
+  async start(signal) {
+    this.current = null;
+    this.shownSubject = this.subject();
+    this.link.hidden = true;
+    this.again.hidden = true;
+    this.show("creating the export…", "pending");
+    this.current = await this.create(signal);
+    await this.follow(signal);
+  }
+
+  async follow(signal) {
     const started = Date.now();
     let delay = FIRST_DELAY_MS;
-    again.hidden = true;
-    while (PENDING.has(current.status)) {
-      show(current.status === "created" ? "waiting to be built…" : "being built…", "pending");
+    this.again.hidden = true;
+    while (PENDING.has(this.current.status)) {
+      this.show(this.current.status === "created" ? "waiting to be built…" : "being built…", "pending");
       if (Date.now() - started > GIVE_UP_AFTER_MS) {
-        show("still being built after 10 minutes. Check again later.", "warn");
-        again.hidden = false;
+        this.show("still being built after 10 minutes. Check again later.", "warn");
+        this.again.hidden = false;
         return;
       }
       await pause(delay, signal);
       delay = nextDelay(delay);
-      current = await read(current.id, signal);
+      this.current = await this.read(this.current.id, signal);
     }
-    settle(current);
+    this.settle(this.current);
   }
 
-  async function run(work) {
-    const signal = stop();
-    busy(true);
-    try {
-      await work(signal);
-    } catch (error) {
-      problem(error, signal);
-    } finally {
-      if (!signal.aborted) busy(false);
+  settle(found) {
+    this.current = found;
+    if (found.status === "finished") {
+      const extra = this.note(found);
+      this.show(`ready; the download has started.${extra ? ` ${extra}` : ""}`, "success");
+      this.link.href = found.fileUrl;
+      this.link.setAttribute("aria-label", `Download again: ${this.shownSubject}`);
+      this.link.hidden = false;
+      this.linkedAt = Date.now();
+      this.link.click();
+    } else if (found.status === "failed") {
+      this.show(`the export failed. ${found.error ?? "The server gave no reason."}`, "error");
+    } else if (found.status === "expired") {
+      this.show("the file has expired; export again.", "error");
     }
   }
 
-  button.addEventListener("click", () =>
-    run(async (signal) => {
-      current = null;
-      shownSubject = subject();
-      link.hidden = true;
-      again.hidden = true;
-      show("creating the export…", "pending");
-      current = await create(signal);
-      await follow(signal);
-    }),
-  );
-  again.addEventListener("click", () => run((signal) => follow(signal)));
-  link.addEventListener("click", (event) => {
-    if (Date.now() - linkedAt < LINK_FRESH_FOR_MS) return;
+  /** A click on the link: an old link is replaced by a freshly signed one first. */
+  download(event) {
+    if (Date.now() - this.linkedAt < LINK_FRESH_FOR_MS) return;
     event.preventDefault();
-    run(async (signal) => settle(await read(current.id, signal)));
-  });
+    this.run(async (signal) => this.settle(await this.read(this.current.id, signal)));
+  }
 
-  return {
-    element,
-    /** Say what the button exports (its accessible description). */
-    describe(text) {
-      about.textContent = text;
-    },
-    /** Disable the button, saying why beside it (null: enable it again). */
-    disable(reason) {
-      const idle = !element.hasAttribute("aria-busy");
-      if (idle && (reason !== null || status.textContent === disabledFor)) {
-        status.textContent = reason ?? "";
-        status.className = "export-status small muted";
-      }
-      disabledFor = reason;
-      button.disabled = reason !== null || !idle;
-    },
-    reset() {
-      controller?.abort();
-      controller = null;
-      current = null;
-      busy(false);
-      show("", null);
-      link.hidden = true;
-      again.hidden = true;
-    },
-  };
+  problem(error, signal) {
+    if (error.name === "AbortError" || signal.aborted) return;
+    if (error instanceof Unauthorized) {
+      this.fail(error);
+      return;
+    }
+    const reference = error.correlationId ? ` (reference ${error.correlationId})` : "";
+    this.show(`${error.message}${reference}`, "error");
+    this.again.hidden = !(this.current && PENDING.has(this.current.status));
+  }
 }

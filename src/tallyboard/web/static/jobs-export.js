@@ -3,7 +3,7 @@
 // format of this export). It follows the organization the automation table shows, and
 // needs the super admin role there, as the table does.
 
-import { createExportButton } from "./export-button.js";
+import { ExportControl } from "./export-button.js";
 import { periodLabel } from "./format.js";
 
 const CREATE = `mutation DashboardCreateJobsExport($org: ID!, $period: PeriodFilter!) {
@@ -19,7 +19,7 @@ const READ = `query DashboardJobsExport($id: ID!) {
 export function createJobsExport(ctx) {
   let org = null;
   const period = periodLabel(ctx.period).toLowerCase();
-  const control = createExportButton({
+  const control = new ExportControl({
     label: "Export jobs (XLSX)",
     testid: "jobs-export",
     subject: () => `Jobs of ${org.name}, ${period}`,

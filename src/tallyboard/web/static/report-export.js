@@ -6,7 +6,7 @@
 // 1 to 25 organizations per report.
 
 import { fill, h } from "./dom.js";
-import { createExportButton } from "./export-button.js";
+import { ExportControl } from "./export-button.js";
 import { periodLabel } from "./format.js";
 
 export const MAX_REPORT_ORGANIZATIONS = 25;
@@ -33,7 +33,7 @@ export function createReportExport(container) {
     h("option", { value: "XLSX" }, "XLSX"),
     h("option", { value: "CSV" }, "CSV"),
   );
-  const control = createExportButton({
+  const control = new ExportControl({
     options: [h("label", { for: "report-format", class: "visually-hidden" }, "Usage report format"), format],
     label: "Export usage report",
     testid: "report-export",
