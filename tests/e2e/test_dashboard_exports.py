@@ -23,7 +23,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tallyboard.exports.reports import AUTOMATIONS_HEADER, JOBS_HEADER, USAGE_HEADER
 from tests.support.browser import chromium, chromium_or_skip
@@ -423,3 +423,83 @@ def test_a_failed_export_and_a_refused_one_show_their_errors(
         button.click()
         expect(status).to_contain_text(f"Jobs of Initech, this month: {message}")
         expect(button).to_be_enabled()
+
+
+def _operation(request: Request) -> str | None:
+    body = request.post_data_json if request.method == "POST" else None
+    return body.get("operationName") if isinstance(body, dict) else None
+
+
+def _finished(seeded: Seeded, export_id: str) -> None:
+    """Wait for the server to build an export (helping its builder along)."""
+    for _ in range(300):
+        shown = ask(seeded, READ_JOBS, id=export_id)["automationJobsExport"]
+        if shown["status"] == "finished":
+            return
+        seeded.server.services.export_builder.run_once()
+    raise AssertionError("the export was never built")
+
+
+def test_polling_backs_off_gives_up_after_ten_minutes_and_stops_once_finished(
+    page: Page, seeded: Seeded
+) -> None:
+    """The page's clock is Playwright's, paused: timers run only when the test advances
+    it. Until released, every read of the export answers "processing"."""
+    page.clock.install(time=DEFAULT_NOW)
+    reads: list[str] = []
+    released = False
+
+    def answer(route: Route) -> None:
+        if _operation(route.request) == "DashboardJobsExport":
+            reads.append(route.request.post_data_json["variables"]["id"])
+            if not released:
+                node = {"id": reads[-1], "status": "processing", "fileUrl": None, "error": None}
+                route.fulfill(json={"data": {"automationJobsExport": node}})
+                return
+        route.continue_()
+
+    page.route("**/graphql", answer)
+    sign_in(page, seeded.token)
+    page.get_by_role("tab", name="Automations").click()
+    status = page.get_by_test_id("jobs-export-status")
+    page.clock.pause_at(DEFAULT_NOW + timedelta(hours=1))
+    with page.expect_response(
+        lambda r: _operation(r.request) == "DashboardCreateJobsExport"
+    ) as created:
+        page.get_by_role("button", name="Export jobs (XLSX)").click()
+    export_id = created.value.json()["data"]["createAutomationJobsExport"]["automationJobsExport"]
+    export_id = export_id["id"]
+    expect(status).to_have_text("Jobs of Acme Corp, this month: waiting to be built…")
+
+    # 1 s, then 1.5 times longer each time, never more than 5 s apart.
+    for count, delay in enumerate((1000, 1500, 2250, 3375, 5000, 5000), start=1):
+        page.clock.run_for(delay - 1)
+        page.evaluate("0")
+        assert len(reads) == count - 1, (count, delay)
+        with page.expect_request(lambda r: _operation(r) == "DashboardJobsExport"):
+            page.clock.run_for(1)
+        expect(status).to_have_text("Jobs of Acme Corp, this month: being built…")
+    assert set(reads) == {export_id}
+
+    # After ten minutes the page stops asking and offers to check again.
+    page.clock.run_for(10 * 60_000)
+    expect(status).to_have_text(
+        "Jobs of Acme Corp, this month: still being built after 10 minutes. Check again later."
+    )
+    asked = len(reads)
+    page.clock.run_for(60_000)
+    page.evaluate("0")
+    assert len(reads) == asked
+
+    _finished(seeded, export_id)
+    released = True
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Check again").click()
+        page.clock.run_for(1000)
+    expect(status).to_have_text("Jobs of Acme Corp, this month: ready; the download has started.")
+    assert info.value.suggested_filename.endswith(".xlsx")
+    expect(page.get_by_role("button", name="Check again")).to_be_hidden()
+    asked = len(reads)
+    page.clock.run_for(10 * 60_000)
+    page.evaluate("0")
+    assert len(reads) == asked
