@@ -392,6 +392,11 @@ def test_more_organizations_than_one_document_may_name_are_split_and_added_up(
     page.get_by_role("button", name="All", exact=True).click()
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_test_id("org-picker")).to_have_text("All organizations (27)")
+    # A usage report takes at most 25 organizations (spec §9): the page says so at once.
+    expect(page.get_by_role("button", name="Export usage report")).to_be_disabled()
+    expect(page.get_by_test_id("report-export-status")).to_have_text(
+        "A usage report covers at most 25 organizations: choose fewer."
+    )
 
     uuids = [b["uuid"] for b in BRANCHES]
     chunks = [uuids[:25], uuids[25:]]
