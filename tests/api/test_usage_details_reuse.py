@@ -6,7 +6,6 @@ brings, a closed month -- changes the very next answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -44,15 +43,15 @@ def world(any_harness: Harness) -> World:
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
-    yield Reads(monkeypatch)
+def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
+    return Reads(monkeypatch)
 
 
 def usages(world: World, **variables: Any) -> list[tuple[str, str, int]]:
-    nodes = world.details(first=100, **variables)["automations"]["nodes"]
-    details = world.details(first=100, **variables)["automations"]["edges"]
-    assert [n["id"] for n in nodes] == [e["node"]["id"] for e in details]
-    return [(e["node"]["id"], e["node"]["name"], e["node"]["usage"]) for e in details]
+    connection = world.details(first=100, **variables)["automations"]
+    edges = connection["edges"]
+    assert [n["id"] for n in connection["nodes"]] == [e["node"]["id"] for e in edges]
+    return [(e["node"]["id"], e["node"]["name"], e["node"]["usage"]) for e in edges]
 
 
 def agents(world: World, **variables: Any) -> dict[str, Any]:
