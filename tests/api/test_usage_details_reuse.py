@@ -128,6 +128,13 @@ def test_a_void_and_an_adjustment_change_the_next_answer(world: World, reads: Re
     assert outcome["applied"] == 1, outcome
     assert usages(world, search="Zeta") == [("a3", "Zeta", 6)]
 
+    job = world.job("a3", "2026-11-20T13:00:00Z", 4)
+    world.send([job])
+    assert usages(world, search="Zeta") == [("a3", "Zeta", 10)]
+    outcome = correct(world.harness, [void(world.org, job)])
+    assert outcome["applied"] == 1, outcome
+    assert usages(world, search="Zeta") == [("a3", "Zeta", 6)]
+
 
 def test_a_catalog_apply_changes_the_next_answer(world: World, reads: Reads) -> None:
     assert ("a3", "Zeta", 0) in usages(world)
