@@ -156,18 +156,17 @@ class UsageDetailsStatistics:
         days = request.days
         listing_key: _ListingKey = (org.pk, kind, days.first, days.last)
         answer_key: _AnswerKey = (*listing_key, request.entry_filter, request.sort)
+        self._metrics.stats_queries.labels(label).inc()
         with self._db.read() as conn:
             stamp = usage_versions.stamp(conn, org.pk, _STREAMS[kind])
             answer = self._answers.get_current(answer_key, stamp)
-            listing = None if answer is not None else self._listings.get_current(listing_key, stamp)
-            if answer is None and listing is None:
+            if answer is not None:
+                # Equal keys, equal cursor bindings; the request is this one all the same.
+                return replace(answer, request=request)
+            listing = self._listings.get_current(listing_key, stamp)
+            if listing is None:
                 listing = _read(conn, kind, org, days)
                 self._listings.put_current(listing_key, stamp, listing, len(listing.rows) + 1)
-        self._metrics.stats_queries.labels(label).inc()
-        if answer is not None:
-            # Equal keys, equal bindings; the request is this one all the same.
-            return replace(answer, request=request)
-        assert listing is not None
         ordered = tuple(order(listing.rows, request.entry_filter, request.sort))
         usage = sum(row.usage for _, row in ordered)
         answer = UsageDetails(days, ordered, usage, listing.available, request)
