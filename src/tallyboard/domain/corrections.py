@@ -2,9 +2,10 @@
 
 Each entry of a correction batch becomes a :class:`Void`, an :class:`Adjustment` or a
 :class:`CorrectionRejection` naming its index and every bad field. An adjustment is an
-event of any type whose amount (``count``, ``tasks``, ``credits``) may be negative: it
-is validated by the ingest rules on its absolute amount (one validator, one set of
-messages), then the sign is put back, so its stored payload and hash carry it.
+event of any type whose amount (``count``, ``tasks``, ``credits``, ``jobs``) may be
+negative: it is validated by the ingest rules on its absolute amount (one validator,
+one set of messages), then the sign is put back, so its stored payload and hash carry
+it.
 
 Pure: no clock, no I/O.
 """
@@ -35,7 +36,7 @@ from tallyboard.domain.events import (
     TaskRun,
     Usage,
 )
-from tallyboard.domain.rollup import FlowRunDelta, RollupDeltas
+from tallyboard.domain.rollup import FlowRunDelta, JobDelta, RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType
 
 __all__ = [
@@ -53,7 +54,12 @@ __all__ = [
 MAX_REASON_LENGTH = 500
 ADJUSTMENT_SOURCE = "adjustment"
 """The source an adjustment is validated under (adjustments are keyed by id alone)."""
-_AMOUNTS = {"api.call": "count", "integration.task": "tasks", "ai.credit": "credits"}
+_AMOUNTS = {
+    "api.call": "count",
+    "integration.task": "tasks",
+    "ai.credit": "credits",
+    "automation.job": "jobs",
+}
 _DAY_MS = 86_400_000
 
 
@@ -234,8 +240,8 @@ def adjustment_deltas(event: Event) -> RollupDeltas:
 
 
 def void_deltas(event: Event) -> RollupDeltas:
-    """What voiding a stored event takes away: its whole fold, runs included (the
-    last run is recomputed from the remaining ledger by the caller)."""
+    """What voiding a stored event takes away: its whole fold, runs and jobs included
+    (the last run or job is recomputed from the remaining ledger by the caller)."""
     added = usage_deltas([event])
     deltas = RollupDeltas()
     deltas.api_calls = {key: -calls for key, calls in added.api_calls.items()}
@@ -243,6 +249,9 @@ def void_deltas(event: Event) -> RollupDeltas:
         key: FlowRunDelta(-run.tasks, -run.runs, 0) for key, run in added.flow_runs.items()
     }
     deltas.ai_credits = {key: -micro for key, micro in added.ai_credits.items()}
+    deltas.automation_jobs = {
+        key: JobDelta(-job.jobs, 0) for key, job in added.automation_jobs.items()
+    }
     return deltas
 
 
@@ -266,6 +275,8 @@ def event_from_payload(
             None if project is None else Project(**project),
             data["tasks"],
         )
+    elif event_type is EventType.AUTOMATION_JOB:
+        usage = JobRun(data["automationId"], data.get("automationName"), data["jobs"])
     else:
         resource = (
             AiResource.AI_AUTOMATION

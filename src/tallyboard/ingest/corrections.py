@@ -37,7 +37,7 @@ from tallyboard.domain.corrections import (
 )
 from tallyboard.domain.event_time import epoch_ms, format_ms
 from tallyboard.domain.event_validation import EventValidator
-from tallyboard.domain.events import Event, TaskRun
+from tallyboard.domain.events import Event, JobRun, TaskRun
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, OTHER
 from tallyboard.ingest.window import Window
@@ -47,6 +47,7 @@ from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.rollup_writer import RollupWriter
+from tallyboard.storage.tables_automation import automation_jobs_daily, automation_jobs_monthly
 
 __all__ = ["CorrectionResult", "CorrectionService"]
 
@@ -301,26 +302,45 @@ class _Run:
         """Apply ``deltas``; refuse the entry if any figure it touched went below zero."""
         if not deltas.is_empty():
             self.writer.apply(conn, deltas)
-        label, day_start, month_start, month_end = _day_of(event.time_ms)
-        if isinstance(entry, Void) and isinstance(event.usage, TaskRun):
-            flow_id = event.usage.flow_id
-            removed = event.time_ms // 1000
-            for table, bucket, start, end in (
-                (t.flow_usage_daily, label, day_start, day_start + _DAY_MS),
-                (t.flow_usage_monthly, label[:7], month_start, month_end),
-            ):
-                latest = store.latest_run_ms(conn, event.org_pk, flow_id, start, end)
-                new = latest // 1000 if latest >= 0 else 0
-                column = "day" if table is t.flow_usage_daily else "month"
-                store.lower_last_run(
-                    conn, table, column, (event.org_pk, bucket, flow_id), removed, new
-                )
+        label = _day_of(event.time_ms)[0]
+        if isinstance(entry, Void):
+            _lower_latest(conn, event)
         if store.has_negative_figures(conn, event.org_pk, label):
             raise _Refused(_negative(entry))
         store.drop_empty_rows(conn, deltas)
 
 
-_AMOUNT_FIELDS = {"api.call": "count", "integration.task": "tasks", "ai.credit": "credits"}
+def _lower_latest(conn: Connection, event: Event) -> None:
+    """A voided run or job may have been its flow's or automation's latest of the day
+    and the month: those become the latest among the events that still count."""
+    usage = event.usage
+    if not isinstance(usage, TaskRun | JobRun):
+        return
+    label, day_start, month_start, month_end = _day_of(event.time_ms)
+    for daily, bucket, start, end in (
+        (True, label, day_start, day_start + _DAY_MS),
+        (False, label[:7], month_start, month_end),
+    ):
+        column = "day" if daily else "month"
+        if isinstance(usage, TaskRun):
+            table = t.flow_usage_daily if daily else t.flow_usage_monthly
+            latest = store.latest_run_ms(conn, event.org_pk, usage.flow_id, start, end)
+            new = latest // 1000 if latest >= 0 else 0
+            key = (event.org_pk, bucket, usage.flow_id)
+            store.lower_last_run(conn, table, column, key, event.time_ms // 1000, new)
+        else:
+            table = automation_jobs_daily if daily else automation_jobs_monthly
+            latest = store.latest_job_ms(conn, event.org_pk, usage.automation_id, start, end)
+            key = (event.org_pk, bucket, usage.automation_id)
+            store.lower_last_job(conn, table, column, key, event.time_ms, max(latest, 0))
+
+
+_AMOUNT_FIELDS = {
+    "api.call": "count",
+    "integration.task": "tasks",
+    "ai.credit": "credits",
+    "automation.job": "jobs",
+}
 
 
 def _negative(entry: Void | Adjustment) -> CorrectionRejection:

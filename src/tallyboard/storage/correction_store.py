@@ -23,6 +23,7 @@ from tallyboard.domain.usage import OTHER, ApiDimension, EventType
 from tallyboard.storage import tables as t
 from tallyboard.storage.correction_tables import adjustments
 from tallyboard.storage.dialect import InsertOutcome, StorageDialect
+from tallyboard.storage.tables_automation import automation_jobs_daily, automation_jobs_monthly
 
 __all__ = [
     "StoredEvent",
@@ -32,7 +33,9 @@ __all__ = [
     "find_event",
     "has_negative_figures",
     "insert_adjustment",
+    "latest_job_ms",
     "latest_run_ms",
+    "lower_last_job",
     "lower_last_run",
 ]
 
@@ -47,6 +50,7 @@ _ADJUSTMENT_COLUMNS = (
     "created_at_ms",
 )
 _TASK = EVENT_TYPE_CODES[EventType.INTEGRATION_TASK]
+_JOB = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,8 @@ def _figures() -> Iterable[tuple[Table, str, tuple[str, ...]]]:
     yield t.task_usage_daily, "day", ("tasks", "runs")
     yield t.ai_credits_daily, "day", ("credits",)
     yield t.ai_credits_monthly, "month", ("credits",)
+    yield automation_jobs_daily, "day", ("jobs",)
+    yield automation_jobs_monthly, "month", ("jobs",)
 
 
 def has_negative_figures(conn: Connection, org_pk: int, day: str) -> bool:
@@ -181,6 +187,16 @@ def drop_empty_rows(conn: Connection, deltas: RollupDeltas) -> None:
                 tu.c.org_pk == org_pk, tu.c.day == day.isoformat(), tu.c.tasks == 0, tu.c.runs == 0
             )
         )
+    for org_pk, day, automation_id in deltas.automation_jobs:
+        for table, bucket, label in _buckets(automation_jobs_daily, automation_jobs_monthly, day):
+            conn.execute(
+                delete(table).where(
+                    table.c.org_pk == org_pk,
+                    table.c[bucket] == label,
+                    table.c.automation_id == automation_id,
+                    table.c.jobs == 0,
+                )
+            )
     for org_pk, day, resource, agent in deltas.ai_credits:
         for table, bucket, label in _buckets(t.ai_credits_daily, t.ai_credits_monthly, day):
             conn.execute(
@@ -201,13 +217,30 @@ def _buckets(daily: Table, monthly: Table, day: date) -> list[tuple[Table, str, 
 
 def latest_run_ms(conn: Connection, org_pk: int, flow_id: str, start_ms: int, end_ms: int) -> int:
     """Time of the latest run of the flow in ``[start_ms, end_ms)`` among the events
-    that still count, or -1 (newest first: usually the first row decides)."""
+    that still count, or -1."""
+    return _latest_ms(conn, org_pk, (_TASK, "flowId", flow_id), start_ms, end_ms)
+
+
+def latest_job_ms(
+    conn: Connection, org_pk: int, automation_id: str, start_ms: int, end_ms: int
+) -> int:
+    """:func:`latest_run_ms` for the jobs of an automation."""
+    return _latest_ms(conn, org_pk, (_JOB, "automationId", automation_id), start_ms, end_ms)
+
+
+def _latest_ms(
+    conn: Connection, org_pk: int, entry: tuple[int, str, str], start_ms: int, end_ms: int
+) -> int:
+    """The latest time of an event of type ``entry[0]`` whose ``data[entry[1]]`` is
+    ``entry[2]`` in ``[start_ms, end_ms)``, not void, or -1 (newest first: usually the
+    first row decides)."""
+    type_code, field, entry_id = entry
     e = t.events
     query = (
         select(e.c.time_ms, e.c.payload)
         .where(
             e.c.org_pk == org_pk,
-            e.c.type == _TASK,
+            e.c.type == type_code,
             e.c.time_ms >= start_ms,
             e.c.time_ms < end_ms,
             e.c.voided_at_ms.is_(None),
@@ -218,7 +251,7 @@ def latest_run_ms(conn: Connection, org_pk: int, flow_id: str, start_ms: int, en
     result = conn.execute(query)
     try:
         for time_ms, payload in result:
-            if orjson.loads(payload)["data"]["flowId"] == flow_id:
+            if orjson.loads(payload)["data"][field] == entry_id:
                 return int(time_ms)
         return -1
     finally:
@@ -239,4 +272,22 @@ def lower_last_run(
             table.c.last_run_at == removed,
         )
         .values(last_run_at=new)
+    )
+
+
+def lower_last_job(
+    conn: Connection, table: Table, bucket: str, key: tuple[int, str, str], removed: int, new: int
+) -> None:
+    """Set ``last_job_at`` (epoch ms) of an automation row to ``new`` if it was the
+    removed job's time."""
+    org_pk, label, automation_id = key
+    conn.execute(
+        update(table)
+        .where(
+            table.c.org_pk == org_pk,
+            table.c[bucket] == label,
+            table.c.automation_id == automation_id,
+            table.c.last_job_at == removed,
+        )
+        .values(last_job_at=new)
     )
