@@ -1,0 +1,231 @@
+"""Contract audit of the automation / agent listings (spec §9 "Settled details"): black-box
+requests exactly as the contract words them, for rules the other listing tests leave out.
+
+A test marked ``xfail(strict=True)`` pins a rule the product does not follow yet; its
+reason names the gap."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.api.test_usage_details import AUTOMATIONS, NOVEMBER, World, populated
+from tests.support.events import ai_credit
+from tests.support.harness import Harness
+
+AGENTS = """query Agents($org: ID!, $range: DateRange!, $search: String, $sort: SortCriteria,
+    $first: Int, $after: String) {
+  agentsUsageDetails(organizationUuid: $org, filterDate: $range, search: $search, sort: $sort) {
+    usage
+    agents(first: $first, after: $after) {
+      totalCount nodes { id name usage } pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+
+@pytest.fixture
+def world(harness: Harness) -> World:
+    return populated(harness)
+
+
+def _codes(answer: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in answer.get("errors", [])]
+
+
+def _agents(world: World, **variables: Any) -> dict[str, Any]:
+    variables.setdefault("range", NOVEMBER)
+    answer = world.harness.graphql(world.boss, AGENTS, {"org": world.org, **variables})
+    assert "errors" not in answer, answer
+    result: dict[str, Any] = answer["data"]["agentsUsageDetails"]
+    return result
+
+
+def _with_agents(world: World) -> World:
+    """agt-1 "Invoice Processor" (2.5), agt-2 deleted so nameless (1), agt-3 "apex" (0.5)."""
+    at = datetime(2026, 11, 20, 9, 0)
+    world.send(
+        [
+            ai_credit(world.org, at, credits=2.5, agent="agt-1", agent_name=None),
+            ai_credit(world.org, at, credits=1, agent="agt-2", agent_name=None),
+            ai_credit(world.org, at, credits=0.5, agent="agt-3", agent_name="apex"),
+        ]
+    )
+    return world
+
+
+# ------------------------------------------------------------------ filters match exactly
+
+
+def test_action_event_and_tag_filters_match_exactly_but_status_ignores_case(world: World) -> None:
+    assert world.ids(filters={"action": ["MOVE_CARD"]}) == []
+    assert world.ids(filters={"event": ["Card_Moved"]}) == []
+    assert world.ids(filters={"tags": ["CRM"]}) == []
+    assert world.ids(filters={"pipe": [world.sales.upper()]}) == []
+    assert world.ids(filters={"status": ["Inactive"]}) == ["a2"]
+
+
+# ------------------------------------------------------------------------------ sorting
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        # A valid `by` with an unknown order: usage descending, every other key ascending.
+        ({"by": "usage", "order": "sideways"}, ["a1", "a9", "a2", "a8", "a3"]),
+        ({"by": "name", "order": "sideways"}, ["a8", "a2", "a9", "a1", "a3"]),
+        # The two spellings mixed.
+        ({"field": "name", "order": "desc"}, ["a3", "a1", "a9", "a2", "a8"]),
+        ({"by": "name", "direction": "desc"}, ["a3", "a1", "a9", "a2", "a8"]),
+        # Both spellings given: by / order win.
+        ({"by": "name", "field": "usage", "order": "asc", "direction": "desc"},
+         ["a8", "a2", "a9", "a1", "a3"]),
+    ],
+)  # fmt: skip
+def test_sort_orders_default_per_key_and_spellings_mix(
+    world: World, sort: dict[str, str], expected: list[str]
+) -> None:
+    assert world.ids(sort=sort) == expected
+
+
+def test_names_sort_by_unicode_casefold_with_ties_by_id(harness: Harness) -> None:
+    world = World(harness)
+    harness.apply(
+        {
+            "organizations": [
+                {
+                    "id": world.org_id,
+                    "name": "Acme",
+                    "automations": [
+                        {"id": "x1", "name": "Straße", "action": "a", "event": "e"},
+                        {"id": "x2", "name": "strasse", "action": "a", "event": "e"},
+                        {"id": "x3", "name": "STRASSE1", "action": "a", "event": "e"},
+                    ],
+                }
+            ]
+        }
+    )
+    names = [i for i in world.ids(sort={"by": "name"}) if i.startswith("x")]
+    # casefold("Straße") == casefold("strasse") == "strasse": a tie, broken by id.
+    assert names == ["x1", "x2", "x3"]
+
+
+def test_a_null_agent_name_sorts_last_both_ways_and_never_matches_a_search(world: World) -> None:
+    _with_agents(world)
+    ascending = _agents(world, sort={"by": "name", "order": "asc"})["agents"]["nodes"]
+    descending = _agents(world, sort={"by": "name", "order": "desc"})["agents"]["nodes"]
+    assert [n["id"] for n in ascending] == ["agt-3", "agt-1", "agt-2"]
+    assert [n["id"] for n in descending] == ["agt-1", "agt-3", "agt-2"]
+    assert _agents(world, search="agt")["agents"]["totalCount"] == 0
+    assert [n["id"] for n in _agents(world, search="P")["agents"]["nodes"]] == ["agt-1", "agt-3"]
+
+
+# ------------------------------------------------------------------------------ ranges
+
+
+def test_from_after_to_is_compared_as_instants(world: World) -> None:
+    # 01:00+02:00 on the 2nd is 23:00Z on the 1st: before `to`, so valid, and the day is the 1st.
+    details = world.details(
+        range={"from": "2026-11-02T01:00:00+02:00", "to": "2026-11-01T23:30:00Z"}
+    )
+    assert details["filterDate"] == {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T23:59:59Z"}
+    assert details["usage"] == 2
+    later = world.ask(range={"from": "2026-11-01T23:00:00Z", "to": "2026-11-02T00:30:00+02:00"})
+    assert _codes(later) == ["INVALID_INPUT"]
+
+
+def test_the_window_ends_with_the_current_months_last_second(world: World) -> None:
+    edge = world.details(range={"from": "2026-09-01T00:00:00Z", "to": "2026-11-30T23:59:59Z"})
+    assert edge["filterDate"] == {"from": "2026-09-01T00:00:00Z", "to": "2026-11-30T23:59:59Z"}
+    assert edge["usage"] == 16
+
+
+# ----------------------------------------------------------------------------- cursors
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"range": {"from": "2026-11-01T00:00:00Z", "to": "2026-11-29T23:59:59Z"}},
+        {"filters": {"status": ["active"]}},
+        {"sort": {"by": "name"}},
+        {"sort": {"by": "usage", "order": "asc"}},
+    ],
+)
+def test_a_cursor_is_bound_to_the_range_filters_and_sort(
+    world: World, change: dict[str, Any]
+) -> None:
+    cursor = world.details(first=1)["automations"]["pageInfo"]["endCursor"]
+    assert _codes(world.ask(after=cursor, **change)) == ["INVALID_INPUT"]
+
+
+def test_a_cursor_is_bound_to_the_organization_not_to_first(harness: Harness) -> None:
+    one, other = populated(harness), populated(harness)
+    cursor = one.details(first=1)["automations"]["pageInfo"]["endCursor"]
+    assert [n["id"] for n in one.details(first=2, after=cursor)["automations"]["nodes"]] == [
+        "a9",
+        "a2",
+    ]
+    stolen = harness.graphql(
+        other.boss, AUTOMATIONS, {"org": other.org, "range": NOVEMBER, "after": cursor}
+    )
+    assert _codes(stolen) == ["INVALID_INPUT"]
+
+
+# -------------------------------------------------------------------------- big counts
+
+
+def test_job_counts_above_32_bits_are_exact_through_int(world: World) -> None:
+    world.send([world.job("big", "2026-11-10T10:00:00Z", 10**9) for _ in range(5)])
+    details = world.details(search="big")
+    assert details["usage"] == 5 * 10**9
+    assert details["automations"]["nodes"] == [{"id": "big"}]
+
+
+# ------------------------------------------------------------------ the automation.job event
+
+
+def _rejected(world: World, data: dict[str, Any]) -> list[dict[str, Any]]:
+    event = {
+        "id": uuid.uuid4().hex,
+        "source": "s",
+        "type": "automation.job",
+        "time": "2026-11-21T10:00:00Z",
+        "organization": world.org,
+        "data": data,
+    }
+    response = world.harness.http.post(
+        "/v1/events", json=[event], headers={"Authorization": f"Bearer {world.key}"}
+    )
+    assert response.status_code == 200, response.text
+    rejected: list[dict[str, Any]] = response.json()["rejected"]
+    return rejected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"jobs": 1},
+        {"automationId": "", "jobs": 1},
+        {"automationId": "x" * 129, "jobs": 1},
+        {"automationId": "a1", "automationName": "n" * 257},
+        {"automationId": "a1", "jobs": 0},
+        {"automationId": "a1", "jobs": 10**9 + 1},
+        {"automationId": "a1", "jobs": 1.5},
+        {"automationId": "a1", "jobs": True},
+        {"automationId": "a1", "jobs": "3"},
+    ],
+)
+def test_invalid_automation_job_events_are_rejected(world: World, data: dict[str, Any]) -> None:
+    rejected = _rejected(world, data)
+    assert [r["code"] for r in rejected] == ["INVALID_EVENT"], data
+
+
+def test_automation_job_bounds_and_default_are_accepted(world: World) -> None:
+    assert _rejected(world, {"automationId": "x" * 128, "automationName": "n" * 256}) == []
+    assert _rejected(world, {"automationId": "edge", "jobs": 10**9}) == []
+    details = world.details(search="n" * 256)
+    assert details["usage"] == 1  # jobs defaults to 1
