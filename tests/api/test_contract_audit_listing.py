@@ -229,3 +229,24 @@ def test_automation_job_bounds_and_default_are_accepted(world: World) -> None:
     assert _rejected(world, {"automationId": "edge", "jobs": 10**9}) == []
     details = world.details(search="n" * 256)
     assert details["usage"] == 1  # jobs defaults to 1
+
+
+# ------------------------------------------------------- what JavaScript clients send
+
+
+def test_date_range_bounds_with_milliseconds_as_javascript_sends_them(world: World) -> None:
+    # `new Date(...).toISOString()` always carries milliseconds.
+    details = world.details(
+        range={"from": "2026-11-01T00:00:00.000Z", "to": "2026-11-30T23:59:59.999Z"}
+    )
+    assert details["filterDate"] == NOVEMBER and details["usage"] == 15
+
+
+def test_explicit_nulls_mean_the_defaults(world: World) -> None:
+    answer = world.details(
+        search=None, filters={"status": None, "tags": None}, sort=None, first=None, after=None
+    )
+    assert answer["automations"]["totalCount"] == 5
+    assert [n["id"] for n in answer["automations"]["nodes"]] == ["a1", "a9", "a2", "a8", "a3"]
+    assert world.ids(sort={"by": None, "order": None}) == ["a1", "a9", "a2", "a8", "a3"]
+    assert world.ids(search="") == ["a1", "a9", "a2", "a8", "a3"]
