@@ -27,7 +27,8 @@ def world(harness: Harness) -> World:
 def _node(world: World, automation: str) -> dict[str, Any]:
     nodes = [e["node"] for e in world.details(first=100)["automations"]["edges"]]
     [node] = [n for n in nodes if n["id"] == automation]
-    return node
+    found: dict[str, Any] = node
+    return found
 
 
 def _catalog(world: World, name: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tallyboard.cli.main import app
-
 from tests.api.test_automations_combined import COMBINED
 from tests.api.test_contract_audit_exports import _jobs_file, _sheet
 from tests.api.test_corrections import adjust, correct

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -206,8 +205,8 @@ def test_csv_carries_credits_exactly(world: World) -> None:
 
 
 @pytest.fixture
-def pair(harness: Harness) -> Iterator[tuple[World, World]]:
-    yield populated(harness), populated(harness)
+def pair(harness: Harness) -> tuple[World, World]:
+    return populated(harness), populated(harness)
 
 
 def test_report_rows_follow_the_input_order_with_each_months_limit(

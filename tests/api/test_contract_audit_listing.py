@@ -307,3 +307,59 @@ def test_a_repeated_job_is_a_duplicate_and_a_changed_one_a_conflict(world: World
     assert (first["accepted"], again["duplicates"]) == (1, 1)
     assert [r["code"] for r in conflict["rejected"]] == ["CONFLICT"]
     assert world.details(search="Zeta")["usage"] == 2
+
+
+# ------------------------------------------------------------------- agents' catalog
+
+
+AGENT_FILTERS = """query($org: ID!, $range: DateRange!, $filters: FilterParams) {
+  agentsUsageDetails(organizationUuid: $org, filterDate: $range, filters: $filters) {
+    availableFilters { action event status tags pipes { name } }
+    agents { nodes { id name usage status action event tags { name } eventRepo { name } } }
+  }
+}"""
+
+
+def test_agents_take_the_automation_fields_and_event_only_agents_are_named_by_id(
+    world: World,
+) -> None:
+    harness = world.harness
+    harness.apply(
+        {
+            "organizations": [
+                {
+                    "id": world.org_id,
+                    "name": "Acme",
+                    "agents": [
+                        {"id": "agt-1", "name": "Invoice Processor", "action": "summarize",
+                         "event": "card_created", "status": "inactive", "eventPipe": "p1",
+                         "tags": ["finance"], "createdBy": world.email},
+                    ],
+                }
+            ]
+        }
+    )  # fmt: skip
+    at = datetime(2026, 11, 20, 9, 0)
+    world.send([ai_credit(world.org, at, credits=1, agent="agt-7", agent_name=None)])
+
+    def ask(filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        variables = {"org": world.org, "range": NOVEMBER, "filters": filters}
+        answer = harness.graphql(world.boss, AGENT_FILTERS, variables)
+        assert "errors" not in answer, answer
+        result: dict[str, Any] = answer["data"]["agentsUsageDetails"]
+        return result
+
+    everything = ask()
+    assert everything["availableFilters"] == {
+        "action": ["summarize"],
+        "event": ["card_created"],
+        "status": ["active", "inactive"],
+        "tags": ["finance"],
+        "pipes": [{"name": "Sales"}],
+    }
+    nodes = {n["id"]: n for n in everything["agents"]["nodes"]}
+    assert nodes["agt-7"]["name"] == "agt-7" and nodes["agt-7"]["status"] == "active"
+    assert nodes["agt-1"]["eventRepo"] == {"name": "Sales"}
+    assert "agt-2" not in nodes  # deleted and without usage in the range
+    only = ask({"tags": "finance", "status": "INACTIVE"})["agents"]["nodes"]
+    assert [n["id"] for n in only] == ["agt-1"]
