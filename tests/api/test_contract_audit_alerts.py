@@ -92,3 +92,27 @@ def test_the_job_projection_is_rounded_down_to_an_integer(world: World) -> None:
     # 15 jobs in 20 days 10.5 h of a 30-day month: 22.02 -> 22; 20 reached after 27.25 days.
     assert jobs["projectedUsage"] == 22
     assert jobs["projectedExhaustionAt"] == "2026-11-28T06:00:00Z"
+
+
+def test_a_partial_override_takes_the_omitted_keys_from_the_instance_default(
+    world: World,
+) -> None:
+    world.harness.apply(
+        {
+            "alerts": {"thresholds": [60], "forecast": False},
+            "organizations": [
+                {
+                    "id": world.org_id,
+                    "name": "Acme",
+                    "settings": [
+                        {"effectiveFrom": "2026-11", "allowances": {"automationJobs": 20}}
+                    ],
+                    "alerts": {"forecast": False},  # thresholds: the instance default's
+                }
+            ],
+        }
+    )
+    assert [(a["threshold"], a["usage"]) for a in _alerts(world)] == [(60, 15.0)]
+    # Changing the instance default adds thresholds, fired at apply time when reached.
+    world.harness.apply({"alerts": {"thresholds": [60, 70], "forecast": False}})
+    assert [a["threshold"] for a in _alerts(world)] == [70, 60]

@@ -15,7 +15,8 @@ import pytest
 
 from tests.api.test_automations_combined import COMBINED
 from tests.api.test_organization_fields import GET_ORGANIZATION
-from tests.api.test_usage_details import World, populated
+from tests.api.test_usage_details import NOVEMBER, World, populated
+from tests.support.events import ai_credit
 from tests.support.harness import DEFAULT_NOW, Harness
 
 
@@ -148,3 +149,41 @@ def test_the_combined_answer_per_organization_lives_60_seconds(harness: Harness)
     assert _combined(harness, world.viewer, [other, world.org])["total"] == {"usage": 15}
     harness.clock.set(DEFAULT_NOW + timedelta(seconds=61))
     assert _combined(harness, world.viewer, [world.org])["total"] == {"usage": 115}
+
+
+def test_an_unchanged_agent_entry_keeps_the_name_an_event_gave_it(world: World) -> None:
+    harness = world.harness
+    document = {
+        "organizations": [
+            {"id": world.org_id, "name": "Acme", "agents": [{"id": "agt-1", "name": "Catalogued"}]}
+        ]
+    }
+    harness.apply(document)
+    at = DEFAULT_NOW + timedelta(minutes=1)
+    world.send([ai_credit(world.org, at, credits=1, agent="agt-1", agent_name="From an event")])
+    harness.clock.set(DEFAULT_NOW + timedelta(minutes=2))
+    harness.apply(document)
+    assert _agent_names(world) == {"agt-1": "From an event"}
+    document["organizations"][0]["agents"] = [{"id": "agt-1", "name": "Renamed"}]
+    harness.apply(document)
+    assert _agent_names(world) == {"agt-1": "Renamed"}
+
+
+def _agent_names(world: World) -> dict[str, str]:
+    answer = world.harness.graphql(
+        world.boss,
+        """query($org: ID!, $range: DateRange!) {
+          agentsUsageDetails(organizationUuid: $org, filterDate: $range) { agents { nodes { id name } } }
+        }""",
+        {"org": world.org, "range": NOVEMBER},
+    )
+    assert "errors" not in answer, answer
+    return {n["id"]: n["name"] for n in answer["data"]["agentsUsageDetails"]["agents"]["nodes"]}
+
+
+def test_combined_job_totals_above_32_bits_are_exact(world: World) -> None:
+    world.send([world.job("big", "2026-11-10T10:00:00Z", 10**9) for _ in range(5)])
+    combined = _combined(world.harness, world.viewer, [world.org])
+    assert combined["total"] == {"usage": 5 * 10**9}
+    assert combined["byOrganization"][0]["usage"] == 5 * 10**9
+    assert combined["topAutomations"][0]["usage"] == 5 * 10**9

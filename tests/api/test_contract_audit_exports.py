@@ -272,3 +272,17 @@ def test_links_are_on_the_public_url(sqlite_url: str) -> None:
         assert shown["fileUrl"].startswith("https://tally.example.test/")
         assert shown["downloadUrl"] == shown["fileUrl"]
         assert _download(world, shown["fileUrl"]).status_code == 200
+
+
+def test_the_csv_is_rfc_4180(world: World) -> None:
+    world.harness.apply({"organizations": [{"id": world.org_id, "name": 'Acme, "the" Corp'}]})
+    answer = world.harness.graphql(
+        world.boss, CREATE_REPORT, {"orgs": [world.org], "format": "CSV", "period": "last_month"}
+    )
+    export_id = answer["data"]["createUsageReportExport"]["usageReportExport"]["id"]
+    shown = _finished(world, READ_REPORT, "usageReportExport", export_id)
+    content = _download(world, shown["fileUrl"]).content
+    lines = content.split(b"\r\n")
+    assert lines[0] == b"organization_uuid,organization_name,bucket,resource,usage,limit"
+    assert lines[1].startswith(f'{world.org},"Acme, ""the"" Corp",2026-10-01,apiCalls,0,'.encode())
+    assert lines[-1] == b"" and b"\n" not in content.replace(b"\r\n", b"")
