@@ -286,3 +286,35 @@ def test_the_csv_is_rfc_4180(world: World) -> None:
     assert lines[0] == b"organization_uuid,organization_name,bucket,resource,usage,limit"
     assert lines[1].startswith(f'{world.org},"Acme, ""the"" Corp",2026-10-01,apiCalls,0,'.encode())
     assert lines[-1] == b"" and b"\n" not in content.replace(b"\r\n", b"")
+
+
+def _uuid_list(count: int) -> str:
+    return "[" + ", ".join(f'"{uuid.uuid4()}"' for _ in range(count)) + "]"
+
+
+def test_the_uuid_budget_covers_the_combined_automation_query(world: World) -> None:
+    document = "query { " + " ".join(
+        f"c{n}: automationsUsageDetailsCombined(organizationUuids: {_uuid_list(13)}, "
+        "period: current_month) { partial }"
+        for n in range(2)
+    ) + " }"  # fmt: skip
+    response = world.harness.graphql_response(world.boss, document)
+    assert response.status_code == 400
+    assert _code(response.json()) == "QUERY_TOO_COMPLEX"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="§7 '25 organization UUIDs per document summed over every field (aliases cannot "
+    "multiply it)': UUIDs inside createUsageReportExport's input object are not counted "
+    "(api/graphql/limits.py only counts top-level organizationUuid(s) arguments)",
+)
+def test_the_uuid_budget_covers_the_usage_report_mutation(world: World) -> None:
+    document = "mutation { " + " ".join(
+        f"r{n}: createUsageReportExport(input: {{organizationUuids: {_uuid_list(13)}, "
+        "period: current_month}) { usageReportExport { id } }"
+        for n in range(2)
+    ) + " }"  # fmt: skip
+    response = world.harness.graphql_response(world.boss, document)
+    assert response.status_code == 400
+    assert _code(response.json()) == "QUERY_TOO_COMPLEX"
