@@ -187,3 +187,36 @@ def test_combined_job_totals_above_32_bits_are_exact(world: World) -> None:
     assert combined["total"] == {"usage": 5 * 10**9}
     assert combined["byOrganization"][0]["usage"] == 5 * 10**9
     assert combined["topAutomations"][0]["usage"] == 5 * 10**9
+
+
+def test_catalog_created_at_takes_an_offset_and_bad_entries_are_named_by_path(
+    world: World,
+) -> None:
+    harness = world.harness
+    good = {"id": "c2", "name": "N", "action": "a", "event": "e",
+            "createdAt": "2026-09-02T10:00:00+02:00"}  # fmt: skip
+    harness.apply({"organizations": [{"id": world.org_id, "name": "Acme", "automations": [good]}]})
+    assert _node(world, "c2")["createdAt"] == "2026-09-02T08:00:00Z"
+    bad = [
+        {"id": "c3", "name": "N", "action": "a" * 129, "event": "e"},
+        {"id": "c4", "name": "N", "action": "a", "event": "e", "status": "paused"},
+        {"id": "c5", "name": "N", "action": "a", "event": "e", "createdAt": "yesterday"},
+        {"id": "c6", "name": "N", "action": "a", "event": "e", "eventPipe": "nope"},
+        {"id": "c7", "name": "N", "action": "a", "event": "e", "createdBy": "who@nowhere.test"},
+    ]
+    response = harness.http.post(
+        "/v1/admin/apply",
+        json={"organizations": [{"id": world.org_id, "name": "Acme", "automations": bad}]},
+        headers={"Authorization": f"Bearer {harness.admin_token}"},
+    )
+    assert response.status_code == 422, response.text
+    paths = {p["path"] for p in response.json()["error"]["problems"]}
+    prefix = "organizations[0].automations"
+    assert {
+        f"{prefix}[0].action",
+        f"{prefix}[1].status",
+        f"{prefix}[2].createdAt",
+        f"{prefix}[3].eventPipe",
+        f"{prefix}[4].createdBy",
+    } <= paths
+    assert "c3" not in [n["id"] for n in world.details()["automations"]["nodes"]]

@@ -363,3 +363,13 @@ def test_agents_take_the_automation_fields_and_event_only_agents_are_named_by_id
     assert "agt-2" not in nodes  # deleted and without usage in the range
     only = ask({"tags": "finance", "status": "INACTIVE"})["agents"]["nodes"]
     assert [n["id"] for n in only] == ["agt-1"]
+
+
+def test_agents_need_super_admin_and_unknown_is_denied_alike(world: World) -> None:
+    forbidden = world.harness.graphql(world.viewer, AGENTS, {"org": world.org, "range": NOVEMBER})
+    unknown = world.harness.graphql(
+        world.boss, AGENTS, {"org": str(uuid.uuid4()), "range": NOVEMBER}
+    )
+    assert _codes(forbidden) == _codes(unknown) == ["PERMISSION_DENIED"]
+    assert forbidden["errors"][0]["message"] == unknown["errors"][0]["message"]
+    assert forbidden["data"] == unknown["data"] == {"agentsUsageDetails": None}
