@@ -220,3 +220,17 @@ def test_catalog_created_at_takes_an_offset_and_bad_entries_are_named_by_path(
         f"{prefix}[4].createdBy",
     } <= paths
     assert "c3" not in [n["id"] for n in world.details()["automations"]["nodes"]]
+
+
+def test_pages_hold_20_by_default_and_page_info_matches_the_edges(world: World) -> None:
+    _many(world, 52)
+    first = world.details()["automations"]
+    assert len(first["edges"]) == 20 and first["totalCount"] == 55  # and a1, a2, a3
+    info = first["pageInfo"]
+    assert info["hasNextPage"] is True and info["hasPreviousPage"] is False
+    assert info["startCursor"] == first["edges"][0]["cursor"]
+    assert info["endCursor"] == first["edges"][-1]["cursor"]
+    assert [n["id"] for n in first["nodes"]] == [e["node"]["id"] for e in first["edges"]]
+    last = world.details(first=100, after=info["endCursor"])["automations"]
+    assert len(last["edges"]) == 35 and last["pageInfo"]["hasNextPage"] is False
+    assert last["totalCount"] == 55
