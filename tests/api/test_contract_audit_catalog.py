@@ -173,7 +173,9 @@ def _agent_names(world: World) -> dict[str, str]:
     answer = world.harness.graphql(
         world.boss,
         """query($org: ID!, $range: DateRange!) {
-          agentsUsageDetails(organizationUuid: $org, filterDate: $range) { agents { nodes { id name } } }
+          agentsUsageDetails(organizationUuid: $org, filterDate: $range) {
+            agents { nodes { id name } }
+          }
         }""",
         {"org": world.org, "range": NOVEMBER},
     )

@@ -318,3 +318,24 @@ def test_the_uuid_budget_covers_the_usage_report_mutation(world: World) -> None:
     response = world.harness.graphql_response(world.boss, document)
     assert response.status_code == 400
     assert _code(response.json()) == "QUERY_TOO_COMPLEX"
+
+
+def test_the_usage_report_mutation_echoes_its_client_mutation_id(world: World) -> None:
+    document = """mutation($orgs: [ID!]!) {
+      createUsageReportExport(input: {organizationUuids: $orgs, period: last_month,
+                                      clientMutationId: "cm-1"}) {
+        clientMutationId usageReportExport { status format partial fileUrl downloadUrl }
+      }
+    }"""
+    answer = world.harness.graphql(world.viewer, document, {"orgs": [world.org]})
+    assert "errors" not in answer, answer
+    assert answer["data"]["createUsageReportExport"] == {
+        "clientMutationId": "cm-1",
+        "usageReportExport": {
+            "status": "created",
+            "format": "XLSX",
+            "partial": False,
+            "fileUrl": None,
+            "downloadUrl": None,
+        },
+    }
