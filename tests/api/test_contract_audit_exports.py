@@ -339,3 +339,15 @@ def test_the_usage_report_mutation_echoes_its_client_mutation_id(world: World) -
             "downloadUrl": None,
         },
     }
+
+
+def test_finished_exports_free_the_unfinished_allowance(world: World) -> None:
+    for _ in range(5):
+        answer = world.harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
+        assert "errors" not in answer, answer
+    refused = world.harness.graphql_response(world.boss, CREATE_JOBS, {"org": world.org_id})
+    assert refused.status_code == 429 and _code(refused.json()) == "RATE_LIMITED"
+    for _ in range(5):
+        world.harness.services.export_builder.run_once()
+    again = world.harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
+    assert "errors" not in again, again
