@@ -303,12 +303,6 @@ def test_the_uuid_budget_covers_the_combined_automation_query(world: World) -> N
     assert _code(response.json()) == "QUERY_TOO_COMPLEX"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§7 '25 organization UUIDs per document summed over every field (aliases cannot "
-    "multiply it)': UUIDs inside createUsageReportExport's input object are not counted "
-    "(api/graphql/limits.py only counts top-level organizationUuid(s) arguments)",
-)
 def test_the_uuid_budget_covers_the_usage_report_mutation(world: World) -> None:
     document = "mutation { " + " ".join(
         f"r{n}: createUsageReportExport(input: {{organizationUuids: {_uuid_list(13)}, "
@@ -318,6 +312,24 @@ def test_the_uuid_budget_covers_the_usage_report_mutation(world: World) -> None:
     response = world.harness.graphql_response(world.boss, document)
     assert response.status_code == 400
     assert _code(response.json()) == "QUERY_TOO_COMPLEX"
+
+
+def test_the_uuid_budget_covers_input_objects_sent_as_variables(world: World) -> None:
+    document = """mutation($input: CreateUsageReportExportInput!, $orgs: [ID!]!) {
+      a: createUsageReportExport(input: $input) { usageReportExport { id } }
+      b: createUsageReportExport(input: {organizationUuids: $orgs, period: current_month}) {
+        usageReportExport { id }
+      }
+    }"""
+    report = {"organizationUuids": [world.org] * 13, "period": "current_month"}
+    over = {"input": report, "orgs": [world.org] * 13}
+    response = world.harness.graphql_response(world.boss, document, over)
+    assert response.status_code == 400
+    body = response.json()
+    assert _code(body) == "QUERY_TOO_COMPLEX"
+    assert "26 organization UUIDs" in body["errors"][0]["message"]
+    within = world.harness.graphql(world.boss, document, {"input": report, "orgs": [world.org]})
+    assert "errors" not in within, within
 
 
 def test_the_usage_report_mutation_echoes_its_client_mutation_id(world: World) -> None:
