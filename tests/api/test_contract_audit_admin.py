@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
 from tallyboard.access.admin_tokens import AdminTokens
@@ -47,11 +46,6 @@ def test_audit_pages_hold_50_entries_by_default_each_with_the_contracts_fields(
     assert entry["at"] == "2026-11-21T10:30:51Z"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: webhook.redeliver is never written to the audit log "
-    "(alerts/deliveries.py WebhookDeliveries.redeliver writes no audit entry)",
-)
 def test_a_redelivery_is_audited(sqlite_url: str) -> None:
     _an_alert_with_a_delivery(sqlite_url)
     runner = CliRunner()
