@@ -140,11 +140,6 @@ def test_any_token_of_the_service_account_or_the_user_reads_its_export(world: Wo
 # ------------------------------------------------------------------------- the audit log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: export.create is never written to the audit log "
-    "(exports/service.py ExportService._create writes no audit entry)",
-)
 def test_creating_an_export_is_audited_with_its_principal(world: World) -> None:
     answer = world.harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
     assert "errors" not in answer, answer
@@ -154,11 +149,6 @@ def test_creating_an_export_is_audited_with_its_principal(world: World) -> None:
     assert entries[0]["organization"] == world.org
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: export.download is never written to the audit log "
-    "(api/http/exports.py / exports/links.py ExportLinks.download write no audit entry)",
-)
 def test_downloading_an_export_is_audited(world: World) -> None:
     _jobs_file(world)
     assert len(_audit(world.harness, "export.download")) == 1
