@@ -53,12 +53,6 @@ def test_final_of_the_combined_automation_query_follows_closing_at_once(world: W
     assert _finals(world, OCTOBER)[combined] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: automationsUsageDetails / agentsUsageDetails always answer final: false "
-    "(api/graphql/resolvers/usage_details.py hard-codes it; should ask stats/finality.py "
-    "for the months of the day range)",
-)
 def test_final_of_the_listings_is_true_when_every_month_of_the_range_is_closed(
     world: World,
 ) -> None:

@@ -60,11 +60,6 @@ def _usage(world: World, automation: str) -> int:
     return int(world.details(search=automation)["usage"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: voiding an automation.job event is a 500 (KeyError 'resource'): "
-    "domain/corrections.py event_from_payload and void_deltas know no automation.job",
-)
 def test_a_voided_job_stops_counting_in_the_listing_and_the_combined_answer(
     world: World,
 ) -> None:
@@ -81,11 +76,6 @@ def test_a_voided_job_stops_counting_in_the_listing_and_the_combined_answer(
     assert "a3" not in [t["id"] for t in combined["topAutomations"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: voiding an automation.job event is a 500 (KeyError 'resource'): "
-    "domain/corrections.py event_from_payload and void_deltas know no automation.job",
-)
 def test_a_voided_job_is_not_a_row_of_the_jobs_export(world: World) -> None:
     voided = _job_with_id(world, "late-job", "a3", "2026-11-21T10:20:00Z", 6)
     _void(world, voided)
@@ -104,11 +94,6 @@ def test_a_positive_job_adjustment_counts_and_makes_an_unknown_automation_known(
     assert world.details()["usage"] == 17
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: a negative automation.job adjustment is INVALID_CORRECTION 'data.jobs: must "
-    "be at least 1' (domain/corrections.py _AMOUNTS has no automation.job -> jobs)",
-)
 def test_a_negative_job_adjustment_counts_and_never_goes_below_zero(world: World) -> None:
     down = adjust(world.org, "adj-1", "automation.job", {"automationId": "a1", "jobs": -3},
                   time="2026-11-20T12:00:00Z")  # fmt: skip
@@ -121,12 +106,6 @@ def test_a_negative_job_adjustment_counts_and_never_goes_below_zero(world: World
     assert world.details(search="archive")["usage"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§11: `tallyboard verify` crashes (KeyError 'resource') on a month with "
-    "automation.job events: ingest/verification.py rebuilds the ledger with "
-    "domain/corrections.py event_from_payload, which knows no automation.job",
-)
 def test_verify_reports_no_difference_for_a_month_with_automation_jobs(
     world: World, sqlite_url: str
 ) -> None:

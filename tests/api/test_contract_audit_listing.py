@@ -273,12 +273,6 @@ def test_created_by_is_a_stable_opaque_id_with_the_users_name(world: World) -> N
     assert world.email not in first["id"] and world.email.split("@")[0] not in first["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="§9 settled 'Names sort case-insensitively (Unicode casefold)': availableFilters.pipes "
-    "sort by name case-sensitively (Support before alpha): "
-    "stats/usage_details.py _available sorts pipes by (name, uuid) without casefold",
-)
 def test_available_pipes_sort_by_name_then_uuid(harness: Harness) -> None:
     world = World(harness)
     low, high = sorted(str(uuid.uuid4()) for _ in range(2))

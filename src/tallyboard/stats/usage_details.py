@@ -244,6 +244,11 @@ def _by_name(pipe: tuple[str, str]) -> tuple[str, str]:
     return pipe[1], pipe[0]
 
 
+def _pipe_order(pipe: tuple[str, str]) -> tuple[str, str]:
+    """Pipes are names: casefolded, ties by uuid (§9 settled: names sort case-insensitively)."""
+    return pipe[1].casefold(), pipe[0]
+
+
 def _available(entries: Mapping[str, Mapping[str, Any]], pipes: _Pipes) -> AvailableFilters:
     live = [e for e in entries.values() if not e["deleted"]]
 
@@ -255,7 +260,7 @@ def _available(entries: Mapping[str, Mapping[str, Any]], pipes: _Pipes) -> Avail
         action=distinct("action"),
         event=distinct("event"),
         pipes=tuple(
-            sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=lambda x: (x[1], x[0]))
+            sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=_pipe_order)
         ),
         status=distinct("status"),
         tags=tuple(sorted({tag for e in live for tag in orjson.loads(e["tags"] or "[]")})),
