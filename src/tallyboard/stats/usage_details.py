@@ -259,9 +259,7 @@ def _available(entries: Mapping[str, Mapping[str, Any]], pipes: _Pipes) -> Avail
     return AvailableFilters(
         action=distinct("action"),
         event=distinct("event"),
-        pipes=tuple(
-            sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=_pipe_order)
-        ),
+        pipes=tuple(sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=_pipe_order)),
         status=distinct("status"),
         tags=tuple(sorted({tag for e in live for tag in orjson.loads(e["tags"] or "[]")})),
     )
