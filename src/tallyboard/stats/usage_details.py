@@ -240,10 +240,6 @@ def entry_rows(
     return rows
 
 
-def _by_name(pipe: tuple[str, str]) -> tuple[str, str]:
-    return pipe[1], pipe[0]
-
-
 def _pipe_order(pipe: tuple[str, str]) -> tuple[str, str]:
     """Pipes are names: casefolded, ties by uuid (§9 settled: names sort case-insensitively)."""
     return pipe[1].casefold(), pipe[0]
