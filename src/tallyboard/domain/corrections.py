@@ -35,7 +35,7 @@ from tallyboard.domain.events import (
     TaskRun,
     Usage,
 )
-from tallyboard.domain.rollup import FlowRunDelta, RollupDeltas
+from tallyboard.domain.rollup import FlowRunDelta, JobDelta, RollupDeltas
 from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType
 
 __all__ = [
@@ -243,6 +243,9 @@ def void_deltas(event: Event) -> RollupDeltas:
         key: FlowRunDelta(-run.tasks, -run.runs, 0) for key, run in added.flow_runs.items()
     }
     deltas.ai_credits = {key: -micro for key, micro in added.ai_credits.items()}
+    deltas.automation_jobs = {
+        key: JobDelta(-job.jobs, 0) for key, job in added.automation_jobs.items()
+    }
     return deltas
 
 
@@ -266,6 +269,8 @@ def event_from_payload(
             None if project is None else Project(**project),
             data["tasks"],
         )
+    elif event_type is EventType.AUTOMATION_JOB:
+        usage = JobRun(data["automationId"], data.get("automationName"), data["jobs"])
     else:
         resource = (
             AiResource.AI_AUTOMATION
