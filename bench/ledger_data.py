@@ -16,6 +16,7 @@ against ``usage_deltas`` by the same test) and written month by month through th
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,19 @@ class Chunk:
 
     def __len__(self) -> int:
         return len(self.events) + len(self.adjustments) + len(self.flushes)
+
+
+def _pick(values: Sequence[Any], fraction: float) -> Any:
+    """``values[i]`` for a uniform ``fraction`` in [0, 1) (cheaper than ``randrange``)."""
+    return values[int(fraction * len(values))]
+
+
+def _kind(fraction: float) -> str:
+    for kind, weight in MIX:
+        if fraction < weight:
+            return kind
+        fraction -= weight
+    return MIX[-1][0]
 
 
 def _digest(payload: bytes) -> bytes:
@@ -97,25 +111,23 @@ class LedgerGenerator:
     def chunks(self, on_month_done: Callable[[RollupDeltas], None]) -> Iterator[Chunk]:
         deltas, month = RollupDeltas(), None
         chunk = Chunk()
-        kinds = [kind for kind, _ in MIX]
-        weights = [weight for _, weight in MIX]
-        rng = self.rng
+        random, orgs, pick = self.rng.random, self.org_pks, _pick
         for n in range(self.rows):
-            time_ms = self.start_ms + n * self.span // self.rows + rng.randrange(1000)
+            time_ms = self.start_ms + n * self.span // self.rows + int(random() * 1000)
             day = self._day(time_ms)
             if month is not None and (day.year, day.month) != month:
                 on_month_done(deltas)
                 deltas = RollupDeltas()
             month = (day.year, day.month)
-            org_pk = self.org_pks[rng.randrange(len(self.org_pks))]
+            org_pk = pick(orgs, random())
             if n % _ADJUST_EVERY == _ADJUST_EVERY - 1:
                 chunk.adjustments.append(self._adjustment(n, org_pk, time_ms, deltas))
             elif n % _FLUSH_EVERY == _FLUSH_EVERY - 1:
                 chunk.flushes.append(self._flush(n, org_pk, day, deltas))
             else:
-                kind = rng.choices(kinds, weights)[0]
+                kind = _kind(random())
                 chunk.events.append(self._event(n, org_pk, kind, time_ms, day, deltas))
-            if len(chunk) >= _CHUNK:
+            if n % _CHUNK == _CHUNK - 1:
                 yield chunk
                 chunk = Chunk()
         if len(chunk):
@@ -138,26 +150,26 @@ class LedgerGenerator:
         self, org_pk: int, kind: str, time_ms: int, day: date, deltas: RollupDeltas
     ) -> bytes:
         """The canonical payload of one event, folded into ``deltas`` as the writer would."""
-        rng = self.rng
+        random = self.rng.random
         head = f'{{"type":"{kind}","time":{time_ms},"data":'
         if kind == "api.call":
-            operation = OPERATIONS[min(int(rng.expovariate(0.15)), len(OPERATIONS) - 1)]
-            token = TOKENS[rng.randrange(len(TOKENS))]
-            status = 500 if rng.random() < 0.03 else 200
-            count = 1 if rng.random() < 0.9 else 1 + rng.randrange(20)
+            operation = OPERATIONS[min(int(-math.log(1.0 - random()) / 0.15), len(OPERATIONS) - 1)]
+            token = _pick(TOKENS, random())
+            status = 500 if random() < 0.03 else 200
+            count = 1 if random() < 0.9 else 1 + int(random() * 20)
             if status == 200:
                 deltas.add_api_calls((org_pk, day, operation, token), count)
             body = (f'{{"operationName":"{operation}","tokenName":"{token}",'
                     f'"status":{status},"count":{count}}}}}')  # fmt: skip
         elif kind == "integration.task":
-            flow, tasks = FLOWS[rng.randrange(len(FLOWS))], rng.randrange(10)
+            flow, tasks = _pick(FLOWS, random()), int(random() * 10)
             deltas.add_flow_run((org_pk, day, flow), tasks, time_ms // 1000)
             body = (f'{{"flowId":"{flow}","flowName":"Flow {flow}","project":null,'
                     f'"tasks":{tasks}}}}}')  # fmt: skip
         elif kind == "ai.credit":
-            micro = 1_000 * (1 + rng.randrange(5_000))
-            if rng.random() < 0.8:
-                agent = AGENTS[rng.randrange(len(AGENTS))]
+            micro = 1_000 * (1 + int(random() * 5_000))
+            if random() < 0.8:
+                agent = _pick(AGENTS, random())
                 deltas.add_credits((org_pk, day, AiResource.AI_AUTOMATION, agent), micro)
                 body = (f'{{"resource":"ai_automation","agentId":"{agent}",'
                         f'"agentName":"Agent {agent}","microCredits":{micro}}}}}')  # fmt: skip
@@ -166,7 +178,7 @@ class LedgerGenerator:
                 body = (f'{{"resource":"assistant","agentId":null,"agentName":null,'
                         f'"microCredits":{micro}}}}}')  # fmt: skip
         else:
-            automation, jobs = AUTOMATIONS[rng.randrange(len(AUTOMATIONS))], 1 + rng.randrange(3)
+            automation, jobs = _pick(AUTOMATIONS, random()), 1 + int(random() * 3)
             deltas.add_jobs((org_pk, day, automation), jobs, time_ms)
             body = (f'{{"automationId":"{automation}","automationName":null,'
                     f'"jobs":{jobs}}}}}')  # fmt: skip
@@ -176,7 +188,7 @@ class LedgerGenerator:
         self, n: int, org_pk: int, time_ms: int, deltas: RollupDeltas
     ) -> tuple[Any, ...]:
         """A goodwill adjustment (positive, so no figure can go below zero)."""
-        kind = self.rng.choices([kind for kind, _ in MIX], [w for _, w in MIX])[0]
+        kind = _kind(self.rng.random())
         payload = self._payload(org_pk, kind, time_ms, self._day(time_ms), RollupDeltas())
         adjustment_id = f"adj-{n}"
         event = event_from_payload(org_pk, "", adjustment_id, "", payload)
