@@ -99,6 +99,8 @@ def _populate(
             target.write(chunk)
     for target in targets:
         target.finish()
+    for target in targets:
+        target.wait()
     generation = {
         "organizations": len(orgs),
         "seconds": time.perf_counter() - started,
