@@ -269,6 +269,8 @@ events = Table(
     # Set when a correction voided the event (section 11): it counts nowhere since.
     Column("voided_at_ms", BigInteger, nullable=True),
     Index(None, "time_ms"),
+    # One organization's events in a time range: verify, exports, voids (0012).
+    Index(None, "org_pk", "time_ms"),
 )
 
 metering_flushes = Table(
