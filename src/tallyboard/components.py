@@ -173,7 +173,7 @@ def _exports(
     builder = ExportBuilder(
         database, policy, clock, ttl=settings.export_ttl, export_dir=settings.export_dir
     )
-    links = ExportLinks(database, builder.claims, clock, settings.base_url)
+    links = ExportLinks(database, clock, settings.base_url)
     return {
         "exports": ExportService(
             ExportStore(database), policy, clock, link=lambda stored: links.link(stored.id)

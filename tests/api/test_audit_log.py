@@ -3,14 +3,19 @@ keyset pages by the instance admin token only, and never holding a secret."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tallyboard.access.admin_tokens import AdminTokens
+from tests.api.test_export_files import CREATE_REPORT, READ_JOBS, READ_REPORT, _finished
+from tests.api.test_exports import CREATE_JOBS
 from tests.api.test_ingest import Tenant
+from tests.api.test_usage_details import populated
 from tests.support.events import api_call
 from tests.support.harness import DEFAULT_NOW, Harness
 
@@ -90,12 +95,106 @@ def test_every_admin_action_is_audited_and_no_secret_ever_appears(
         *(k["key"] for k in secrets["ingestKeys"]),
     ]
     assert len(created) == 6
+    _assert_absent_from_the_log(harness, created)
+
+
+def _assert_absent_from_the_log(harness: Harness, secrets: list[str]) -> None:
     text = harness.http.get(
         "/v1/admin/audit", headers={"Authorization": f"Bearer {harness.admin_token}"}
     ).text
-    for secret in created:
+    for secret in secrets:
         assert secret not in text
         assert secret[-12:] not in text
+
+
+def _download(harness: Harness, link: str, *, tamper: bool = False) -> tuple[int, str]:
+    """Fetch a signed link (or the same link with its signature's last digit changed):
+    the status and the link's signature."""
+    parts = urlsplit(link)
+    signature = parse_qs(parts.query)["signature"][0]
+    query = parts.query
+    if tamper:
+        query = query[:-1] + ("0" if query[-1] != "0" else "1")
+    return harness.http.get(f"{parts.path}?{query}").status_code, signature
+
+
+def _link(harness: Harness, token: str, query: str, field: str, export_id: str) -> str:
+    """The file link of an export once built (the lifespan's builder may take it first)."""
+    for _ in range(100):
+        harness.services.export_builder.run_once()
+        shown = harness.graphql(token, query, {"id": export_id})["data"][field]
+        if shown["status"] == "finished":
+            return str(shown["fileUrl"])
+        time.sleep(0.05)
+    raise AssertionError("the export was never built")
+
+
+def test_exports_are_audited_under_their_principal_without_token_or_link_signature(
+    any_harness: Harness,
+) -> None:
+    harness = any_harness
+    world = populated(harness)
+    secrets = harness.apply(
+        {
+            "users": [
+                {
+                    "email": world.email,
+                    "name": "Ann",
+                    "memberships": [{"organization": world.org_id, "role": "admin"}],
+                    "personalTokens": [{"name": "laptop", "billingOrganization": world.org_id}],
+                }
+            ]
+        }
+    )
+    personal = secrets["personalTokens"][0]["token"]
+    jobs = harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
+    jobs_id = jobs["data"]["createAutomationJobsExport"]["automationJobsExport"]["id"]
+    variables = {"orgs": [world.org], "period": "last_month", "format": "CSV"}
+    report = harness.graphql(personal, CREATE_REPORT, variables)
+    report_id = report["data"]["createUsageReportExport"]["usageReportExport"]["id"]
+    created = _audit(harness, action="export.create")["entries"]
+    assert [(e["actor"], e["organization"], e["details"]) for e in created] == [
+        (
+            {"kind": "personal_token", "name": "Ann - laptop"},
+            None,
+            {
+                "exportId": report_id,
+                "kind": "usage_report",
+                "format": "CSV",
+                "organizationUuids": [world.org],
+                "period": "last_month",
+            },
+        ),
+        (
+            {"kind": "service_account", "name": "boss"},
+            world.org,
+            {
+                "exportId": jobs_id,
+                "kind": "automation_jobs",
+                "format": "XLSX",
+                "organizationId": world.org_id,
+                "period": "current_month",
+            },
+        ),
+    ]
+
+    # Downloads go by signed link, without a bearer token: each is recorded under the
+    # principal the link was issued to; a refused link records nothing.
+    jobs_link = _finished(world, READ_JOBS, "automationJobsExport", jobs_id)["fileUrl"]
+    report_link = _link(harness, personal, READ_REPORT, "usageReportExport", report_id)
+    assert _download(harness, jobs_link, tamper=True)[0] == 403
+    jobs_status, jobs_signature = _download(harness, jobs_link)
+    report_status, report_signature = _download(harness, report_link)
+    assert (jobs_status, report_status) == (200, 200)
+    downloads = _audit(harness, action="export.download")["entries"]
+    assert [(e["actor"]["name"], e["organization"]) for e in downloads] == [
+        ("Ann - laptop", None),
+        ("boss", world.org),
+    ]
+    assert [e["details"]["exportId"] for e in downloads] == [report_id, jobs_id]
+    assert {e["details"]["via"] for e in downloads} == {"signed_link"}
+    assert downloads[1]["details"]["fileName"].endswith(".xlsx")
+    _assert_absent_from_the_log(harness, [world.boss, personal, jobs_signature, report_signature])
 
 
 def test_keyset_pages_newest_first_with_filters(harness: Harness) -> None:

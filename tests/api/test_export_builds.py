@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.builder import LEASE
 from tallyboard.storage.export_claims import Claim, ExportClaims
@@ -91,6 +92,7 @@ def test_concurrent_builders_never_claim_the_same_job(world: World) -> None:
             format=ExportFormat.XLSX,
             parameters="{}",
             created_at=_now_ms(world) + 10**9,  # after every job the lifespan's builder sees
+            actor=Actor("personal_token", f"user {index}"),
         )
         assert store.create(job, max_unfinished=5) is not None
     claimed: list[Claim] = []
@@ -122,6 +124,7 @@ def test_a_job_that_cannot_be_built_fails_with_an_error(world: World) -> None:
         format=ExportFormat.XLSX,
         parameters="{}",  # no organization: the build raises
         created_at=_now_ms(world),
+        actor=principal.actor,
     )
     assert store.create(job, max_unfinished=5) is not None
     shown = _settled(world, "f" * 32)

@@ -18,6 +18,7 @@ from tests.api.test_corrections import adjust, correct, void
 from tests.api.test_ingest import Tenant
 from tests.support.events import ai_credit, api_call, task_run
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.usage import automation_job
 
 NOW = DEFAULT_NOW
 
@@ -42,13 +43,24 @@ def _world(harness: Harness) -> tuple[Tenant, str]:
         task_run(org, NOW - timedelta(days=2), event_id="t1", flow="f1", tasks=3),
         task_run(org, NOW - timedelta(days=2, hours=1), event_id="t2", flow="f1", tasks=2),
         ai_credit(org, NOW - timedelta(days=3), event_id="c1", credits=1.25),
+        ai_credit(org, NOW - timedelta(days=3), event_id="c2", agent="agt-2", credits=2),
+        ai_credit(org, NOW - timedelta(days=4), event_id="c3", resource="assistant", agent=None),
+        automation_job(org, NOW - timedelta(days=1, hours=3), "au1", 2, event_id="j1"),
+        automation_job(org, NOW - timedelta(days=1, hours=2), "au1", 3, event_id="j2"),
+        automation_job(org, NOW - timedelta(days=1, hours=1), "au1", 4, event_id="j3"),
+        automation_job(org, NOW - timedelta(days=2), "au2", 1, event_id="j4"),
+        automation_job(org, october, "au1", 5, event_id="j5"),
     ]
-    assert tenant.send(events)["accepted"] == 5
+    assert tenant.send(events)["accepted"] == len(events)
     entries = [
         void(org, events[2]),
         adjust(org, "adj", "integration.task", {"flowId": "f2", "tasks": 6}),
+        # The job events count minus the voided one (not its day's latest), plus
+        # the adjustment's jobs.
+        void(org, events[8]),
+        adjust(org, "adj-jobs", "automation.job", {"automationId": "au2", "jobs": 10}),
     ]
-    assert correct(harness, entries)["applied"] == 2
+    assert correct(harness, entries)["applied"] == len(entries)
     return tenant, org
 
 
@@ -103,12 +115,20 @@ def test_damaged_figures_are_listed_exactly_and_repaired(any_harness: Harness) -
             text("DELETE FROM flow_usage_monthly WHERE org_pk = :p AND flow_id = 'f2'"),
             {"p": org_pk},
         )
+        conn.execute(
+            text(
+                "UPDATE automation_jobs_monthly SET jobs = jobs + 1 "
+                "WHERE org_pk = :p AND month = '2026-11' AND automation_id = 'au1'"
+            ),
+            {"p": org_pk},
+        )
     found = report(harness, short)
     day = (NOW - timedelta(days=1)).date().isoformat()
     assert [
         (d["month"], d["figure"], d["expected"], d["stored"]) for d in found["differences"]
     ] == [
         ("2026-11", f"api_calls_daily[{day},token=gateway-bot].calls", 4, 11),
+        ("2026-11", "automation_jobs_monthly[2026-11,automation=au1].jobs", 6, 7),
         ("2026-11", "flow_usage_monthly[2026-11,flow=f2].tasks", 6, 0),
     ]
     assert {d["organization"] for d in found["differences"]} == {short}
@@ -132,11 +152,16 @@ def test_damaged_figures_are_listed_exactly_and_repaired(any_harness: Harness) -
             ),
             {"p": org_pk},
         )
+        conn.execute(
+            text("DELETE FROM automation_jobs_daily WHERE org_pk = :p AND day < '2026-11-01'"),
+            {"p": org_pk},
+        )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(figure_store, "write_rows", dies_on_the_second_month)
         with pytest.raises(KeyboardInterrupt):
             check.verify(sorted(targets, key=lambda t: t[3], reverse=True), repair=True)
-    assert len(report(harness, short)["differences"]) == 1  # November repaired, October not
+    # November repaired, October not: its calls total and its job row (jobs, last job).
+    assert [d["month"] for d in report(harness, short)["differences"]] == ["2026-10"] * 3
     repaired = check.verify(targets, repair=True)
     assert repaired.repaired == 1
     assert report(harness, short) == {"differences": [], "unverifiable": []}
@@ -163,3 +188,90 @@ def test_months_older_than_the_horizon_are_not_verifiable(harness: Harness) -> N
             {"u": org},
         )
     assert report(harness, short)["unverifiable"] == [{"organization": short, "month": "2024-01"}]
+
+
+_DAMAGE = [
+    # (statement, the figure it damages) -- one per kind of rollup verify covers.
+    (
+        "UPDATE api_calls_monthly SET calls = calls + 1 "
+        "WHERE org_pk = :p AND month = '2026-11' AND dimension = 1 AND value = 'GetCards'",
+        "api_calls_monthly[2026-11,operation_name=GetCards].calls",
+    ),
+    (
+        "UPDATE ai_credits_monthly SET credits = credits + 1 "
+        "WHERE org_pk = :p AND month = '2026-11' AND resource = 2",
+        "ai_credits_monthly[2026-11,assistant].credits",
+    ),
+    (
+        "UPDATE ai_credits_daily SET credits = 1 WHERE org_pk = :p AND agent_id = 'agt-2'",
+        "ai_credits_daily[{d3},ai_automation=agt-2].credits",
+    ),
+    (
+        "UPDATE task_usage_daily SET runs = runs + 1 WHERE org_pk = :p AND day = '{d2}'",
+        "task_usage_daily[{d2}].runs",
+    ),
+    (
+        "UPDATE flow_usage_daily SET last_run_at = 1 WHERE org_pk = :p AND flow_id = 'f1'",
+        "flow_usage_daily[{d2},flow=f1].last_run_at",
+    ),
+    (
+        "UPDATE automation_jobs_daily SET jobs = jobs + 1 "
+        "WHERE org_pk = :p AND day = '{d1}' AND automation_id = 'au1'",
+        "automation_jobs_daily[{d1},automation=au1].jobs",
+    ),
+    (
+        "UPDATE automation_jobs_monthly SET last_job_at = 5 "
+        "WHERE org_pk = :p AND month = '2026-11' AND automation_id = 'au2'",
+        "automation_jobs_monthly[2026-11,automation=au2].last_job_at",
+    ),
+    (
+        "UPDATE usage_totals_monthly SET jobs = jobs + 100 WHERE org_pk = :p AND month = '2026-11'",
+        "usage_totals_monthly[2026-11].jobs",
+    ),
+    (
+        "UPDATE usage_totals_monthly SET credits = credits + 3 "
+        "WHERE org_pk = :p AND month = '2026-11'",
+        "usage_totals_monthly[2026-11].credits",
+    ),
+]
+
+
+def test_every_kind_of_rollup_is_verified_and_repaired(any_harness: Harness) -> None:
+    """Damage one figure of every rollup table (jobs included); a spurious row too."""
+    harness = any_harness
+    _, org = _world(harness)
+    short = _short_id(harness, org)
+    database = harness.services.database
+    days = {f"d{n}": (NOW - timedelta(days=n)).date().isoformat() for n in (1, 2, 3)}
+    with database.read() as conn:
+        org_pk = conn.execute(
+            text("SELECT pk FROM organizations WHERE uuid = :u"), {"u": org}
+        ).scalar_one()
+        before = figure_store.read_figures(conn, org_pk, "2026-11")
+    with database.write() as conn:
+        for statement, _ in _DAMAGE:
+            assert conn.execute(text(statement.format(**days)), {"p": org_pk}).rowcount == 1
+        conn.execute(
+            text(
+                "INSERT INTO automation_jobs_daily (org_pk, day, automation_id, jobs, last_job_at) "
+                "VALUES (:p, :d, 'ghost', 3, 0)"
+            ),
+            {"p": org_pk, "d": days["d1"]},
+        )
+    with database.read() as conn:
+        damaged = figure_store.read_figures(conn, org_pk, "2026-11")
+    listed = report(harness, short)["differences"]
+    ghost = f"automation_jobs_daily[{days['d1']},automation=ghost].jobs"
+    assert sorted(d["figure"] for d in listed) == sorted(
+        [figure.format(**days) for _, figure in _DAMAGE] + [ghost]
+    )
+    assert [d["figure"] for d in listed] == sorted(d["figure"] for d in listed)
+    changed = {f for f in set(before) | set(damaged) if before.get(f, 0) != damaged.get(f, 0)}
+    assert {(d["expected"], d["stored"]) for d in listed} == {
+        (before.get(f, 0), damaged.get(f, 0)) for f in changed
+    }
+
+    assert verifier(harness).verify(verifier(harness).targets(short, None), repair=True).repaired
+    with database.read() as conn:
+        assert figure_store.read_figures(conn, org_pk, "2026-11") == before
+    assert report(harness, short) == {"differences": [], "unverifiable": []}

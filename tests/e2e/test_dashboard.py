@@ -11,7 +11,6 @@ under comparison.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,10 +21,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.backends import copy_sqlite
 from tests.support.browser import chromium, chromium_or_skip
+from tests.support.dashboard import (
+    choose_organizations,
+    credits,
+    dashboard_page,
+    download_csv,
+    gql,
+    seeded_server,
+    sign_in,
+    table_rows,
+)
 from tests.support.harness import DEFAULT_NOW, LiveServer
-from tests.support.usage import ai_credit, api_call, integration_task, record_events
+from tests.support.usage import ai_credit, api_call, integration_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite]
 
@@ -202,13 +210,9 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    url = copy_sqlite(_sqlite_template, tmp_path_factory.mktemp("dashboard"))
-    live = LiveServer(url, flush_interval=60)
-    with live.running():
-        secrets = live.apply(DOCUMENT)
-        events = _events()
-        result = record_events(live, events)
-        assert result["accepted"] == len(events) and not result["rejected"]
+    directory = tmp_path_factory.mktemp("dashboard")
+    with seeded_server(_sqlite_template, directory, DOCUMENT, _events()) as world:
+        live, secrets = world.server, world.secrets
         personal = live.personal_tokens(secrets)
         tokens = {
             "ada": personal["ada@example.test/Browser"],
@@ -231,68 +235,16 @@ def tokens(seeded: Seeded) -> dict[str, str]:
 
 @pytest.fixture
 def page(browser: Browser, seeded: Seeded) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=seeded.server.base_url, viewport={"width": 1280, "height": 900}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text)
-            if message.type == "error" and "401" not in message.text
-            else None
-        ),
-    )
-    yield page
-    context.close()
-    assert errors == [], errors
+    # The expired-token test provokes a 401 on purpose.
+    with dashboard_page(browser, seeded.server.base_url, tolerated=lambda t: "401" in t) as page:
+        yield page
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def gql(server: LiveServer, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    answer = server.graphql(token, query, variables)
-    assert "errors" not in answer, answer
-    data: dict[str, Any] = answer["data"]
-    return data
-
-
 def number(text: str) -> int:
     return int(text.replace(",", ""))
-
-
-def credits(value: float) -> str:
-    """How the page must show a credits value: exact decimal, grouped, no trailing zeros."""
-    text = f"{Decimal(repr(value)):,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def sign_in(page: Page, token: str) -> None:
-    page.goto(f"/#token={token}")
-    expect(page.locator("#dashboard")).to_be_visible()
-
-
-def choose_organizations(page: Page, *names: str) -> None:
-    page.get_by_test_id("org-picker").click()
-    for box in page.locator(".org-option").all():
-        box.locator("input").set_checked(box.locator(".org-name").inner_text() in names)
-    page.get_by_role("button", name="Apply").click()
-
-
-def table_rows(page: Page, testid: str) -> list[list[str]]:
-    rows = page.get_by_test_id(testid).locator("tbody tr")
-    return [[cell.inner_text().strip() for cell in row.locator("td").all()] for row in rows.all()]
-
-
-def download_csv(page: Page, button: Any) -> list[dict[str, str]]:
-    with page.expect_download() as info:
-        button.click()
-    path = info.value.path()
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 # ------------------------------------------------------------------ signed out
@@ -440,6 +392,11 @@ def test_more_organizations_than_one_document_may_name_are_split_and_added_up(
     page.get_by_role("button", name="All", exact=True).click()
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_test_id("org-picker")).to_have_text("All organizations (27)")
+    # A usage report takes at most 25 organizations (spec §9): the page says so at once.
+    expect(page.get_by_role("button", name="Export usage report")).to_be_disabled()
+    expect(page.get_by_test_id("report-export-status")).to_have_text(
+        "A usage report covers at most 25 organizations: choose fewer."
+    )
 
     uuids = [b["uuid"] for b in BRANCHES]
     chunks = [uuids[:25], uuids[25:]]

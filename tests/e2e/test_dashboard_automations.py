@@ -1,5 +1,6 @@
 """The Automations tab, the AI agents table and the allowance notes, in real headless
-Chromium against a real server (uvicorn in a thread), as tests/e2e/test_dashboard.py.
+Chromium against a real server (uvicorn in a thread), as tests/e2e/test_dashboard.py
+(both drive the page through tests/support/dashboard.py).
 
 Every figure the page shows is compared with the GraphQL API's own answer for the
 same credential; the browser's token bills its calls to an organization it only
@@ -18,11 +19,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_dashboard import choose_organizations, credits, gql, sign_in, table_rows
-from tests.support.backends import copy_sqlite
 from tests.support.browser import chromium, chromium_or_skip
+from tests.support.dashboard import (
+    choose_organizations,
+    credits,
+    dashboard_page,
+    gql,
+    seeded_server,
+    sign_in,
+    table_rows,
+)
 from tests.support.harness import DEFAULT_NOW, LiveServer
-from tests.support.usage import ai_credit, api_call, automation_job, record_events
+from tests.support.usage import ai_credit, api_call, automation_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite]
 
@@ -155,31 +163,16 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    url = copy_sqlite(_sqlite_template, tmp_path_factory.mktemp("automations"))
-    live = LiveServer(url, flush_interval=60)
-    with live.running():
-        secrets = live.apply(DOCUMENT)
-        events = _events()
-        result = record_events(live, events)
-        assert result["accepted"] == len(events) and not result["rejected"], result
-        yield Seeded(live, live.personal_tokens(secrets)["ada@example.test/Browser"])
+    directory = tmp_path_factory.mktemp("automations")
+    with seeded_server(_sqlite_template, directory, DOCUMENT, _events()) as world:
+        tokens = world.server.personal_tokens(world.secrets)
+        yield Seeded(world.server, tokens["ada@example.test/Browser"])
 
 
 @pytest.fixture
 def page(browser: Browser, seeded: Seeded) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=seeded.server.base_url, viewport={"width": 1280, "height": 900}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: errors.append(message.text) if message.type == "error" else None,
-    )
-    yield page
-    context.close()
-    assert errors == [], errors
+    with dashboard_page(browser, seeded.server.base_url) as page:
+        yield page
 
 
 def ask(seeded: Seeded, query: str, **variables: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from tests.support.harness import DEFAULT_NOW
 
 
 def _an_alert_with_a_delivery(database_url: str) -> str:
+    """Record one alert with one pending delivery; the organization's uuid."""
     clock = FixedClock(DEFAULT_NOW)
     services = build_components(
         Settings(database_url=database_url, webhook_allow_private=True), clock=clock
@@ -40,11 +41,11 @@ def _an_alert_with_a_delivery(database_url: str) -> str:
     event = api_call(org_uuid, DEFAULT_NOW - timedelta(hours=1), count=4)
     services.ingest.ingest_events([event], bound_org_pk=None, backfill=False)
     services.close()
-    return org_id
+    return org_uuid
 
 
 def test_deliveries_are_listed_and_requeued(database_url: str) -> None:
-    _an_alert_with_a_delivery(database_url)
+    org_uuid = _an_alert_with_a_delivery(database_url)
     runner = CliRunner()
     env = {"TALLYBOARD_DATABASE_URL": database_url}
     listed = runner.invoke(app, ["webhooks", "deliveries", "--json"], env=env)
@@ -63,6 +64,12 @@ def test_deliveries_are_listed_and_requeued(database_url: str) -> None:
     assert unknown.exit_code == 1
     bad = runner.invoke(app, ["webhooks", "deliveries", "--status", "lost"], env=env)
     assert bad.exit_code == 2
+    # The requeue is audited (§11) under the OS user, about the alert's organization; the
+    # unknown alert requeued nothing and is not.
+    audited = runner.invoke(app, ["audit", "--json", "--action", "webhook.redeliver"], env=env)
+    [entry] = orjson.loads(audited.stdout)["entries"]
+    assert entry["actor"]["kind"] == "cli" and entry["organization"] == org_uuid
+    assert entry["details"] == {"alertId": delivery["alertId"], "deliveries": 1}
 
 
 def test_admin_apply_shows_a_new_webhook_secret_once(database_url: str, tmp_path: Path) -> None:

@@ -154,11 +154,12 @@ class LiveServer(_Api):
     def __init__(self, database_url: str, *, now: datetime = DEFAULT_NOW, **settings: Any) -> None:
         self.database_url = database_url
         self.clock = FixedClock(now)
-        self.settings = Settings(database_url=database_url, **settings)
-        self.app = create_app(self.settings, clock=self.clock)
-        self.admin_token = mint_admin_token(database_url)
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # The port it really listens on, so the links it hands out (exports) lead back.
+        self.settings = Settings(database_url=database_url, **{"port": self.port, **settings})
+        self.app = create_app(self.settings, clock=self.clock)
+        self.admin_token = mint_admin_token(database_url)
         # The options `tallyboard serve` uses: header deadline, keep-alive, limits.
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, **server_options(self.settings)

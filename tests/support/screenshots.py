@@ -15,12 +15,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser
 
 from tallyboard.demo.builder import build_demo
 from tallyboard.domain.clock import FixedClock
 from tallyboard.settings import Settings
 from tests.support.browser import CHROMIUM, chromium
+from tests.support.dashboard import choose_organizations, settled, sign_in
 from tests.support.harness import LiveServer
 
 MOMENT = datetime(2026, 11, 21, 16, 20, tzinfo=UTC)
@@ -38,32 +39,25 @@ TABS = {
 }
 
 
-def _settled(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    expect(page.locator("[aria-busy=true]")).to_have_count(0)
-
-
 def _shoot(browser: Browser, base_url: str, token: str, out: Path) -> list[Path]:
     written = []
     for device, (width, height) in VIEWPORTS.items():
         for name, (tab, organizations, period) in TABS.items():
             # Reduced motion: no transition is ever caught half-way.
             context = browser.new_context(
-                viewport={"width": width, "height": height}, reduced_motion="reduce"
+                base_url=base_url,
+                viewport={"width": width, "height": height},
+                reduced_motion="reduce",
             )
             page = context.new_page()
-            page.goto(f"{base_url}/#token={token}")
-            _settled(page)
+            sign_in(page, token)
+            settled(page)
             if organizations:
-                page.get_by_test_id("org-picker").click()
-                for option in page.locator(".org-option").all():
-                    name_shown = option.locator(".org-name").inner_text()
-                    option.locator("input").set_checked(name_shown in organizations)
-                page.get_by_role("button", name="Apply").click()
-                _settled(page)
+                choose_organizations(page, *organizations)
+                settled(page)
             page.get_by_role("tab", name=tab).click()
             page.get_by_role("button", name=period).click()
-            _settled(page)
+            settled(page)
             page.mouse.move(0, 0)
             path = out / f"{name}-{device}.png"
             page.screenshot(path=str(path), full_page=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tallyboard.domain.audit import Actor
+
 __all__ = ["Principal", "PrincipalKind"]
 
 
@@ -34,3 +36,12 @@ class Principal:
         """What request limits count by: the principal, whichever of its credentials it
         presents (a freshly minted access token shares its account's bucket)."""
         return f"{self.kind.value}:{self.pk}"
+
+    @property
+    def actor(self) -> Actor:
+        """Who this caller is in the audit log: the credential's kind and name (the
+        service account's name, or the personal token's ``user - token`` label), never
+        a secret."""
+        if self.kind is PrincipalKind.SERVICE_ACCOUNT:
+            return Actor("service_account", self.token_label)
+        return Actor("personal_token", self.token_label)

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from tallyboard.cli.config import load_settings
 from tallyboard.components import Components, build_components
+from tallyboard.domain.audit import operating_system_actor
 from tallyboard.domain.errors import InvalidInputError, NotMigratedError
 from tallyboard.storage import migrate as migrations
 
@@ -82,7 +83,7 @@ def redeliver(
     """Queue an alert's deliveries again, due now, with a fresh retry schedule."""
     components = _components(ctx)
     try:
-        count = components.alerts.deliveries.redeliver(alert_id)
+        count = components.alerts.deliveries.redeliver(alert_id, operating_system_actor())
     except InvalidInputError as exc:
         typer.echo(exc.message, err=True)
         sys.exit(1)

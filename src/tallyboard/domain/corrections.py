@@ -3,9 +3,9 @@
 Each entry of a correction batch becomes a :class:`Void`, an :class:`Adjustment` or a
 :class:`CorrectionRejection` naming its index and every bad field. An adjustment is an
 event of any type whose amount (``count``, ``tasks``, ``credits``, ``jobs``) may be
-negative: it
-is validated by the ingest rules on its absolute amount (one validator, one set of
-messages), then the sign is put back, so its stored payload and hash carry it.
+negative: it is validated by the ingest rules on its absolute amount (one validator,
+one set of messages), then the sign is put back, so its stored payload and hash carry
+it.
 
 Pure: no clock, no I/O.
 """
@@ -27,17 +27,16 @@ from tallyboard.domain.event_validation import EventValidator, canonical_payload
 from tallyboard.domain.events import (
     MAX_ID_LENGTH,
     ApiCall,
-    CreditUse,
     Event,
     JobRun,
     NotJson,
-    Project,
     Rejection,
     TaskRun,
     Usage,
 )
 from tallyboard.domain.rollup import FlowRunDelta, JobDelta, RollupDeltas
-from tallyboard.domain.usage import NOT_SPECIFIED, AiResource, EventType
+from tallyboard.domain.stored_events import usage_from_stored
+from tallyboard.domain.usage import EventType
 
 __all__ = [
     "MAX_REASON_LENGTH",
@@ -245,8 +244,8 @@ def adjustment_deltas(event: Event) -> RollupDeltas:
 
 
 def void_deltas(event: Event) -> RollupDeltas:
-    """What voiding a stored event takes away: its whole fold, runs included (the
-    last run and the last job are recomputed from the remaining ledger by the caller)."""
+    """What voiding a stored event takes away: its whole fold, runs and jobs included
+    (the last run or job is recomputed from the remaining ledger by the caller)."""
     added = usage_deltas([event])
     deltas = RollupDeltas()
     deltas.api_calls = {key: -calls for key, calls in added.api_calls.items()}
@@ -266,31 +265,7 @@ def event_from_payload(
     """A stored event (its canonical payload) as the :class:`Event` it was."""
     stored = orjson.loads(payload)
     event_type = EventType(stored["type"])
-    data = stored["data"]
-    usage: Usage
-    if event_type is EventType.API_CALL:
-        usage = ApiCall(
-            data["operationName"] or NOT_SPECIFIED, data["tokenName"], data["status"], data["count"]
-        )
-    elif event_type is EventType.INTEGRATION_TASK:
-        project = data.get("project")
-        usage = TaskRun(
-            data["flowId"],
-            data.get("flowName"),
-            None if project is None else Project(**project),
-            data["tasks"],
-        )
-    elif event_type is EventType.AUTOMATION_JOB:
-        usage = JobRun(data["automationId"], data.get("automationName"), data["jobs"])
-    else:
-        resource = (
-            AiResource.AI_AUTOMATION
-            if data["resource"] == "ai_automation"
-            else AiResource.ASSISTANT
-        )
-        usage = CreditUse(
-            resource, data.get("agentId"), data.get("agentName"), data["microCredits"]
-        )
+    usage = usage_from_stored(event_type, stored["data"])
     digest = hashlib.sha256(payload).digest()[:16]
     return Event(
         0,

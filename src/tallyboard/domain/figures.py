@@ -1,7 +1,8 @@
 """Folded usage as the stored figures it must equal (``tallyboard verify``).
 
 Pure: the same expansion the rollup writer performs (a day and a month row per
-dimension, the flows' runs and last run, the monthly totals), keyed as
+dimension, the flows' runs and last run, the automations' jobs and last job, the
+monthly totals), keyed as
 ``storage.figure_store`` reads the tables, so the ledger's fold and the stored rows
 compare figure by figure. Operation names past the month's cap count under ``Other``,
 as the writer admitted them: ``admitted`` are the names that have their own row.
@@ -60,6 +61,14 @@ def expected_figures(
     for (_, day, resource, agent), micro in deltas.ai_credits.items():
         figures[("ai_credits_daily", (day.isoformat(), int(resource), agent), "credits")] += micro
         figures[("ai_credits_monthly", (month, int(resource), agent), "credits")] += micro
+    for (_, day, automation_id), job in deltas.automation_jobs.items():
+        for name, key in (
+            ("automation_jobs_daily", (day.isoformat(), automation_id)),
+            ("automation_jobs_monthly", (month, automation_id)),
+        ):
+            figures[(name, key, "jobs")] += job.jobs
+            last = (name, key, "last_job_at")
+            figures[last] = max(figures[last], job.last_job_at)
     for (_, _), totals in deltas.month_totals().items():
         for column, total in zip(FIGURES, totals, strict=True):
             figures[("usage_totals_monthly", (month,), column)] += total
@@ -75,6 +84,8 @@ def figure_name(figure: Figure) -> str:
         parts.append(dimension if dimension == "total" else f"{dimension}={key[2]}")
     elif table.startswith("flow_usage"):
         parts.append(f"flow={key[1]}")
+    elif table.startswith("automation_jobs"):
+        parts.append(f"automation={key[1]}")
     elif table.startswith("ai_credits"):
         resource = _RESOURCES.get(int(str(key[1])), str(key[1]))
         parts.append(f"{resource}={key[2]}" if key[2] else resource)

@@ -6,6 +6,12 @@ an HMAC-SHA256, under a per-instance secret, of the id and the expiry. It is val
 a second later gives a different link. No bearer token is needed: the signature is the
 authorization. A changed character anywhere in the query fails the check (403); a
 file past its TTL is gone (410).
+
+A served file is audited (``export.download``, spec §11) in the transaction that read
+it. With no bearer token, the entry's actor is the export's creator as its
+``export.create`` entry named them -- the only principal that can obtain a link -- and
+its details say it came through a signed link (with the link's expiry, never its
+signature).
 """
 
 from __future__ import annotations
@@ -15,13 +21,18 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from urllib.parse import urlencode
 
+from sqlalchemy.engine import Connection
+
 from tallyboard.domain.clock import Clock
+from tallyboard.domain.event_time import format_ms
 from tallyboard.domain.exports import ExportStatus
+from tallyboard.storage import audit_store, export_downloads
 from tallyboard.storage.database import Database
-from tallyboard.storage.export_claims import ExportClaims
+from tallyboard.storage.export_downloads import StoredFile
 from tallyboard.storage.instance_secret_store import get_or_create_secret
 
 __all__ = ["LINK_LIFETIME", "Download", "ExportLinks", "Outcome"]
@@ -45,11 +56,8 @@ class Download:
 
 
 class ExportLinks:
-    def __init__(
-        self, database: Database, claims: ExportClaims, clock: Clock, base_url: str
-    ) -> None:
+    def __init__(self, database: Database, clock: Clock, base_url: str) -> None:
         self._database = database
-        self._claims = claims
         self._clock = clock
         self._base = base_url.rstrip("/")
         self._key: bytes | None = None
@@ -74,8 +82,9 @@ class ExportLinks:
         query = urlencode({"expires": expires, "signature": self._signature(export_id, expires)})
         return f"{self._base}/v1/exports/{export_id}/file?{query}"
 
-    def download(self, export_id: str, raw_query: str) -> Download:
-        """The file a link names, after checking its query exactly as signed."""
+    def _expiry(self, export_id: str, raw_query: str) -> int | None:
+        """The link's expiry (unix seconds) when its query is exactly as signed and not
+        past it; else None."""
         fields = dict(p.split("=", 1) for p in raw_query.split("&") if "=" in p)
         expires, signature = fields.get("expires", ""), fields.get("signature", "")
         expected = f"expires={expires}&signature={signature}"
@@ -85,20 +94,53 @@ class ExportLinks:
             or not hmac.compare_digest(signature, self._signature(export_id, expires))
             or int(expires) < self._clock.now().timestamp()
         ):
+            return None
+        return int(expires)
+
+    def download(self, export_id: str, raw_query: str) -> Download:
+        """The file a link names, after checking its query exactly as signed; a served
+        file and its audit entry commit in one transaction."""
+        expires = self._expiry(export_id, raw_query)
+        if expires is None:
             return Download(Outcome.FORBIDDEN)
-        stored = self._claims.file(export_id)
-        if stored is None:
-            return Download(Outcome.NOT_FOUND)
-        if stored.status is ExportStatus.EXPIRED:
+        with self._database.write() as conn:
+            stored = export_downloads.stored_file(conn, export_id)
+            found = _served(stored)
+            if found.outcome is Outcome.FILE and stored is not None:
+                _audit(conn, self._clock.now(), export_id, stored, expires)
+        return found
+
+
+def _served(stored: StoredFile | None) -> Download:
+    """What a valid link answers for this stored export."""
+    if stored is None:
+        return Download(Outcome.NOT_FOUND)
+    if stored.status is ExportStatus.EXPIRED:
+        return Download(Outcome.GONE)
+    if stored.status is not ExportStatus.FINISHED or stored.file_name is None:
+        return Download(Outcome.NOT_FOUND)
+    if stored.file_path is not None:
+        try:
+            with open(stored.file_path, "rb") as file:
+                content = file.read()
+        except FileNotFoundError:
             return Download(Outcome.GONE)
-        if stored.status is not ExportStatus.FINISHED or stored.file_name is None:
-            return Download(Outcome.NOT_FOUND)
-        if stored.file_path is not None:
-            try:
-                with open(stored.file_path, "rb") as file:
-                    content = file.read()
-            except FileNotFoundError:
-                return Download(Outcome.GONE)
-        else:
-            content = stored.content or b""
-        return Download(Outcome.FILE, stored.file_name, content)
+    else:
+        content = stored.content or b""
+    return Download(Outcome.FILE, stored.file_name, content)
+
+
+def _audit(
+    conn: Connection, at: datetime, export_id: str, stored: StoredFile, expires: int
+) -> None:
+    details = {
+        "exportId": export_id,
+        "kind": stored.kind.value,
+        "fileName": stored.file_name,
+        "via": "signed_link",
+        "linkExpiresAt": format_ms(expires * 1000),
+    }
+    organization = export_downloads.organization_uuid(conn, stored)
+    audit_store.append(
+        conn, at, stored.actor, "export.download", details, organization=organization
+    )

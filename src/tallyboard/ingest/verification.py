@@ -31,6 +31,7 @@ from tallyboard.domain.event_time import epoch_ms
 from tallyboard.domain.figures import Figure, expected_figures, figure_name
 from tallyboard.domain.periods import Month
 from tallyboard.domain.rollup import RollupDeltas
+from tallyboard.domain.stored_events import ledger_events
 from tallyboard.domain.usage import ApiDimension
 from tallyboard.storage import audit_store, figure_store, ledger_store, usage_totals, usage_versions
 from tallyboard.storage.database import Database
@@ -39,7 +40,6 @@ from tallyboard.storage.event_store import EventStore
 __all__ = ["Difference", "VerificationReport", "Verifier"]
 
 _DAY_MS = 86_400_000
-_BATCH = 1000
 
 
 class VerifyLimits(Protocol):
@@ -183,13 +183,8 @@ def _ledger(conn: Connection, org_pk: int, month: Month) -> RollupDeltas:
     """The month's ledger of one organization, folded (batches of rows at a time)."""
     start, end = epoch_ms(month.start), epoch_ms(month.end_exclusive)
     deltas = RollupDeltas()
-    batch = []
-    for payload in ledger_store.event_payloads(conn, org_pk, start, end):
-        batch.append(event_from_payload(org_pk, "", "", "", payload))
-        if len(batch) >= _BATCH:
-            deltas.merge(usage_deltas(batch))
-            batch.clear()
-    deltas.merge(usage_deltas(batch))
+    for payloads in ledger_store.event_payloads(conn, org_pk, start, end):
+        deltas.merge(usage_deltas(ledger_events(org_pk, payloads)))
     for adjustment_id, payload in ledger_store.adjustment_payloads(conn, org_pk, start, end):
         event = event_from_payload(org_pk, "", adjustment_id, "", payload)
         deltas.merge(adjustment_deltas(event))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Generic, TypeVar
 
 from tallyboard.access.policy import Action, Policy
@@ -63,7 +64,7 @@ from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
 from tallyboard.storage.alert_reader import StoredAlert
 from tallyboard.storage.database import Database
 
-__all__ = ["Result", "StatisticsQueries", "build_statistics_queries"]
+__all__ = ["ListingResult", "Result", "StatisticsQueries", "build_statistics_queries"]
 
 T = TypeVar("T")
 
@@ -76,6 +77,15 @@ class Result(Generic[T]):
     value: T
     final: bool = False
     """Every month of the window is closed (section 11)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingResult:
+    """An automations or agents listing: its period is a day range, not a window."""
+
+    details: UsageDetails
+    final: bool
+    """Every month one of its days falls in is closed (section 11)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,10 +210,12 @@ class StatisticsQueries:
 
     def usage_details(
         self, principal: Principal, request: UsageDetailsInput, kind: EntryKind, *, label: str
-    ) -> UsageDetails:
+    ) -> ListingResult:
         """``automationsUsageDetails`` / ``agentsUsageDetails`` (``super_admin``)."""
         org = self.policy.require(principal, Action.VIEW_USAGE_DETAILS, request.organization_uuid)
-        return self.details.details(org, kind, request, label=label)
+        details = self.details.details(org, kind, request, label=label)
+        today = self.clock.now().astimezone(UTC).date()
+        return ListingResult(details, self.finality.final_months(request.days.months, today))
 
     def automations_combined(
         self, principal: Principal, request: CombinedInput, *, label: str
@@ -255,7 +267,9 @@ def build_statistics_queries(
             database, allowances, PagePosition(cursors), metrics, reuse_answers=reuse_answers
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
-        details=UsageDetailsStatistics(database, PagePosition(cursors), metrics),
+        details=UsageDetailsStatistics(
+            database, PagePosition(cursors), metrics, reuse_answers=reuse_answers
+        ),
         automations=AutomationStatistics(database, stats_cache, metrics),
         alerts=AlertStatistics(database, allowances, clock, metrics),
         finality=Finality(database),

@@ -13,22 +13,45 @@ then filtered, ordered and cut by ``stats/entry_listing.py``:
 - ``availableFilters`` come from every entry that is not deleted, whatever the range,
   search and filters.
 
-Single-organization: never cached (an acknowledged event is visible at once).
+Answers are reused exactly, never with a time to live (decision 0010): the rows of an
+organization's listing over a day range, and each ordered answer (rows, search,
+filters and sort), are kept under the organization's usage stamp of the kind
+(``storage/usage_versions.py``: the automation-jobs or AI-credits version, raised in
+every transaction that changes those rollups or the names events bring -- ingestion,
+corrections, a repair -- and the tenancy generation, raised by every ``admin apply``,
+which covers the catalog, pipes and users). The stamp is read in the same snapshot as
+the rows, so an acknowledged event is visible to the very next request of every
+process. ``final`` is not part of the answer: the query layer reads it afresh
+(``stats/finality.py``). Authorization comes first, and the answer depends on no
+principal, so the keys hold none.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import Connection
 
+from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.organization import OrgRef
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.cursor import PagePosition
-from tallyboard.stats.entry_listing import EntryRow, Keyed, Pipe, Slice, cut, order, sort_key
+from tallyboard.stats.entry_listing import (
+    EntryFilter,
+    EntryRow,
+    EntrySort,
+    Keyed,
+    Pipe,
+    Slice,
+    cut,
+    order,
+    sort_key,
+)
 from tallyboard.stats.usage_details_input import (
     DayRange,
     PageInput,
@@ -36,6 +59,7 @@ from tallyboard.stats.usage_details_input import (
     encode_key,
 )
 from tallyboard.storage import usage_entry_reader as reader
+from tallyboard.storage import usage_versions
 from tallyboard.storage.database import Database
 from tallyboard.storage.usage_entry_reader import EntryKind
 
@@ -85,27 +109,69 @@ def creator_id(email: str) -> str:
     return hashlib.sha256(b"creator\x00" + email.encode()).hexdigest()[:20]
 
 
+_ROWS = 200_000
+"""Rows kept across remembered listings, and across remembered answers, per process."""
+_ENTRIES = 4096
+"""Remembered listings (and answers) per process, whatever their size."""
+_STREAMS = {
+    EntryKind.AUTOMATIONS: usage_versions.Stream.AUTOMATIONS,
+    EntryKind.AGENTS: usage_versions.Stream.AI_CREDITS,
+}
+
+_ListingKey = tuple[int, EntryKind, date, date]
+"""(organization pk, kind, first day, last day)."""
+_AnswerKey = tuple[int, EntryKind, date, date, EntryFilter, EntrySort]
+"""A listing's key and what orders it: every argument the cursors are bound to."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Every entry of an organization over a day range, before search and filters."""
+
+    rows: tuple[EntryRow, ...]
+    available: AvailableFilters
+
+
 class UsageDetailsStatistics:
-    def __init__(self, database: Database, positions: PagePosition, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        database: Database,
+        positions: PagePosition,
+        metrics: Metrics,
+        *,
+        reuse_answers: bool = True,
+    ) -> None:
         self._db = database
         self._positions = positions
         self._metrics = metrics
+        entries = _ENTRIES if reuse_answers else 0
+        self._listings: BoundedCache[_ListingKey, _Listing] = BoundedCache(entries, _ROWS)
+        """The last listing per (organization, kind, days), under its usage stamp."""
+        self._answers: BoundedCache[_AnswerKey, UsageDetails] = BoundedCache(entries, _ROWS)
+        """The last ordered answer per listing key, search, filters and sort."""
 
     def details(
         self, org: OrgRef, kind: EntryKind, request: UsageDetailsInput, *, label: str
     ) -> UsageDetails:
         days = request.days
-        with self._db.read() as conn:
-            entries = reader.catalog(conn, kind, org.pk)
-            used = reader.usage(conn, kind, org.pk, days.first.isoformat(), days.last.isoformat())
-            pipes = reader.pipes_of(conn, org.pk)
-            emails = {e["created_by"] for e in entries.values() if e["created_by"]}
-            names = reader.creator_names(conn, emails)
-        rows = entry_rows(kind, entries, used, pipes, names)
-        ordered = tuple(order(rows, request.entry_filter, request.sort))
+        listing_key: _ListingKey = (org.pk, kind, days.first, days.last)
+        answer_key: _AnswerKey = (*listing_key, request.entry_filter, request.sort)
         self._metrics.stats_queries.labels(label).inc()
+        with self._db.read() as conn:
+            stamp = usage_versions.stamp(conn, org.pk, _STREAMS[kind])
+            answer = self._answers.get_current(answer_key, stamp)
+            if answer is not None:
+                # Equal keys, equal cursor bindings; the request is this one all the same.
+                return replace(answer, request=request)
+            listing = self._listings.get_current(listing_key, stamp)
+            if listing is None:
+                listing = _read(conn, kind, org, days)
+                self._listings.put_current(listing_key, stamp, listing, len(listing.rows) + 1)
+        ordered = tuple(order(listing.rows, request.entry_filter, request.sort))
         usage = sum(row.usage for _, row in ordered)
-        return UsageDetails(days, ordered, usage, _available(entries, pipes), request)
+        answer = UsageDetails(days, ordered, usage, listing.available, request)
+        self._answers.put_current(answer_key, stamp, answer, len(ordered) + 1)
+        return answer
 
     def page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """One page of a listing (``request`` is already validated against it)."""
@@ -119,6 +185,17 @@ class UsageDetailsStatistics:
 
 
 _Pipes = Mapping[str, tuple[str, str, str | None, str | None]]
+
+
+def _read(conn: Connection, kind: EntryKind, org: OrgRef, days: DayRange) -> _Listing:
+    """The catalog, the usage over the days, the pipes and the creators: one snapshot."""
+    entries = reader.catalog(conn, kind, org.pk)
+    used = reader.usage(conn, kind, org.pk, days.first.isoformat(), days.last.isoformat())
+    pipes = reader.pipes_of(conn, org.pk)
+    emails = {e["created_by"] for e in entries.values() if e["created_by"]}
+    names = reader.creator_names(conn, emails)
+    rows = tuple(entry_rows(kind, entries, used, pipes, names))
+    return _Listing(rows, _available(entries, pipes))
 
 
 def _pipe(pipes: _Pipes, pipe_id: str | None) -> Pipe | None:
@@ -163,8 +240,9 @@ def entry_rows(
     return rows
 
 
-def _by_name(pipe: tuple[str, str]) -> tuple[str, str]:
-    return pipe[1], pipe[0]
+def _pipe_order(pipe: tuple[str, str]) -> tuple[str, str]:
+    """Pipes are names: casefolded, ties by uuid (§9 settled: names sort case-insensitively)."""
+    return pipe[1].casefold(), pipe[0]
 
 
 def _available(entries: Mapping[str, Mapping[str, Any]], pipes: _Pipes) -> AvailableFilters:
@@ -177,9 +255,7 @@ def _available(entries: Mapping[str, Mapping[str, Any]], pipes: _Pipes) -> Avail
     return AvailableFilters(
         action=distinct("action"),
         event=distinct("event"),
-        pipes=tuple(
-            sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=lambda x: (x[1], x[0]))
-        ),
+        pipes=tuple(sorted(((pipes[p][0], pipes[p][1]) for p in referenced), key=_pipe_order)),
         status=distinct("status"),
         tags=tuple(sorted({tag for e in live for tag in orjson.loads(e["tags"] or "[]")})),
     )

@@ -63,5 +63,9 @@ def apply_facts(
     usage_versions.bump(conn, dialect, usage_versions.Stream.INTEGRATIONS, changed)
     if facts.agents:
         named_entries.apply(conn, named_entries.AGENTS, facts.agents, now_ms)
+        changed = {org for org, _ in facts.agents}
+        usage_versions.bump(conn, dialect, usage_versions.Stream.AI_CREDITS, changed)
     if facts.automations:
         named_entries.apply(conn, named_entries.AUTOMATIONS, facts.automations, now_ms)
+        changed = {org for org, _ in facts.automations}
+        usage_versions.bump(conn, dialect, usage_versions.Stream.AUTOMATIONS, changed)

@@ -42,6 +42,7 @@ _ADJUSTMENT_COLUMNS = (
     "created_at_ms",
 )
 _TASK = EVENT_TYPE_CODES[EventType.INTEGRATION_TASK]
+_JOB = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
 
 
 @dataclass(frozen=True, slots=True)

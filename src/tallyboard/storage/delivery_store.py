@@ -22,10 +22,12 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.periods import format_datetime
 from tallyboard.storage import alert_tables as at
+from tallyboard.storage.tables import organizations
 
 __all__ = [
     "AttemptRecord",
     "Claimed",
+    "alert_organization",
     "claim",
     "deliveries",
     "pending_count",
@@ -186,6 +188,18 @@ def redeliver(conn: Connection, alert_id: str, now_ms: int) -> int | None:
         .values(status=PENDING, attempts=0, next_attempt_at=now_ms, lease_until=None)
     )
     return int(result.rowcount)
+
+
+def alert_organization(conn: Connection, alert_id: str) -> str | None:
+    """The uuid of the organization an alert is about (None: no such alert)."""
+    a = at.usage_alerts
+    query = (
+        select(organizations.c.uuid)
+        .select_from(a.join(organizations, organizations.c.pk == a.c.org_pk))
+        .where(a.c.id == alert_id)
+    )
+    uuid: str | None = conn.execute(query).scalar()
+    return uuid
 
 
 def pending_count(conn: Connection) -> int:

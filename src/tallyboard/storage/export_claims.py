@@ -18,7 +18,7 @@ from tallyboard.domain.exports import ExportFormat, ExportKind, ExportStatus
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_tables import export_jobs as j
 
-__all__ = ["Claim", "ExportClaims", "StoredFile"]
+__all__ = ["Claim", "ExportClaims"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +32,6 @@ class Claim:
     created_at: int
     token: int
     """``claimed_at`` as this claim wrote it."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    status: ExportStatus
-    file_name: str | None
-    content: bytes | None
-    file_path: str | None
 
 
 class ExportClaims:
@@ -148,18 +140,6 @@ class ExportClaims:
                 .values(status=ExportStatus.EXPIRED.value, content=None, file_path=None)
             )
         return paths
-
-    def file(self, export_id: str) -> StoredFile | None:
-        """An export's file (whoever asks: the signed link is the authorization)."""
-        with self._database.read() as conn:
-            row = conn.execute(
-                select(j.c.status, j.c.file_name, j.c.content, j.c.file_path).where(
-                    j.c.id == export_id
-                )
-            ).one_or_none()
-        if row is None:
-            return None
-        return StoredFile(ExportStatus(row.status), row.file_name, row.content, row.file_path)
 
 
 def _due(now_ms: int, lease_ms: int) -> ColumnElement[bool]:

@@ -4,16 +4,21 @@ by their principal only, claimed and finished by the builder of any process.
 Every method is one short transaction. The unfinished-exports limit is checked in the
 transaction that inserts (PostgreSQL serializes one principal's inserts on a
 transaction-level advisory lock, SQLite's writer is single), so concurrent requests
-cannot exceed it.
+cannot exceed it. The ``export.create`` audit entry is appended in that same
+transaction (spec §11): an export exists exactly when its creation is audited.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
+from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import UNFINISHED, ExportFormat, ExportKind, ExportStatus
+from tallyboard.storage import audit_store
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_tables import export_jobs
 
@@ -49,6 +54,12 @@ class NewExport:
     format: ExportFormat
     parameters: str
     created_at: int
+    actor: Actor
+    """Who creates it, as the audit log names them (kept for its downloads' entries)."""
+    audit_organization: str | None = None
+    """The ``export.create`` entry's organization uuid (None: several organizations)."""
+    audit_details: dict[str, Any] = field(default_factory=dict)
+    """The ``export.create`` entry's details: what was asked, never a secret."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +95,8 @@ class ExportStore:
         self._database = database
 
     def create(self, job: NewExport, *, max_unfinished: int) -> StoredExport | None:
-        """The new export, or None when its principal already has ``max_unfinished``."""
+        """The new export, audited, or None when its principal already has
+        ``max_unfinished`` (then nothing is written)."""
         owner = (
             export_jobs.c.principal_kind == job.principal_kind,
             export_jobs.c.principal_pk == job.principal_pk,
@@ -110,9 +122,16 @@ class ExportStore:
                     status=ExportStatus.CREATED.value,
                     partial=False,
                     created_at=job.created_at,
+                    actor_kind=job.actor.kind,
+                    actor_name=job.actor.name,
                 )
             )
             row = conn.execute(select(*_SUMMARY).where(export_jobs.c.id == job.id)).one()
+            at = datetime.fromtimestamp(job.created_at / 1000, UTC)
+            details = {"exportId": job.id, **job.audit_details}
+            audit_store.append(
+                conn, at, job.actor, "export.create", details, organization=job.audit_organization
+            )
         return _stored(row)
 
     def get(self, export_id: str, principal_kind: str, principal_pk: int) -> StoredExport | None:

@@ -48,6 +48,9 @@ export_jobs = Table(
     Column("file_name", Text, nullable=True),
     Column("content", LargeBinary, nullable=True),
     Column("file_path", Text, nullable=True),
+    # Who created it, as the audit log names them (null on jobs from before 0011).
+    Column("actor_kind", String(32), nullable=True),
+    Column("actor_name", Text, nullable=True),
     Index("ix_export_jobs_principal_status", "principal_kind", "principal_pk", "status"),
     Index("ix_export_jobs_status_claimed_at", "status", "claimed_at"),
 )

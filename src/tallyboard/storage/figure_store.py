@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tallyboard.domain.rollup import FIGURES
 from tallyboard.storage import tables as t
+from tallyboard.storage.tables_automation import automation_jobs_daily, automation_jobs_monthly
 
 __all__ = [
     "FIGURE_TABLES",
@@ -46,6 +47,16 @@ FIGURE_TABLES: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...]]] = {
     "task_usage_daily": (t.task_usage_daily, ("day",), ("tasks", "runs")),
     "ai_credits_daily": (t.ai_credits_daily, ("day", "resource", "agent_id"), ("credits",)),
     "ai_credits_monthly": (t.ai_credits_monthly, ("month", "resource", "agent_id"), ("credits",)),
+    "automation_jobs_daily": (
+        automation_jobs_daily,
+        ("day", "automation_id"),
+        ("jobs", "last_job_at"),
+    ),
+    "automation_jobs_monthly": (
+        automation_jobs_monthly,
+        ("month", "automation_id"),
+        ("jobs", "last_job_at"),
+    ),
     "usage_totals_monthly": (t.usage_totals_monthly, ("month",), FIGURES),
 }
 

@@ -225,6 +225,8 @@ class RollupWriter:
         self._dialect.upsert_add(conn, t.ai_credits_daily, keys, ("credits",), _rows(daily))
         keys = ("org_pk", "month", "resource", "agent_id")
         self._dialect.upsert_add(conn, t.ai_credits_monthly, keys, ("credits",), _rows(monthly))
+        changed = {org for org, _, _, _ in monthly}
+        usage_versions.bump(conn, self._dialect, usage_versions.Stream.AI_CREDITS, changed)
 
     # ------------------------------------------------------------ automation jobs
 
@@ -247,6 +249,8 @@ class RollupWriter:
             rows = [(*key, *values) for key, values in sorted(folded.items())]
             keys = ("org_pk", bucket_column, "automation_id")
             self._dialect.upsert_add(conn, table, keys, ("jobs",), rows, ("last_job_at",))
+        changed = {org for org, _, _ in monthly}
+        usage_versions.bump(conn, self._dialect, usage_versions.Stream.AUTOMATIONS, changed)
 
 
 def _rows(folded: dict[tuple[int, str, int, str], int]) -> list[tuple[int, str, int, str, int]]:

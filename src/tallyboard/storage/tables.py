@@ -269,6 +269,8 @@ events = Table(
     # Set when a correction voided the event (section 11): it counts nowhere since.
     Column("voided_at_ms", BigInteger, nullable=True),
     Index(None, "time_ms"),
+    # One organization's events in a time range: verify, exports, voids (0012).
+    Index(None, "org_pk", "time_ms"),
 )
 
 metering_flushes = Table(
@@ -332,7 +334,8 @@ usage_versions = Table(
     "usage_versions",
     metadata,
     Column("org_pk", Integer, _org_fk(), primary_key=True),
-    # tallyboard.storage.usage_versions.Stream: 1 API calls, 2 integrations.
+    # tallyboard.storage.usage_versions.Stream: 1 API calls, 2 integrations,
+    # 3 AI credits, 4 automation jobs.
     Column("stream", SmallInteger, primary_key=True),
     # Raised by every transaction that changes the organization's rollups of that
     # stream: an answer read under the same version is still exact (decision 0010).

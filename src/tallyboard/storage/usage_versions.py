@@ -1,12 +1,17 @@
 """Per-organization versions of the usage rollups, one per stream (API calls,
-integrations).
+integrations, AI credits, automation jobs).
+
+The writers bump in the order of the streams' numbers (the rollup writer applies
+API calls, flows, AI credits, then automation jobs), so two writers never take two
+versions of one organization in opposite orders.
 
 The statistics services keep the last answer of their hottest reads -- an
-organization's API-usage figures, its full flow listing -- and reuse it while the
-version they read with it is unchanged (decision 0010). A version is raised inside the
-very transaction that changes the rollups (the metering flush, an ingest batch), so a
-reader can never pair a new version with old rows or an old version with new ones;
-``admin apply`` changes the tenancy generation instead, which every stamp includes.
+organization's API-usage figures, its full flow listing, its automations and agents
+listings -- and reuse it while the version they read with it is unchanged (decision
+0010). A version is raised inside the very transaction that changes the rollups (the
+metering flush, an ingest batch, a correction) or the names events bring, so a reader
+can never pair a new version with old rows or an old version with new ones; ``admin
+apply`` changes the tenancy generation instead, which every stamp includes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ class Stream(IntEnum):
     """``api_calls_daily`` / ``api_calls_monthly``."""
     INTEGRATIONS = 2
     """Flow usage, task totals, and the flow and project catalog."""
+    AI_CREDITS = 3
+    """AI credits (every resource) and the agents named by events."""
+    AUTOMATIONS = 4
+    """Automation jobs and the automations named by events."""
 
 
 Stamp = tuple[int | None, str | None]

@@ -133,3 +133,95 @@ def test_default_values_count_when_the_request_omits_the_variable() -> None:
     assert plan.uuid_count({}, 25) == 25 + 25 + 1
     assert plan.uuid_count({"ids": ["u"], "one": None}, 25) == 1 + 1
     assert plan.uuid_count({"none": ["u"] * 3, "ids": []}, 25) == 1 + 3
+
+
+REPORT = """createUsageReportExport(input: %s) { usageReportExport { id } }"""
+
+
+def test_uuid_budget_counts_uuids_inside_literal_input_objects() -> None:
+    document = parse(
+        "mutation M($one: ID!, $ids: [ID!]!) { "
+        + " ".join(
+            f"r{n}: " + REPORT % value
+            for n, value in enumerate(
+                (
+                    '{organizationUuids: ["a", "b", "c"], period: current_month}',
+                    "{organizationUuids: $ids, period: current_month}",
+                    '{organizationUuids: ["d", $one], period: current_month}',
+                    '{nested: [{organizationUuid: "e"}, {deeper: {organizationUuids: $ids}}]}',
+                    "{organizationUuids: null, period: current_month}",
+                )
+            )
+        )
+        + " }"
+    )
+    plan = measure(document, 25).operations["M"]
+    assert plan.uuid_count({"one": "u", "ids": ["u"] * 4}, 25) == 3 + 4 + 2 + 1 + 4
+    assert plan.uuid_count({"one": "u", "ids": ["u"] * 40}, 25) == 3 + 25 + 2 + 1 + 25
+
+
+def test_uuid_budget_counts_uuids_inside_input_object_variables() -> None:
+    document = parse(
+        """
+        mutation M($input: CreateUsageReportExportInput!, $period: PeriodFilter!) {
+          a: createUsageReportExport(input: $input) { usageReportExport { id } }
+          b: createUsageReportExport(input: $input) { usageReportExport { id } }
+          c: createUsageReportExport(input: {organizationUuids: ["x"], period: $period}) {
+            usageReportExport { id }
+          }
+        }
+        """
+    )
+    plan = measure(document, 25).operations["M"]
+    report = {"organizationUuids": ["u"] * 13, "period": "current_month"}
+    assert plan.uuid_count({"input": report, "period": "last_month"}, 25) == 13 + 13 + 1
+    many = {"organizationUuids": ["u"] * 30, "period": "current_month"}
+    assert plan.uuid_count({"input": many, "period": "last_month"}, 25) == 25 + 25 + 1
+    assert plan.uuid_count({"input": None, "period": "last_month"}, 25) == 1
+    # Keys at any depth of the value count; other keys and scalars do not.
+    deep = {"x": [{"organizationUuid": "u"}, {"y": {"organizationUuids": ["u", "v"]}}]}
+    assert plan.uuid_count({"input": deep, "period": ["organizationUuids"]}, 25) == 2 * 3 + 1
+
+
+def test_input_object_defaults_count_when_the_request_omits_the_variable() -> None:
+    uuids = ", ".join(f'"u{i}"' for i in range(13))
+    document = parse(
+        f"""
+        mutation M($input: CreateUsageReportExportInput! = {{
+          organizationUuids: [{uuids}], period: current_month
+        }}) {{
+          a: createUsageReportExport(input: $input) {{ usageReportExport {{ id }} }}
+          b: createUsageReportExport(input: $input) {{ usageReportExport {{ id }} }}
+        }}
+        """
+    )
+    plan = measure(document, 25).operations["M"]
+    assert plan.uuid_count({}, 25) == 26
+    assert plan.uuid_count({"input": {"organizationUuids": ["u"]}}, 25) == 2
+
+
+def test_uuids_in_input_objects_count_as_often_as_their_fragment_is_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: Counter[int] = Counter()
+    walk_body = limits._walk_body
+
+    def counting(selection_set: SelectionSetNode, *args: Any) -> Any:
+        walked[id(selection_set)] += 1
+        return walk_body(selection_set, *args)
+
+    monkeypatch.setattr(limits, "_walk_body", counting)
+    levels = 30
+    parts = [
+        "fragment F0 on Mutation { "
+        + REPORT % '{organizationUuids: ["a"], period: current_month}'
+        + " createUsageReportExport(input: $input) { usageReportExport { id } } }"
+    ]
+    parts += [
+        f"fragment F{i} on Mutation {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)
+    ]
+    parts.append(f"mutation M($input: CreateUsageReportExportInput!) {{ ...F{levels} }}")
+    document = parse("\n".join(parts))
+    plan = measure(document, 25).operations["M"]
+    assert plan.uuid_count({"input": {"organizationUuids": ["u", "v"]}}, 25) == 3 * 2**levels
+    assert max(walked.values()) == 1

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -158,7 +158,9 @@ class GraphQLEndpoint:
 
         def placement_after() -> Placement | None:
             prepared = self._documents.peek(query) if query is not None else None
-            return prepared.placement if prepared and prepared.document is not None else None
+            if prepared is None or prepared.document is None or _writes(prepared.document):
+                return None  # a mutation would be refused on the loop: it stays on threads
+            return prepared.placement
 
         return await self._scheduler.run(
             known.placement if known is not None else None, work, placement_after
@@ -336,3 +338,12 @@ def _refused(error: TallyboardError, cid: str) -> _Outcome:
 def _refusal(code: str, message: str, cid: str) -> _Outcome:
     entry = codes.error_entry(message, code, cid)
     return _Outcome(answer_for(code).status, {"errors": [entry]})
+
+
+def _writes(document: DocumentNode) -> bool:
+    """A document with a mutation may write, and a write is never run on the event loop
+    (decision 0014): placing it inline would only have its first try refused and rerun."""
+    return any(
+        isinstance(node, OperationDefinitionNode) and node.operation == OperationType.MUTATION
+        for node in document.definitions
+    )

@@ -10,10 +10,16 @@ in dependency order, sums saturate at :data:`SATURATED`. Cycles and unknown frag
 
 The UUID budget is partly dynamic -- a variable's list length is known only per
 request -- so each operation keeps its literal count and, per variable, how many times
-it is used and what its default value would count. Each field contributes at most
-``max_org_uuids``: a single field's oversized list is that field's own
-``INVALID_INPUT`` (spec §4), while several fields (aliases, fragments, different
+it is used and what its default value would count. Each ``organizationUuid(s)`` value
+contributes at most ``max_org_uuids``: a single field's oversized list is that field's
+own ``INVALID_INPUT`` (spec §4), while several fields (aliases, fragments, different
 queries) summing past the budget make the whole document ``QUERY_TOO_COMPLEX`` (§7).
+
+"Summed over every field" includes organization UUIDs inside input objects
+(``createUsageReportExport(input: {organizationUuids: ...})``): a literal object is
+searched for ``organizationUuid(s)`` fields at any depth, and a variable used anywhere
+else than such a field (``input: $input``) is *nested*: its value is searched the same
+way per request. Both searches visit each node once, so the pass stays linear.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from graphql import (
     InlineFragmentNode,
     ListValueNode,
     NullValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValueNode,
@@ -58,6 +65,11 @@ class OperationPlan:
     """Variables whose values count toward the UUID budget, with their number of uses."""
     uuid_defaults: Mapping[str, int] = field(default_factory=dict)
     """What each variable's default value counts, for a request that omits it."""
+    nested_variables: tuple[tuple[str, int], ...] = ()
+    """Variables used elsewhere (an input object, ``input: $input``), with their number of
+    uses: the ``organizationUuid(s)`` fields inside their values count."""
+    nested_defaults: Mapping[str, int] = field(default_factory=dict)
+    """What each nested variable's default value counts."""
 
     def uuid_count(self, variables: Mapping[str, Any], per_field: int) -> int:
         total = self.uuid_literals
@@ -65,13 +77,40 @@ class OperationPlan:
             if name not in variables:
                 count = self.uuid_defaults.get(name, 0)
             else:
-                value = variables[name]
-                if isinstance(value, list):
-                    count = min(len(value), per_field)
-                else:
-                    count = 0 if value is None else 1
+                count = _count_uuids(variables[name], per_field)
+            total = _add(total, uses * count)
+        for name, uses in self.nested_variables:
+            if name not in variables:
+                count = self.nested_defaults.get(name, 0)
+            else:
+                count = _count_nested(variables[name], per_field)
             total = _add(total, uses * count)
         return total
+
+
+def _count_uuids(value: Any, per_field: int) -> int:
+    """UUIDs a request's value of an ``organizationUuid(s)`` position counts."""
+    if isinstance(value, list):
+        return min(len(value), per_field)
+    return 0 if value is None else 1
+
+
+def _count_nested(value: Any, per_field: int) -> int:
+    """UUIDs in a request's variable value used as (part of) an input object: every
+    ``organizationUuid(s)`` key at any depth (iterative: each JSON node visited once)."""
+    count = 0
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            for key, item in current.items():
+                if key in _UUID_ARGUMENTS:
+                    count = _add(count, _count_uuids(item, per_field))
+                else:
+                    stack.append(item)
+        elif isinstance(current, list):
+            stack.extend(current)
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +137,8 @@ class _Summary:
     """Response keys at the body's top level: the root keys when spread at the root."""
     literals: int = 0
     variables: dict[str, int] = field(default_factory=dict)
+    nested: dict[str, int] = field(default_factory=dict)
+    """Variables used outside an ``organizationUuid(s)`` position, with their uses."""
 
     def absorb(self, other: _Summary, depth: int, top: bool) -> None:
         """Add ``other`` spread at ``depth`` (its top level is ours when ``top``)."""
@@ -109,6 +150,15 @@ class _Summary:
         self.literals = _add(self.literals, other.literals)
         for name, uses in other.variables.items():
             self.variables[name] = _add(self.variables.get(name, 0), uses)
+        for name, uses in other.nested.items():
+            self.nested[name] = _add(self.nested.get(name, 0), uses)
+
+    def use(self, direct: list[str], nested: list[str]) -> None:
+        """Count one use of each variable an argument names."""
+        for name in direct:
+            self.variables[name] = _add(self.variables.get(name, 0), 1)
+        for name in nested:
+            self.nested[name] = _add(self.nested.get(name, 0), 1)
 
 
 def _count_value(value: ValueNode, per_field: int, variables: list[str]) -> int:
@@ -127,6 +177,32 @@ def _count_value(value: ValueNode, per_field: int, variables: list[str]) -> int:
                 count += 1
         return min(count, per_field)
     return 1
+
+
+def _count_argument(
+    name: str, value: ValueNode, per_field: int, direct: list[str], nested: list[str]
+) -> int:
+    """UUIDs an argument's literal value counts -- the argument itself when it is an
+    ``organizationUuid(s)``, else such fields inside its input objects at any depth --
+    and the variables it uses (``direct`` at those positions, ``nested`` elsewhere).
+    Iterative: each value node is visited once."""
+    if name in _UUID_ARGUMENTS:
+        return _count_value(value, per_field, direct)
+    count = 0
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, VariableNode):
+            nested.append(current.name.value)
+        elif isinstance(current, ListValueNode):
+            stack.extend(current.values)
+        elif isinstance(current, ObjectValueNode):
+            for item in current.fields:
+                if item.name.value in _UUID_ARGUMENTS:
+                    count = _add(count, _count_value(item.value, per_field, direct))
+                else:
+                    stack.append(item.value)
+    return count
 
 
 def _selections(
@@ -166,12 +242,11 @@ def _walk_body(
         if top:
             summary.top_keys.add(node.alias.value if node.alias else node.name.value)
         for argument in node.arguments or ():
-            if argument.name.value in _UUID_ARGUMENTS:
-                used: list[str] = []
-                count = _count_value(argument.value, per_field, used)
-                summary.literals = _add(summary.literals, count)
-                for name in used:
-                    summary.variables[name] = _add(summary.variables.get(name, 0), 1)
+            direct: list[str] = []
+            nested: list[str] = []
+            count = _count_argument(argument.name.value, argument.value, per_field, direct, nested)
+            summary.literals = _add(summary.literals, count)
+            summary.use(direct, nested)
     return summary, aliases
 
 
@@ -206,18 +281,25 @@ def _dependency_order(fragments: Mapping[str, FragmentDefinitionNode]) -> list[s
 
 def _plan(operation: OperationDefinitionNode, summary: _Summary, per_field: int) -> OperationPlan:
     defaults: dict[str, int] = {}
+    nested_defaults: dict[str, int] = {}
     for definition in operation.variable_definitions or ():
         if definition.default_value is not None:
             # Defaults are constant: a list literal counts as in an argument.
-            defaults[definition.variable.name.value] = _count_value(
-                definition.default_value, per_field, []
-            )
+            name = definition.variable.name.value
+            if name in summary.variables:
+                defaults[name] = _count_value(definition.default_value, per_field, [])
+            if name in summary.nested:
+                nested_defaults[name] = _count_argument(  # "": searched as an input object
+                    "", definition.default_value, per_field, [], []
+                )
     return OperationPlan(
         operation.name.value if operation.name else None,
         frozenset(summary.top_keys),
         summary.literals,
         tuple(summary.variables.items()),
         defaults,
+        tuple(summary.nested.items()),
+        nested_defaults,
     )
 
 

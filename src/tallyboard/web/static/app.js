@@ -16,6 +16,7 @@ import { loadIntegrationsTab } from "./tab-integrations.js";
 import { forgetFlowTable } from "./flow-table.js";
 import { loadAiTab } from "./tab-ai.js";
 import { loadAutomationsTab } from "./tab-automations.js";
+import { createReportExport } from "./report-export.js";
 
 const TOKEN_KEY = "tallyboard.token";
 const VIEW_KEY = "tallyboard.view";
@@ -69,6 +70,7 @@ function takeTokenFromUrl() {
 
 function showSignIn(message = null, tone = "info") {
   for (const controller of Object.values(state.controllers)) controller.abort();
+  reportExport.reset();
   state.client = null;
   state.loaded = {};
   for (const tab of Object.values(TABS)) fill($(tab.panel));
@@ -120,6 +122,7 @@ async function start(token, { fresh }) {
   $("tabs").hidden = false;
   $("controls").hidden = false;
   $("refresh").hidden = false;
+  $("report-export").hidden = false;
   $("empty").hidden = true;
   fill($("panel-api"), skeleton());
   try {
@@ -154,6 +157,7 @@ function showNoOrganizations() {
   $("tabs").hidden = true;
   $("controls").hidden = true;
   $("refresh").hidden = true;
+  $("report-export").hidden = true;
   orgPicker.update([], []);
   $("subtitle").textContent = "";
   const empty = $("empty");
@@ -236,6 +240,7 @@ function key() {
 
 function refresh({ force = false } = {}) {
   saveView();
+  reportExport.update({ client: state.client, orgs: selectedOrganizations(), period: state.period, fail: expired });
   if (force || state.loaded[state.tab] !== key()) {
     updateHeading();
     loadTab(state.tab);
@@ -255,6 +260,8 @@ const periodPicker = createPeriodPicker($("period-picker"), (period) => {
   state.period = period;
   refresh();
 });
+
+const reportExport = createReportExport($("report-export"));
 
 const tabs = setUpTabs(document.querySelector("[role=tablist]"), (name) => {
   state.tab = name;

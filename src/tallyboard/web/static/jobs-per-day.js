@@ -45,7 +45,7 @@ async function jobsPerBucket(ctx, org, list, signal) {
 }
 
 /** A card whose chart follows `show(org)`; only the latest request is drawn. */
-export function createJobsPerDay(ctx, filterDate) {
+export function createJobsPerDay(ctx, filterDate, { actions = [] } = {}) {
   const list = buckets(filterDate);
   const monthly = list.length > 0 && list[0].key.length === 7;
   const holder = h("div", { class: "chart-holder", "data-testid": "jobs-per-day" });
@@ -92,7 +92,7 @@ export function createJobsPerDay(ctx, filterDate) {
   }
 
   const element = card(
-    { title: monthly ? "Jobs per month" : "Jobs per day", className: "chart-card" },
+    { title: monthly ? "Jobs per month" : "Jobs per day", actions, className: "chart-card" },
     subtitle,
     holder,
     h("details", { class: "data-details" }, h("summary", {}, "Show as table"), table),

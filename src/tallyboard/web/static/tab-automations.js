@@ -6,7 +6,8 @@
 // descending, then organization uuid, then pipe uuid, at most 50; top automations: usage
 // descending, then organization uuid, then id, at most 10). The allowance is this
 // month's (usageForecast), shown for one organization. Jobs per day and the table use
-// automationsUsageDetails, one organization at a time (super admin role).
+// automationsUsageDetails, one organization at a time (super admin role); the jobs
+// export (jobs-export.js) follows the organization the table shows.
 
 import { h } from "./dom.js";
 import { slug } from "./csv.js";
@@ -15,6 +16,7 @@ import { formatDateTime, formatInt } from "./format.js";
 import { badge, barCell, kpi, notice, tableCard } from "./ui.js";
 import { loadAllowanceStatus, withAllowanceNotes } from "./allowance.js";
 import { createJobsPerDay } from "./jobs-per-day.js";
+import { createJobsExport } from "./jobs-export.js";
 import { AUTOMATIONS, createUsageTable } from "./usage-table.js";
 
 const COMBINED = `query DashboardAutomationsCombined($orgs: [ID!]!, $period: PeriodFilter!) {
@@ -152,9 +154,14 @@ export async function loadAutomationsTab(ctx) {
   }
   const kept = new Set(model.byOrganization.map((o) => o.organizationUuid));
   const orgs = ctx.orgs.filter((o) => kept.has(o.uuid));
-  const perDay = createJobsPerDay(ctx, model.filterDate);
+  const jobsExport = createJobsExport(ctx);
+  const perDay = createJobsPerDay(ctx, model.filterDate, { actions: [jobsExport.element] });
+  const showOrg = (org) => {
+    perDay.show(org);
+    jobsExport.show(org);
+  };
   content.push(figures(model, ctx), perDay.element, h("div", { class: "two-columns" }, ...tables(model, multi, base)));
-  if (orgs.length) content.push(createUsageTable(ctx, orgs, model.filterDate, AUTOMATIONS, { onOrg: (org) => perDay.show(org) }));
+  if (orgs.length) content.push(createUsageTable(ctx, orgs, model.filterDate, AUTOMATIONS, { onOrg: showOrg }));
   if (multi) content.push(h("p", { class: "muted small footnote" }, "Combined figures are cached for up to a minute."));
   return content;
 }

@@ -78,14 +78,14 @@ def resolve_usage_details(
         sort=sort,
         now=ctx.queries.clock.now(),
     )
-    details = ctx.queries.usage_details(ctx.principal, request, kind, label=info.field_name)
+    result = ctx.queries.usage_details(ctx.principal, request, kind, label=info.field_name)
+    details = result.details
     available = details.available
     return {
         _LISTING: (details, kind),
         "usage": micro_to_float(details.usage) if kind is EntryKind.AGENTS else details.usage,
         "filterDate": {"from": details.days.start, "to": details.days.end},
-        # No month is closed yet (closed months are spec §11): every answer is open.
-        "final": False,
+        "final": result.final,
         "availableFilters": {
             "action": list(available.action),
             "event": list(available.event),
