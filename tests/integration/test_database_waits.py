@@ -120,3 +120,24 @@ def test_a_refused_postgresql_connection_is_unavailable(postgres_url: str) -> No
     assert raised.value.kind == "database:OperationalError"
     assert raised.value.retry_after == 5
     database.dispose()
+
+
+@pytest.mark.postgres
+def test_an_outage_on_the_drivers_own_cursor_is_unavailable_too(postgres_url: str) -> None:
+    """``dialect.insert_absent`` runs on psycopg's cursor, whose errors SQLAlchemy never
+    wraps: a timeout or a deadlock there is an outage (503), not a bug (500)."""
+    database = Database(postgres_url, timeouts=DatabaseTimeouts(statement=0.3))
+    try:
+
+        def sleep_on_the_drivers_cursor() -> None:
+            with database.write() as conn:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                with driver.cursor() as cursor:
+                    cursor.execute("SELECT pg_sleep(5)")
+
+        with pytest.raises(ServiceUnavailableError) as raised:
+            sleep_on_the_drivers_cursor()
+        assert raised.value.kind == "database:QueryCanceled"
+    finally:
+        database.dispose()

@@ -120,8 +120,10 @@ def unavailable_error(exc: BaseException) -> ServiceUnavailableError | None:
         return exc
     if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection within pool_timeout
         kind, contention = "database:pool_timeout", True
-    elif isinstance(exc, sa_exc.DBAPIError):
-        orig = exc.orig
+    elif isinstance(exc, (sa_exc.DBAPIError, psycopg.Error)):
+        # A statement through SQLAlchemy arrives wrapped; one on the driver's own cursor
+        # (``dialect.insert_absent`` on PostgreSQL) arrives as the driver raised it.
+        orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
         if isinstance(orig, sqlite3.Error):
             code = getattr(orig, "sqlite_errorcode", -1) & 0xFF
             if code not in _SQLITE_UNAVAILABLE:
@@ -141,7 +143,7 @@ def unavailable_error(exc: BaseException) -> ServiceUnavailableError | None:
                 return None
             kind = f"database:{type(orig).__name__}"
             contention = state in _PG_CONTENTION
-        elif not exc.connection_invalidated:
+        elif not (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
             return None
         else:
             kind, contention = f"database:{type(orig).__name__}", False
@@ -155,7 +157,7 @@ def unavailable_error(exc: BaseException) -> ServiceUnavailableError | None:
 def _translated(where: str) -> Iterator[None]:
     try:
         yield
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg.Error) as exc:
         error = unavailable_error(exc)
         if error is None:
             raise
