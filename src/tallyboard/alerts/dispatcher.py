@@ -53,6 +53,10 @@ def _signer(secret: str) -> Webhook:
     return Webhook(secret)
 
 
+def _private_problem(url: str) -> str | None:
+    return url_problem(url, allow_private=False)
+
+
 def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
     signature = _signer(claimed.secret).sign(
         claimed.alert_id, datetime.fromtimestamp(timestamp, UTC), claimed.body
@@ -98,9 +102,11 @@ class Dispatcher:
         timeout: float,
         delays: Sequence[int],
         allow_private: bool,
-        batch: int = 100,
+        batch: int = 200,
         poll_interval: float = 1.0,
         forecast_interval: float = 3600.0,
+        lanes: int = _LANES,
+        lease: float | None = None,
     ) -> None:
         self._db = database
         self._clock = clock
@@ -112,8 +118,12 @@ class Dispatcher:
         self._batch = batch
         self._poll = poll_interval
         self._forecast_interval = forecast_interval
-        # Longer than an attempt can take (the post is bounded by the timeout).
-        self._lease_ms = int((2 * timeout + 10) * 1000)
+        # Longer than an attempt can take (the post is bounded by the timeout). A round
+        # starts posts only within its window, so the last one ends before the lease.
+        lease_s = 2 * timeout + 10 if lease is None else lease
+        self._lease_ms = int(lease_s * 1000)
+        self._window = lease_s - timeout - min(5.0, timeout)
+        self._lanes = lanes
         self._task: asyncio.Task[None] | None = None
         self._clients: list[httpx.AsyncClient] = []
 
@@ -132,7 +142,7 @@ class Dispatcher:
             tls = httpx.create_ssl_context()
             self._clients = [
                 httpx.AsyncClient(follow_redirects=False, limits=limits, verify=tls)
-                for _ in range(_LANES)
+                for _ in range(self._lanes)
             ]
 
     async def start(self) -> None:
@@ -171,14 +181,16 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim what is due, post it, record every attempt; how many were attempted."""
+        window_ends = time.monotonic() + self._window  # before the lease is taken
         now_ms = int(self._clock.now().timestamp() * 1000)
         claimed = await anyio.to_thread.run_sync(self._claim, now_ms)
+        attempts: list[Attempt | None] = []
         if claimed:
-            attempts = await self._post_all(claimed)
+            attempts = await self._post_all(claimed, window_ends)
             await anyio.to_thread.run_sync(self._record, claimed, attempts)
         pending = await anyio.to_thread.run_sync(self._pending)
         self._metrics.webhook_deliveries_pending.set(pending)
-        return len(claimed)
+        return sum(1 for a in attempts if a is not None)
 
     def _claim(self, now_ms: int) -> list[Claimed]:
         with self._db.write() as conn:
@@ -188,15 +200,20 @@ class Dispatcher:
         with self._db.read() as conn:
             return delivery_store.pending_count(conn)
 
-    async def _post_all(self, claimed: Sequence[Claimed]) -> list[Attempt]:
-        """Every claimed delivery posted once, ``_LANES`` at a time; the safety rule is
-        checked once per distinct URL of the round (resolving it), not per delivery."""
+    async def _post_all(
+        self, claimed: Sequence[Claimed], window_ends: float
+    ) -> list[Attempt | None]:
+        """Every claimed delivery posted once, one per lane at a time, while the round's
+        window lasts (None: not attempted, released). The safety rule is checked once
+        per distinct URL of the round (resolving it), not per delivery."""
         refused = await self._refused({c.url for c in claimed})
-        attempts: list[Attempt] = [Attempt(0) for _ in claimed]
+        attempts: list[Attempt | None] = [None] * len(claimed)
         queue = iter(range(len(claimed)))
 
         async def lane(client: httpx.AsyncClient) -> None:
             for index in queue:  # shared: each lane takes the next unposted delivery
+                if time.monotonic() >= window_ends:
+                    return  # too late to finish within the lease: leave it to a next round
                 delivery = claimed[index]
                 attempts[index] = await self._attempt(client, delivery, refused.get(delivery.url))
 
@@ -209,10 +226,7 @@ class Dispatcher:
             return {}
         ordered = sorted(urls)
         problems = await asyncio.gather(
-            *(
-                anyio.to_thread.run_sync(lambda u=url: url_problem(u, allow_private=False))
-                for url in ordered
-            )
+            *(anyio.to_thread.run_sync(_private_problem, url) for url in ordered)
         )
         return {url: p for url, p in zip(ordered, problems, strict=True) if p is not None}
 
@@ -244,12 +258,16 @@ class Dispatcher:
             attempt.duration_ms = int((time.perf_counter() - started) * 1000)
         return attempt
 
-    def _record(self, claimed: Sequence[Claimed], attempts: Sequence[Attempt]) -> None:
+    def _record(self, claimed: Sequence[Claimed], attempts: Sequence[Attempt | None]) -> None:
         """Every attempt of a round in one transaction (a commit per attempt would cap
-        the throughput at the disk's sync rate)."""
+        the throughput at the disk's sync rate); what was not attempted is released."""
         now_ms = int(self._clock.now().timestamp() * 1000)
         records = []
+        unattempted = []
         for delivery, attempt in zip(claimed, attempts, strict=True):
+            if attempt is None:
+                unattempted.append(delivery)
+                continue
             outcome, next_at = next_step(
                 delivery.attempts, attempt.status_code, self._delays, now_ms
             )
@@ -266,6 +284,7 @@ class Dispatcher:
             )
         with self._db.write() as conn:
             delivery_store.record_attempts(conn, records)
+            delivery_store.release(conn, unattempted)
         for record in records:
             label = "retry" if record.outcome == delivery_store.PENDING else record.outcome
             self._metrics.webhook_deliveries.labels(outcome=label).inc()
