@@ -284,21 +284,8 @@ def render(results: dict[str, Any]) -> str:
         "process flushes once a second -- well under 0.1 % of a core. The side-by-side "
         "table below measures both end to end.",
         "",
-        "Dispatcher: deliveries drained by `Dispatcher.run_once` rounds as shipped (200 "
-        "claimed a round, 16 lanes), on uvloop like the server, to a receiver in its own "
-        "process answering 204; CPU is the dispatcher process's (its database threads "
-        "included, not PostgreSQL's).",
-        "",
-        "| engine | deliveries | seconds | deliveries/s | CPU µs/delivery |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for engine, data in results["engines"].items():
-        d = data["dispatcher"]
-        cpu = d.get("cpu_us_per_delivery")
-        lines.append(
-            f"| {engine} | {d['deliveries']:,} | {d['seconds']:.2f} | {d['per_second']:,.0f} | "
-            f"{'–' if cpu is None else f'{cpu:,.0f}'} |"
-        )
+    lines += _dispatcher_lines(results)
     if "side_by_side" in results:
         lines += ["", *side_by_side.render(results["side_by_side"])]
     if "load" in results:
@@ -318,3 +305,23 @@ def render(results: dict[str, Any]) -> str:
         f"Reproduce: `{COMMAND}`",
     ]
     return "\n".join(lines)
+
+
+def _dispatcher_lines(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "Dispatcher: deliveries drained by `Dispatcher.run_once` rounds as shipped (200 "
+        "claimed a round, 16 lanes), on uvloop like the server, to a receiver in its own "
+        "process answering 204; CPU is the dispatcher process's (its database threads "
+        "included, not PostgreSQL's).",
+        "",
+        "| engine | deliveries | seconds | deliveries/s | CPU µs/delivery |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for engine, data in results["engines"].items():
+        d = data["dispatcher"]
+        cpu = d.get("cpu_us_per_delivery")
+        lines.append(
+            f"| {engine} | {d['deliveries']:,} | {d['seconds']:.2f} | {d['per_second']:,.0f} | "
+            f"{'–' if cpu is None else f'{cpu:,.0f}'} |"
+        )
+    return lines

@@ -21,7 +21,6 @@ Losses are medians of the per-round ``1 - measured / none`` figures.
 
 from __future__ import annotations
 
-import json
 import statistics
 import uuid
 from collections.abc import Callable
@@ -51,15 +50,12 @@ def plan(quick: bool) -> dict[str, Any]:
     return {"ingest_rounds": 7, "ingest_events": 40_000, "metering": metering}
 
 
-def _rules(db: Database, on: bool) -> None:
+def _rules(on: bool) -> dict[str, Any]:
     """The instance rule and one webhook (never posted to: nothing is crossed)."""
-    document = {
+    return {
         "alerts": RULES_ON if on else RULES_OFF,
         "webhooks": [{"name": "bench", "url": "http://127.0.0.1:9/bench"}],
     }
-    path = db.workdir / f"rules-{uuid.uuid4().hex[:8]}.json"
-    path.write_text(json.dumps(document))
-    db.cli(["admin", "apply", str(path), "--json"], TALLYBOARD_WEBHOOK_ALLOW_PRIVATE="true")
 
 
 def _losses(runs: dict[str, list[dict[str, Any]]], key: str, higher_is_better: bool) -> Any:
@@ -100,9 +96,9 @@ def _ingest_side(
             for i, u in enumerate(orgs)
         ],
         "ingestKeys": [{"name": "bench"}],
+        **_rules(on),
     }
-    key = db.apply(document)["ingestKeys"][0]["key"]
-    _rules(db, on)
+    key = db.apply(document, TALLYBOARD_WEBHOOK_ALLOW_PRIVATE="true")["ingestKeys"][0]["key"]
     return db, key, stack.enter_context(running_server(db, **PRIVATE))
 
 
@@ -144,8 +140,7 @@ def metering(quick: bool) -> dict[str, Any]:
         sides: dict[str, tuple[Server, bytes, str]] = {}
         for variant in VARIANTS:
             db = stack.enter_context(fresh_database("sqlite", "alerts_metering"))
-            work = w.prepare(db, quick)
-            _rules(db, variant == "rules")
+            work = w.prepare(db, quick, _rules(variant == "rules"))
             server = stack.enter_context(running_server(db, metering="true", **PRIVATE))
             payload = w.queries(work)["api_usage_top10"]
             w.check_once(server, payload, work.token)
