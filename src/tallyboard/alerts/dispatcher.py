@@ -1,8 +1,9 @@
 """Posts recorded alerts to their webhooks (spec §10), in every server process.
 
 Started and stopped by the application lifespan. Each round claims due deliveries
-under a lease (``storage/delivery_store.py``), posts them concurrently, and records
-every attempt -- status code, error, next attempt -- in its own short transaction, so
+under a lease (``storage/delivery_store.py``), posts them through 16 lanes while the
+lease can cover a post, and records every attempt -- status code, error, next attempt --
+in one short transaction after the posts (releasing what it did not attempt), so
 nothing here holds a database transaction while waiting on a receiver, and a slow or
 unreachable receiver never blocks ingestion, metering or queries. A process that dies
 between the alert's commit and its delivery loses nothing: the delivery row was
