@@ -24,14 +24,16 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import workload as w
 from bench.ingest_throughput.sending import encode, make_events, measure
 from bench.server import Database, Server, fresh_database, running_server
 
+T = TypeVar("T")
 VARIANTS = ("rules", "none", "control")
 RULES_ON = {"thresholds": [80, 100], "forecast": True}
 RULES_OFF = {"thresholds": [], "forecast": False}
@@ -85,6 +87,20 @@ def _rotate(rounds: int, once: Callable[[str, int], dict[str, Any]]) -> dict[str
     return runs
 
 
+def _sides(stack: ExitStack, build: Callable[[str, ExitStack], T]) -> dict[str, T]:
+    """``build`` every variant at once (databases and servers are started by separate
+    processes, so the three set-ups overlap); what they started closes with ``stack``."""
+    inner = {v: ExitStack() for v in VARIANTS}
+    with ThreadPoolExecutor(len(VARIANTS)) as pool:
+        futures = {v: pool.submit(build, v, inner[v]) for v in VARIANTS}
+        done = {v: f.exception() is None for v, f in futures.items()}
+    for variant in VARIANTS:
+        stack.enter_context(inner[variant])
+    if not all(done.values()):
+        raise next(f.exception() for f in futures.values() if f.exception() is not None)
+    return {v: f.result() for v, f in futures.items()}
+
+
 def _ingest_side(
     stack: ExitStack, engine: str, orgs: list[str], on: bool
 ) -> tuple[Database, str, Server]:
@@ -109,10 +125,11 @@ def ingest(engine: str, quick: bool) -> dict[str, Any]:
     orgs = [str(uuid.uuid4()) for _ in range(ORGS)]
     now = datetime.now(UTC)
     with ExitStack() as stack:
-        sides = {v: _ingest_side(stack, engine, orgs, v == "rules") for v in VARIANTS}
-        warmup = encode(make_events(orgs, 5 * BATCH, now), BATCH)
-        for db, key, server in sides.values():
-            measure(server, key, warmup, db, 5 * BATCH, 0)
+        sides = _sides(stack, lambda v, inner: _ingest_side(inner, engine, orgs, v == "rules"))
+        if not quick:  # warm the servers up (quick only proves the path)
+            warmup = encode(make_events(orgs, 5 * BATCH, now), BATCH)
+            for db, key, server in sides.values():
+                measure(server, key, warmup, db, 5 * BATCH, 0)
         bodies = [encode(make_events(orgs, count, now), BATCH) for _ in range(rounds)]
 
         def once(variant: str, index: int) -> dict[str, Any]:
@@ -133,18 +150,21 @@ def ingest(engine: str, quick: bool) -> dict[str, Any]:
     }
 
 
+def _metering_side(stack: ExitStack, on: bool, quick: bool) -> tuple[Server, bytes, str]:
+    """A fresh database with the GraphQL workload and the rule; its metered server."""
+    db = stack.enter_context(fresh_database("sqlite", "alerts_metering"))
+    work = w.prepare(db, quick, _rules(on))
+    server = stack.enter_context(running_server(db, metering="true", **PRIVATE))
+    payload = w.queries(work)["api_usage_top10"]
+    w.check_once(server, payload, work.token)
+    return server, payload, work.token
+
+
 def metering(quick: bool) -> dict[str, Any]:
     """Metered GraphQL throughput (SQLite) with rules on every organization vs none."""
     cfg = plan(quick)["metering"]
     with ExitStack() as stack:
-        sides: dict[str, tuple[Server, bytes, str]] = {}
-        for variant in VARIANTS:
-            db = stack.enter_context(fresh_database("sqlite", "alerts_metering"))
-            work = w.prepare(db, quick, _rules(variant == "rules"))
-            server = stack.enter_context(running_server(db, metering="true", **PRIVATE))
-            payload = w.queries(work)["api_usage_top10"]
-            w.check_once(server, payload, work.token)
-            sides[variant] = (server, payload, work.token)
+        sides = _sides(stack, lambda v, inner: _metering_side(inner, v == "rules", quick))
 
         def once(variant: str, _: int) -> dict[str, Any]:
             server, payload, token = sides[variant]
