@@ -207,6 +207,8 @@ class Dispatcher:
         """Every claimed delivery posted once, one per lane at a time, while the round's
         window lasts (None: not attempted, released). The safety rule is checked once
         per distinct URL of the round (resolving it), not per delivery."""
+        if not self._clients:
+            raise RuntimeError("the dispatcher's HTTP clients are not started")
         refused = await self._refused({c.url for c in claimed})
         attempts: list[Attempt | None] = [None] * len(claimed)
         queue = iter(range(len(claimed)))
