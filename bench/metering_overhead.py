@@ -146,7 +146,9 @@ def render(results: dict[str, Any]) -> str:
         "memory section) against hundreds of µs per request; a negative loss means the "
         "metered server happened to be faster. Both servers read the same database, so "
         "the metered server's flushes (one small write transaction per second) affect "
-        "both alike.",
+        "both alike. Every organization of this workload has allowances, so those flushes "
+        "run the allowance-alert check (the built-in rule); metered throughput with and "
+        "without rules, side by side, is in *Allowance alerts*.",
         "",
         f"Reproduce: `{COMMAND}`",
     ]

@@ -78,11 +78,14 @@ class Database:
             raise RuntimeError(f"tallyboard {' '.join(args)} failed: {result.stderr[-2000:]}")
         return result.stdout
 
-    def apply(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        """`tallyboard admin apply --json`; returns its report (secrets included)."""
+    def apply(self, document: Mapping[str, Any], **extra: str) -> dict[str, Any]:
+        """`tallyboard admin apply --json` (``extra``: more environment); returns its
+        report (secrets included)."""
         path = self.workdir / f"tenancy-{uuid.uuid4().hex[:8]}.json"
         path.write_text(json.dumps(document))
-        report: dict[str, Any] = json.loads(self.cli(["admin", "apply", str(path), "--json"]))
+        report: dict[str, Any] = json.loads(
+            self.cli(["admin", "apply", str(path), "--json"], **extra)
+        )
         return report
 
     def sqlalchemy_url(self) -> str:

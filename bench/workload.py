@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,10 +130,15 @@ def usage_events(
     return lines, calls
 
 
-def prepare(database: Database, quick: bool) -> Workload:
-    """Tenancy and usage on a fresh database; returns the token and organizations."""
+def prepare(database: Database, quick: bool, extra: Mapping[str, Any] | None = None) -> Workload:
+    """Tenancy and usage on a fresh database; returns the token and organizations.
+
+    ``extra``: more keys of the admin document, applied with the tenancy (webhooks on
+    loopback allowed)."""
     org_uuids = tuple(str(uuid.uuid4()) for _ in range(ORGS))
-    report = database.apply(tenancy_document(org_uuids))
+    document = {**tenancy_document(org_uuids), **(extra or {})}
+    env = {"TALLYBOARD_WEBHOOK_ALLOW_PRIVATE": "true"} if extra else {}
+    report = database.apply(document, **env)
     token = report["personalTokens"][0]["token"]
     now = datetime.now(UTC)
     # Three months back from today always covers the whole last_3_months window.

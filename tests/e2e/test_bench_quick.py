@@ -90,6 +90,20 @@ def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
     assert producer["memory"]["bytes_per_key"] > 0
     assert {"lock", "lock_free", "no_lock"} <= set(producer["record"])
 
+    alerts = results["sections"]["alert_rules"]
+    assert all(
+        e["dispatcher"]["delivered"] == e["dispatcher"]["deliveries"]
+        for e in alerts["engines"].values()
+    )
+    side = alerts["side_by_side"]
+    assert all(data["exact"] for data in side["ingest"].values())
+    metered = side["metering"]
+    assert all(metered["calls_recorded"][v] > 0 for v in ("rules", "none", "control"))
+    assert all(len(s["runs"]) == metered["settings"]["rounds"] for s in metered["summary"].values())
+    within = [t for t in alerts["targets"] if "within 2 %" in t["target"]]
+    assert len(within) == len(side["ingest"]) + 1  # ingest per engine, and metering
+    assert all("noise_floor" in t for t in within)
+
     markdown = (tmp_path / "benchmarks.md").read_text()
     for heading in ("## Machine", "## Commands", "## Targets"):
         assert heading in markdown

@@ -234,3 +234,16 @@ def test_an_apply_fires_this_months_thresholds_but_does_not_replay_history(node:
         {"organizations": [{"id": org_id, "name": f"Alerts {org_id}", "settings": allowance}]}
     )
     assert [a[2:4] for a in node.alerts(org_id)] == [("2026-11", 80)]
+
+
+def test_an_organization_with_alerts_off_costs_its_writes_nothing(node: Node) -> None:
+    org_id, org = new_org(node, {"apiCalls": 100}, alerts={"thresholds": [], "forecast": False})
+    watched_id, _ = new_org(node, {"apiCalls": 100})
+    with node.services.database.read() as conn:
+        ids = {plan.org_id for plan in AlertDetector(node.clock).plan(conn).orgs.values()}
+    assert watched_id in ids and org_id not in ids  # its writes skip the totals read
+    node.ingest(calls(org, 100))
+    assert node.alerts(org_id) == []
+    override = {"id": org_id, "name": f"Alerts {org_id}", "alerts": {"thresholds": [100]}}
+    node.apply({"organizations": [override]})  # turned on: fires what is reached at once
+    assert [a[3] for a in node.alerts(org_id)] == [100]

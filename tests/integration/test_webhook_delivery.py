@@ -227,3 +227,28 @@ def test_revoking_a_webhook_fails_what_it_had_pending(world: World) -> None:
         "webhook revoked",
         0,
     )
+
+
+def test_a_round_posts_only_while_its_lease_lasts_and_releases_the_rest(world: World) -> None:
+    # One lane, a 3 s lease and a 1 s timeout: posts may start for 1 s after the claim
+    # (so the last one ends before the lease); the receiver takes 0.6 s per delivery.
+    with running_receiver(holds=[0.6] * 5) as receiver:
+        for _ in range(5):
+            _, org = world.setup(receiver, {"apiCalls": 10})
+            world.ingest([api_call(org, NOW - timedelta(hours=1), count=10)])
+        dispatcher = world.dispatcher(timeout=1.0, lanes=1, lease=3.0)
+        first = run(dispatcher)
+        assert 1 <= first < 5
+        released = world.listing("pending")
+        assert len(released) == 5 - first
+        assert all(d["attempts"] == 0 and d["lastError"] is None for d in released)
+        # Released, not leased: the next rounds take them at once (the clock is fixed,
+        # so a lease left behind would never expire here).
+        attempted = first
+        for _ in range(5):
+            if attempted == 5:
+                break
+            attempted += run(dispatcher)
+    assert attempted == 5
+    assert {d["status"] for d in world.listing()} == {"delivered"}
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 5

@@ -49,7 +49,8 @@ class Plan:
 
 
 def read_plan(conn: Connection) -> Plan:
-    """Organizations with an allowance set in some month, with what detection needs."""
+    """Organizations with an allowance set in some month and a rule that watches something
+    (a threshold or the forecast), with what detection needs."""
     settings = t.organization_settings
     pks = list(conn.execute(select(settings.c.org_pk).distinct()).scalars())
     entries = tenancy_store.settings_entries(conn, pks)
@@ -61,16 +62,13 @@ def read_plan(conn: Connection) -> Plan:
     }
     instance, overrides = alert_store.rules(conn)
     ids = tenancy_store.orgs_by_pk(conn, list(with_allowance))
+    rules = {pk: effective_rule(instance, overrides.get(pk)) for pk in with_allowance}
+    # An organization whose rule watches nothing costs its writes nothing: an apply that
+    # turns its alerts on raises the generation, and its sweep fires what is reached.
     orgs = {
-        pk: OrgPlan(
-            ids[pk].id,
-            ids[pk].uuid,
-            ids[pk].name,
-            tuple(history),
-            effective_rule(instance, overrides.get(pk)),
-        )
+        pk: OrgPlan(ids[pk].id, ids[pk].uuid, ids[pk].name, tuple(history), rules[pk])
         for pk, history in with_allowance.items()
-        if pk in ids
+        if pk in ids and (rules[pk].thresholds or rules[pk].forecast)
     }
     hooks = tuple(alert_store.webhooks(conn, active_only=True).values())
     return Plan(orgs, hooks)

@@ -33,6 +33,7 @@ __all__ = [
     "pending_count",
     "record_attempts",
     "redeliver",
+    "release",
 ]
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -138,6 +139,20 @@ def record_attempts(conn: Connection, records: Sequence[AttemptRecord]) -> None:
             }
             for r in records
         ],
+    )
+
+
+def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
+    """Give back deliveries claimed but not attempted (the round ran out of lease), so
+    the next round takes them without waiting for the lease to expire."""
+    if not claimed:
+        return
+    d = at.webhook_deliveries
+    conn.execute(
+        update(d)
+        .where(d.c.pk == bindparam("b_pk"), d.c.lease_until == bindparam("b_lease"))
+        .values(lease_until=None),
+        [{"b_pk": c.pk, "b_lease": c.lease_until} for c in claimed],
     )
 
 
