@@ -97,7 +97,7 @@ def _sides(stack: ExitStack, build: Callable[[str, ExitStack], T]) -> dict[str, 
     for variant in VARIANTS:
         stack.enter_context(inner[variant])
     if not all(done.values()):
-        raise next(f.exception() for f in futures.values() if f.exception() is not None)
+        raise next(e for f in futures.values() if (e := f.exception()) is not None)
     return {v: f.result() for v, f in futures.items()}
 
 
@@ -115,7 +115,7 @@ def _ingest_side(
         **_rules(on),
     }
     key = db.apply(document, TALLYBOARD_WEBHOOK_ALLOW_PRIVATE="true")["ingestKeys"][0]["key"]
-    return db, key, stack.enter_context(running_server(db, **PRIVATE))
+    return db, key, stack.enter_context(running_server(db, 1, **PRIVATE))
 
 
 def ingest(engine: str, quick: bool) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def _metering_side(stack: ExitStack, on: bool, quick: bool) -> tuple[Server, byt
     """A fresh database with the GraphQL workload and the rule; its metered server."""
     db = stack.enter_context(fresh_database("sqlite", "alerts_metering"))
     work = w.prepare(db, quick, _rules(on))
-    server = stack.enter_context(running_server(db, metering="true", **PRIVATE))
+    server = stack.enter_context(running_server(db, 1, metering="true", **PRIVATE))
     payload = w.queries(work)["api_usage_top10"]
     w.check_once(server, payload, work.token)
     return server, payload, work.token
@@ -192,7 +192,7 @@ def metering(quick: bool) -> dict[str, Any]:
 
 
 def run(quick: bool, engines: list[str]) -> dict[str, Any]:
-    results = {
+    results: dict[str, Any] = {
         "ingest": {engine: ingest(engine, quick) for engine in engines},
         "metering": metering(quick),
     }

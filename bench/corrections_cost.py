@@ -73,7 +73,9 @@ def _organizations(components: Components, orgs: list[str]) -> list[int]:
     }
     Applier(components.database, components.clock).apply(parse_document(document))
     with components.database.read() as conn:
-        pks = dict(conn.execute(text("SELECT uuid, pk FROM organizations")).tuples().all())
+        pks: dict[str, int] = dict(
+            conn.execute(text("SELECT uuid, pk FROM organizations")).tuples().all()
+        )
     return [int(pks[org]) for org in orgs]
 
 

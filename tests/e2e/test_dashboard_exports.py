@@ -451,7 +451,9 @@ def test_polling_backs_off_gives_up_after_ten_minutes_and_stops_once_finished(
 
     def answer(route: Route) -> None:
         if _operation(route.request) == "DashboardJobsExport":
-            reads.append(route.request.post_data_json["variables"]["id"])
+            sent = route.request.post_data_json
+            assert sent is not None
+            reads.append(sent["variables"]["id"])
             if not released:
                 node = {"id": reads[-1], "status": "processing", "fileUrl": None, "error": None}
                 route.fulfill(json={"data": {"automationJobsExport": node}})

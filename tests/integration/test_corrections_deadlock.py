@@ -137,10 +137,10 @@ def test_two_batches_across_months_and_streams_in_opposite_orders(
     a, b, _ = trio
     org = new_orgs(a)[0]
     events = [
-        make(org, at, **amount)
+        event
         for _ in range(2)
         for at in (OCTOBER, NOVEMBER)
-        for make, amount in ((api_call, {"count": 2}), (task_run, {"tasks": 3}))
+        for event in (api_call(org, at, count=2), task_run(org, at, tasks=3))
     ]
     assert a.ingest(events, backfill=True).accepted == 8
     voids = [_void(org, e) for e in events]
