@@ -57,6 +57,7 @@ def _meter() -> UsageMeter | None:
         os.environ["TALLYBOARD_URL"],
         os.environ["TALLYBOARD_INGEST_KEY"],
         source=os.environ.get("BENCH_SOURCE", "bench"),
+        flush_interval=float(os.environ.get("BENCH_FLUSH_INTERVAL", "1")),
     )
 
 
