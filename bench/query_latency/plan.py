@@ -132,6 +132,12 @@ SERIES = (
 )
 """The series of spec §9 (the day-range listings take the period's days as a DateRange:
 the whole current month, or the whole last_3_months window)."""
+SECTION9_QUERIES = (
+    "automationsUsageDetails",
+    "agentsUsageDetails",
+    "automationsUsageDetailsCombined",
+)
+"""Each gets its own row in the report's Targets table."""
 
 # ---------------------------------------------------------------- data generation
 
