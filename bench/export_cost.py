@@ -45,7 +45,7 @@ SECTION = "export_cost"
 TITLE = "Export cost: automation jobs (time and peak memory)"
 COMMAND = ".venv/bin/python -m bench --only export_cost"
 FULL_SIZES = (100_000, 1_000_000)
-QUICK_SIZES = (2_000, 20_000)
+QUICK_SIZES = (1_000, 5_000)
 AUTOMATIONS = 500
 PIPES = 20
 MAX_PEAK_RATIO = 1.2
@@ -238,6 +238,9 @@ _INTRO = (
     "`exports.files.csv_file` (the usage report's CSV writer; the jobs export itself is "
     "XLSX only). Peak RSS is the build process's VmHWM, reset right before the build; "
     "*over idle* subtracts the process's resident memory with the application loaded. "
+    "On SQLite the peak includes the connection's page cache, which fills as the build "
+    "reads the events up to its fixed ceiling (`cache_size`, 64 MiB): bounded, but it "
+    "shows as growth between sizes below that ceiling. "
     "**Target: bounded memory -- the peak at {sizes[1]:,} rows within "
     "{max_ratio}× the peak at {sizes[0]:,} rows.**"
 )

@@ -50,6 +50,9 @@ class Series:
     key: str
     label: str
     server: str  # "hit" (long cache TTL) or "miss" (1 µs cache TTL)
+    requests: int | None = None
+    """Requests per run when fewer than the plan's (keeps the full run's length in
+    bounds; each run's p99 is still its slowest request but one or its slowest)."""
 
 
 SERIES: tuple[Series, ...] = (
@@ -99,9 +102,15 @@ AGENTS_LATER_PAGE = 2
 """The later page of agentsUsageDetails (10 a page: organizations have fewer agents)."""
 
 
+SECTION9_REQUESTS = 30
+"""Requests per run of the §9 series (the others: the plan's 70)."""
+
+
 def _details(query: str, page: str, what: str) -> tuple[Series, Series]:
-    warm = Series(f"{query}.{page}", f"{query}, {what}", "hit")
-    cold = Series(f"{query}.{page}.cold", f"{query}, {what}, cold: no answer reuse", "miss")
+    warm = Series(f"{query}.{page}", f"{query}, {what}", "hit", SECTION9_REQUESTS)
+    cold = Series(
+        f"{query}.{page}.cold", f"{query}, {what}, cold: no answer reuse", "miss", SECTION9_REQUESTS
+    )
     return warm, cold
 
 
@@ -123,11 +132,13 @@ SERIES = (
         "automationsUsageDetailsCombined.hit",
         "automationsUsageDetailsCombined, 25 orgs, cache hit",
         "hit",
+        SECTION9_REQUESTS,
     ),
     Series(
         "automationsUsageDetailsCombined.miss",
         "automationsUsageDetailsCombined, 25 orgs, cache miss",
         "miss",
+        SECTION9_REQUESTS,
     ),
 )
 """The series of spec §9 (the day-range listings take the period's days as a DateRange:

@@ -21,6 +21,7 @@ from bench.query_latency.plan import (
     QUICK,
     SECTION,
     SECTION9_QUERIES,
+    SECTION9_REQUESTS,
     SERIES,
     SMALL,
     SMALL_ORGS,
@@ -54,6 +55,7 @@ def run(quick: bool) -> dict[str, Any]:
         "plan": {
             "runs": plan.runs,
             "requests_per_run": plan.requests,
+            "section9_requests_per_run": min(plan.requests, SECTION9_REQUESTS),
             "warmup": plan.warmup,
             "naive_runs": plan.naive_runs,
         },
@@ -177,8 +179,9 @@ def _measure(
                     client = clients[series.server]
                     body = requests[(tier, period)][series.key]
                     client.ask(body)  # untimed: re-opens an idle-closed connection
+                    count = min(plan.requests, series.requests or plan.requests)
                     samples[f"{tier}|{period}|{series.key}"].append(
-                        [client.post(body)[0] * 1000 for _ in range(plan.requests)]
+                        [client.post(body)[0] * 1000 for _ in range(count)]
                     )
             tier_data = next(t for t in plan.tiers if t.label == tier)
             if tier_data.naive and run_index < plan.naive_runs:
