@@ -12,27 +12,15 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Table, func, select, tuple_
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from tallyboard.domain.usage import ApiDimension
+from tallyboard.domain.events import EVENT_TYPE_CODES
+from tallyboard.domain.usage import ApiDimension, EventType
 from tallyboard.storage import tables as t
-from tallyboard.storage.tables_automation import (
-    JOB_EVENT,
-    automation_jobs_daily,
-    automations,
-    pipes,
-)
+from tallyboard.storage.tables_automation import automation_jobs_daily, automations, pipes
 
-__all__ = [
-    "AutomationEntry",
-    "JobEvent",
-    "catalog",
-    "daily_usage",
-    "job_events",
-    "job_events_chunk",
-    "monthly_usage",
-]
+__all__ = ["AutomationEntry", "JobEvent", "catalog", "daily_usage", "job_events", "monthly_usage"]
 
 _CHUNK = 1000
 
@@ -102,30 +90,25 @@ def monthly_usage(
     return found
 
 
-def job_events_chunk(
-    org_pk: int, start_ms: int, end_ms: int, after: tuple[int, str, str] | None
-) -> Select[tuple[int, str, str, bytes]]:
-    """The next chunk of job events after ``after`` (time, source, id), in that order:
-    one range of ``ix_events_automation_jobs`` (no sort), whatever the chunk's place."""
-    e = t.events
-    query = select(e.c.time_ms, e.c.source, e.c.event_id, e.c.payload).where(
-        e.c.org_pk == org_pk,
-        JOB_EVENT,  # literal: what lets the planners use the partial index
-        e.c.time_ms >= start_ms,
-        e.c.time_ms < end_ms,
-        e.c.voided_at_ms.is_(None),
-    )
-    if after is not None:
-        query = query.where(tuple_(e.c.time_ms, e.c.source, e.c.event_id) > tuple_(*after))
-    return query.order_by(e.c.time_ms, e.c.source, e.c.event_id).limit(_CHUNK)
-
-
 def job_events(conn: Connection, org_pk: int, start_ms: int, end_ms: int) -> Iterator[JobEvent]:
     """The period's counted ``automation.job`` events, oldest first, read in chunks by
     keyset so memory stays bounded whatever their number."""
+    e = t.events
+    code = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
     after: tuple[int, str, str] | None = None
     while True:
-        rows = conn.execute(job_events_chunk(org_pk, start_ms, end_ms, after)).all()
+        query = select(e.c.time_ms, e.c.source, e.c.event_id, e.c.payload).where(
+            e.c.org_pk == org_pk,
+            e.c.type == code,
+            e.c.time_ms >= start_ms,
+            e.c.time_ms < end_ms,
+            e.c.voided_at_ms.is_(None),
+        )
+        if after is not None:
+            query = query.where(tuple_(e.c.time_ms, e.c.source, e.c.event_id) > tuple_(*after))
+        rows = conn.execute(
+            query.order_by(e.c.time_ms, e.c.source, e.c.event_id).limit(_CHUNK)
+        ).all()
         for row in rows:
             data = json.loads(row.payload)["data"]
             yield JobEvent(row.time_ms, str(data["automationId"]), int(data["jobs"]))

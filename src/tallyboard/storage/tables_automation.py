@@ -10,33 +10,16 @@
   rows), periods the monthly one (months x automations rows); the jobs of an *event
   pipe* are these rows joined to the catalog's current ``event_pipe`` (at most
   months x automations rows), whatever the number of jobs (decision 0003).
-- ``ix_events_automation_jobs``: the automation-jobs export reads one organization's
-  job events of a period in (time, source, id) order, in keyset chunks. Without it
-  SQLite reads and sorts all the organization's events for every chunk (quadratic in
-  the export's rows) and PostgreSQL walks every organization's events of the period.
-  Partial (job events only), so other events pay nothing for it on ingest.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, text
 
-from tallyboard.domain.events import EVENT_TYPE_CODES
-from tallyboard.domain.usage import EventType
 from tallyboard.storage.catalog_columns import APPLIED, entry_columns
-from tallyboard.storage.tables import _key_text, _org_fk, events, metadata
+from tallyboard.storage.tables import _key_text, _org_fk, metadata
 
-__all__ = [
-    "JOB_EVENT",
-    "automation_jobs_daily",
-    "automation_jobs_monthly",
-    "automations",
-    "pipes",
-]
-
-JOB_EVENT = text(f"type = {int(EVENT_TYPE_CODES[EventType.AUTOMATION_JOB])}")
-"""The partial index's condition; a query must state it literally (not as a bound
-parameter) for either engine's planner to use the index."""
+__all__ = ["automation_jobs_daily", "automation_jobs_monthly", "automations", "pipes"]
 
 pipes = Table(
     "pipes",
@@ -78,14 +61,3 @@ def _jobs(name: str, bucket: str, width: int) -> Table:
 
 automation_jobs_daily = _jobs("automation_jobs_daily", "day", 10)
 automation_jobs_monthly = _jobs("automation_jobs_monthly", "month", 7)
-
-
-Index(
-    "ix_events_automation_jobs",
-    events.c.org_pk,
-    events.c.time_ms,
-    events.c.source,
-    events.c.event_id,
-    sqlite_where=JOB_EVENT,
-    postgresql_where=JOB_EVENT,
-)
