@@ -67,7 +67,7 @@ def catalog(conn: Connection, kind: EntryKind, org_pk: int) -> dict[str, dict[st
     result = conn.execute(query)
     names = tuple(result.keys())
     # Plain tuples zipped with the names: a third of the cost of RowMapping per row.
-    return {row[0]: dict(zip(names, row, strict=True)) for row in result.tuples()}
+    return {row[0]: dict(zip(names, row, strict=True)) for row in result}
 
 
 def usage(
