@@ -131,8 +131,11 @@ _WHY_ENTRIES = (
     "(`stats/entry_listing.py`). The reads are flat in jobs (whole months of the range "
     "come from the monthly rollup, the other days from the daily one) but grow with the "
     "number of automations, which grows with the size here. "
-    "automationsUsageDetailsCombined on a cache miss does the same for each of the 25 "
-    "organizations (catalog, monthly jobs, rows) before keeping its top 10. Flat cold "
+    "automationsUsageDetailsCombined on a cache miss is flat in volume but not cheap: "
+    "four statements per organization (100 for 25 organizations, each a round trip on "
+    "PostgreSQL) and a row built for every automation of each before its top 10 is kept; "
+    "one statement per table for all the organizations (`org_pk IN (...)`) and only the "
+    "automations with jobs in the period would cut it. Flat cold listing "
     "latency needs the listing in SQL: per-entry period usage sortable in the database, "
     "a stored case-folded name, keyset paging -- as decision 0010 describes for flows."
 )
