@@ -53,7 +53,7 @@ class EntryKind(Enum):
     AGENTS = "agents"
 
 
-_COLUMNS = (
+CATALOG_COLUMNS = (
     "name",
     "deleted",
     "action",
@@ -76,7 +76,7 @@ def _org() -> BindParameter[int]:
 
 
 def _catalog_query(table: Table, key: str) -> Select[Any]:
-    columns = (table.c[key].label("id"), *(table.c[c] for c in _COLUMNS))
+    columns = (table.c[key].label("id"), *(table.c[c] for c in CATALOG_COLUMNS))
     return select(*columns).where(table.c.org_pk == _org())
 
 
