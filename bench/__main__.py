@@ -35,6 +35,7 @@ SECTIONS = [
     "memory",
     "producer_overhead",
     "corrections_cost",
+    "export_cost",
 ]
 JSON_PATH = report.ROOT / "bench" / "results" / "latest.json"
 MARKDOWN_PATH = report.ROOT / "docs" / "benchmarks.md"

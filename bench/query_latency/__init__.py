@@ -17,6 +17,10 @@ loaded into both engines):
   tasks/runs/last run, ``task_usage_daily``, AI-credit rows per (day|month, resource,
   agent). Operation names, tokens, flows and agents follow Zipf-like skew; the number
   of distinct values grows with the tier (see ``TIERS``), as it does in real tenants.
+- Spec §9 (``automation_data``): pipes, the automation catalog and about as many
+  automation jobs as API calls (per automation per day and per month), and the agents'
+  catalog fields. Their series (``automation_client``) send the documents public
+  clients send: a first page by usage, and a later page with a search and a filter.
 - The naive baseline has what a naive implementation would store: one row per API call
   in a typed table ``bench_naive_api_calls(org_pk, time_ms, operation_name, token)``
   with an index on ``(org_pk, time_ms)`` -- a *charitable* baseline (no JSON to parse,

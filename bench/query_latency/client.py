@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from bench.query_latency.automation_client import automation_bodies
 from bench.query_latency.loading import LoadedDatabase
 from bench.query_latency.plan import LATER_PAGE, SMALL_ORGS
 from bench.server import Server
@@ -124,4 +125,5 @@ def bodies(client: Client, loaded: LoadedDatabase, tier: str, period: str) -> di
         "aiCreditUsageStats": _body(_AI, one),
         "aiCreditUsageStatsCombined.hit": _body(_AI_COMBINED, many),
         "aiCreditUsageStatsCombined.miss": _body(_AI_COMBINED, many),
+        **automation_bodies(client, org, orgs, period),
     }

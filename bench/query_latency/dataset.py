@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from typing import Any
 
+from bench.query_latency.automation_data import agent_fields, automation_tables
 from bench.query_latency.plan import NOT_SPECIFIED, Tier
 
 _VERBS = ("get", "list", "create", "update", "delete", "search", "sync", "export")
@@ -104,6 +105,10 @@ def generate(tier: Tier, days: list[date], seed: int, now_s: int) -> OrgData:
     api_by_day, operations, tokens = _api_calls(tier, days, rng, tables)
     _integrations(tier, days, rng, tables, now_s)
     _ai_credits(tier, days, rng, tables)
+    tables.update(automation_tables(tier, days, seed, now_s * 1000))
+    tables["agents"] = [
+        (*row, *agent_fields(int(row[0][4:]), tier.pipes)) for row in tables["agents"]
+    ]
     calls = sum(total for total, _, _ in api_by_day)
     return OrgData(tier, dict(tables), api_by_day, operations, tokens, calls)
 

@@ -11,9 +11,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bench.query_latency.automation_data import AUTOMATION_COLUMNS, PIPE_COLUMNS
 from bench.query_latency.dataset import OrgData, naive_rows
 from bench.server import Database
 
+_ENTRY_FIELDS = (
+    "action", "event", "status", "action_pipe", "event_pipe", "tags", "created_by",
+    "created_at", "updated_at",
+)  # fmt: skip
+"""The §9 catalog fields of agents (``automation_data.agent_fields``)."""
 _COLUMNS = {
     "api_calls_daily": ("day", "dimension", "value", "calls"),
     "api_calls_monthly": ("month", "dimension", "value", "calls"),
@@ -22,9 +28,13 @@ _COLUMNS = {
     "flow_usage_daily": ("day", "flow_id", "tasks", "runs", "last_run_at"),
     "flow_usage_monthly": ("month", "flow_id", "tasks", "runs", "last_run_at"),
     "task_usage_daily": ("day", "tasks", "runs"),
-    "agents": ("agent_id", "name", "deleted", "name_at"),
+    "agents": ("agent_id", "name", "deleted", "name_at", *_ENTRY_FIELDS),
     "ai_credits_daily": ("day", "resource", "agent_id", "credits"),
     "ai_credits_monthly": ("month", "resource", "agent_id", "credits"),
+    "pipes": PIPE_COLUMNS,
+    "automations": AUTOMATION_COLUMNS,
+    "automation_jobs_daily": ("day", "automation_id", "jobs", "last_job_at"),
+    "automation_jobs_monthly": ("month", "automation_id", "jobs", "last_job_at"),
 }
 NAIVE_TABLE = "bench_naive_api_calls"
 

@@ -23,15 +23,19 @@ class Tier:
     agents: int
     naive: bool
     """Whether raw rows are loaded for the naive baseline."""
+    automations: int = 0
+    """Automations (spec §9); the organization also has about ``calls`` automation jobs."""
+    pipes: int = 0
 
 
 TIERS = (
-    Tier("1M", 1_000_000, operations=200, tokens=20, flows=1_000, agents=50, naive=True),
-    Tier("10M", 10_000_000, operations=400, tokens=40, flows=3_000, agents=100, naive=True),
-    Tier("100M", 100_000_000, operations=800, tokens=80, flows=10_000, agents=200, naive=False),
+    Tier("1M", 1_000_000, 200, 20, 1_000, 50, naive=True, automations=300, pipes=20),
+    Tier("10M", 10_000_000, 400, 40, 3_000, 100, naive=True, automations=1_000, pipes=50),
+    Tier("100M", 100_000_000, 800, 80, 10_000, 200, naive=False, automations=3_000, pipes=120),
 )
-QUICK_TIERS = (Tier("20k", 20_000, operations=40, tokens=6, flows=120, agents=12, naive=True),)
-SMALL = Tier("small", 200_000, operations=30, tokens=5, flows=40, agents=8, naive=False)
+"""Positional: label, calls (and automation jobs), operations, tokens, flows, agents."""
+QUICK_TIERS = (Tier("20k", 20_000, 40, 6, 120, 12, naive=True, automations=60, pipes=6),)
+SMALL = Tier("small", 200_000, 30, 5, 40, 8, naive=False, automations=20, pipes=3)
 SMALL_ORGS = 24
 PERIODS = ("current_month", "last_3_months")
 
@@ -46,9 +50,12 @@ class Series:
     key: str
     label: str
     server: str  # "hit" (long cache TTL) or "miss" (1 µs cache TTL)
+    requests: int | None = None
+    """Requests per run when fewer than the plan's (keeps the full run's length in
+    bounds; each run's p99 is still its slowest request but one or its slowest)."""
 
 
-SERIES = (
+SERIES: tuple[Series, ...] = (
     Series("apiUsageStats.top_operations", "apiUsageStats (top 10 operation names)", "hit"),
     Series(
         "apiUsageStats.top_operations.cold",
@@ -90,6 +97,58 @@ SERIES = (
         "aiCreditUsageStatsCombined.miss", "aiCreditUsageStatsCombined, 25 orgs, cache miss", "miss"
     ),
 )
+
+AGENTS_LATER_PAGE = 2
+"""The later page of agentsUsageDetails (10 a page: organizations have fewer agents)."""
+
+
+SECTION9_REQUESTS = 30
+"""Requests per run of the §9 series (the others: the plan's 70)."""
+
+
+def _details(query: str, page: str, what: str) -> tuple[Series, Series]:
+    warm = Series(f"{query}.{page}", f"{query}, {what}", "hit", SECTION9_REQUESTS)
+    cold = Series(
+        f"{query}.{page}.cold", f"{query}, {what}, cold: no answer reuse", "miss", SECTION9_REQUESTS
+    )
+    return warm, cold
+
+
+SERIES = (
+    *SERIES,
+    *_details("automationsUsageDetails", "first", "first page (usage desc, 20)"),
+    *_details(
+        "automationsUsageDetails",
+        "later",
+        f"page {LATER_PAGE + 1} (search, status filter, name asc, 20)",
+    ),
+    *_details("agentsUsageDetails", "first", "first page (usage desc, 20)"),
+    *_details(
+        "agentsUsageDetails",
+        "later",
+        f"page {AGENTS_LATER_PAGE + 1} (search, status filter, name asc, 10)",
+    ),
+    Series(
+        "automationsUsageDetailsCombined.hit",
+        "automationsUsageDetailsCombined, 25 orgs, cache hit",
+        "hit",
+        SECTION9_REQUESTS,
+    ),
+    Series(
+        "automationsUsageDetailsCombined.miss",
+        "automationsUsageDetailsCombined, 25 orgs, cache miss",
+        "miss",
+        SECTION9_REQUESTS,
+    ),
+)
+"""The series of spec §9 (the day-range listings take the period's days as a DateRange:
+the whole current month, or the whole last_3_months window)."""
+SECTION9_QUERIES = (
+    "automationsUsageDetails",
+    "agentsUsageDetails",
+    "automationsUsageDetailsCombined",
+)
+"""Each gets its own row in the report's Targets table."""
 
 # ---------------------------------------------------------------- data generation
 

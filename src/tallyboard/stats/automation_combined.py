@@ -12,6 +12,8 @@ organization is that organization's order. Only entries with usage > 0 are liste
 
 Jobs per event pipe are the organization's jobs per automation over the period's
 months (``automation_jobs_monthly``), grouped by each automation's current event pipe.
+The organizations that miss the cache are read together, one statement per table
+(``storage/combined_entry_reader.py``), only the automations with jobs in the months.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.entry_listing import EntryRow, Pipe
 from tallyboard.stats.scope import CombinedScope, per_organization
 from tallyboard.stats.usage_details import entry_rows
+from tallyboard.storage import combined_entry_reader as many
 from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage.database import Database
 from tallyboard.storage.usage_entry_reader import EntryKind
@@ -149,21 +152,18 @@ class AutomationStatistics:
     def compute(self, orgs: Sequence[OrgRef], window: PeriodWindow) -> dict[int, OrgAutomations]:
         """Every organization's figures from the rollups and the catalog."""
         months = [str(m) for m in window.months]
-        result = {}
+        pks = [org.pk for org in orgs]
         with self._db.read() as conn:
-            for org in orgs:
-                jobs = reader.monthly_jobs(conn, org.pk, months)
-                entries = reader.catalog(conn, EntryKind.AUTOMATIONS, org.pk)
-                pipes = reader.pipes_of(conn, org.pk)
-                emails = {e["created_by"] for e in entries.values() if e["created_by"]}
-                names = reader.creator_names(conn, emails)
-                used = {entry: total for entry, (total, _) in jobs.items()}
-                rows = [
-                    row
-                    for row in entry_rows(EntryKind.AUTOMATIONS, entries, used, pipes, names)
-                    if row.usage > 0
-                ]
-                result[org.pk] = _figures(rows, jobs)
+            jobs = many.monthly_jobs(conn, pks, months)
+            entries = many.catalogs_with_jobs(conn, pks, months)
+            pipes = many.pipes_of(conn, pks)
+            emails = {e["created_by"] for c in entries.values() for e in c.values()}
+            names = reader.creator_names(conn, {e for e in emails if e})
+        result = {}
+        for pk in pks:
+            used = {entry: total for entry, (total, _) in jobs[pk].items()}
+            rows = entry_rows(EntryKind.AUTOMATIONS, entries[pk], used, pipes[pk], names)
+            result[pk] = _figures([row for row in rows if row.usage > 0], jobs[pk])
         return result
 
     def combined(

@@ -1,6 +1,7 @@
 """SQL of the automation and agent listings (spec §9): the catalog and usage per entry.
 
-Usage over a day range reads the daily rollups (at most days x entries rows: jobs per
+Usage over a day range reads the monthly rollups for the months it covers whole and the
+daily ones for the other days (at most months x entries + days x entries rows: jobs per
 automation, micro-credits per AI-automation agent), whatever the number of jobs or
 credits behind them (decision 0003). The catalog rows, the organization's pipes and
 the creators' names are read whole: a listing needs every entry to filter and order.
@@ -8,11 +9,23 @@ the creators' names are read whole: a listing needs every entry to filter and or
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Collection
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from tallyboard.domain.usage import AiResource
@@ -24,7 +37,15 @@ from tallyboard.storage.tables_automation import (
     pipes,
 )
 
-__all__ = ["EntryKind", "catalog", "creator_names", "monthly_jobs", "pipes_of", "usage"]
+__all__ = [
+    "EntryKind",
+    "catalog",
+    "creator_names",
+    "monthly_jobs",
+    "pipes_of",
+    "split_range",
+    "usage",
+]
 
 
 class EntryKind(Enum):
@@ -32,7 +53,7 @@ class EntryKind(Enum):
     AGENTS = "agents"
 
 
-_COLUMNS = (
+CATALOG_COLUMNS = (
     "name",
     "deleted",
     "action",
@@ -48,64 +69,121 @@ _COLUMNS = (
 )
 
 
+# Statements built once, with bound parameters: a combined answer runs these for each
+# of up to 25 organizations, and building a select() costs more than running it.
+def _org() -> BindParameter[int]:
+    return bindparam("org_pk", type_=Integer())
+
+
+def _catalog_query(table: Table, key: str) -> Select[Any]:
+    columns = (table.c[key].label("id"), *(table.c[c] for c in CATALOG_COLUMNS))
+    return select(*columns).where(table.c.org_pk == _org())
+
+
+_CATALOG = {
+    EntryKind.AUTOMATIONS: _catalog_query(automations, "automation_id"),
+    EntryKind.AGENTS: _catalog_query(t.agents, "agent_id"),
+}
+
+
 def catalog(conn: Connection, kind: EntryKind, org_pk: int) -> dict[str, dict[str, Any]]:
     """Every catalog entry of the organization, by id."""
-    table = automations if kind is EntryKind.AUTOMATIONS else t.agents
-    key = table.c.automation_id if kind is EntryKind.AUTOMATIONS else table.c.agent_id
-    query = select(key.label("id"), *(table.c[c] for c in _COLUMNS)).where(table.c.org_pk == org_pk)
-    return {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+    result = conn.execute(_CATALOG[kind], {"org_pk": org_pk})
+    names = tuple(result.keys())
+    # Plain tuples zipped with the names: a third of the cost of RowMapping per row.
+    return {row[0]: dict(zip(names, row, strict=True)) for row in result}
 
 
 def usage(
     conn: Connection, kind: EntryKind, org_pk: int, first_day: str, last_day: str
 ) -> dict[str, int]:
-    """Jobs (automations) or micro-credits (agents) per entry over the days, inclusive."""
-    if kind is EntryKind.AUTOMATIONS:
-        table = automation_jobs_daily
-        query = (
-            select(table.c.automation_id, func.sum(table.c.jobs))
-            .where(table.c.org_pk == org_pk, table.c.day.between(first_day, last_day))
-            .group_by(table.c.automation_id)
-        )
-    else:
-        credits = t.ai_credits_daily
-        query = (
-            select(credits.c.agent_id, func.sum(credits.c.credits))
-            .where(
-                credits.c.org_pk == org_pk,
-                credits.c.resource == int(AiResource.AI_AUTOMATION),
-                credits.c.day.between(first_day, last_day),
-            )
-            .group_by(credits.c.agent_id)
-        )
-    return {entry: int(total) for entry, total in conn.execute(query)}
+    """Jobs (automations) or micro-credits (agents) per entry over the days, inclusive.
+
+    Whole calendar months of the range read the monthly rollup (one row per entry and
+    month) and only the days of partly covered months the daily one, so a range of
+    three whole months reads months x entries rows, not days x entries: the daily and
+    monthly rows are written in the same transaction and always agree.
+    """
+    spans, months = split_range(date.fromisoformat(first_day), date.fromisoformat(last_day))
+    automation = kind is EntryKind.AUTOMATIONS
+    daily = automation_jobs_daily if automation else t.ai_credits_daily
+    monthly = automation_jobs_monthly if automation else t.ai_credits_monthly
+    key, figure = ("automation_id", "jobs") if automation else ("agent_id", "credits")
+    totals: dict[str, int] = {}
+    parts: list[tuple[Table, ColumnElement[bool]]] = []
+    if spans:
+        days = (daily.c.day.between(a.isoformat(), b.isoformat()) for a, b in spans)
+        parts.append((daily, or_(*days)))
+    if months:
+        parts.append((monthly, monthly.c.month.in_(months)))
+    for table, where in parts:
+        conditions = [table.c.org_pk == org_pk, where]
+        if not automation:
+            conditions.append(table.c.resource == int(AiResource.AI_AUTOMATION))
+        query = select(table.c[key], func.sum(table.c[figure])).where(*conditions)
+        for entry, total in conn.execute(query.group_by(table.c[key])):
+            totals[entry] = totals.get(entry, 0) + int(total)
+    return totals
+
+
+def split_range(first: date, last: date) -> tuple[list[tuple[date, date]], list[str]]:
+    """The day spans of ``[first, last]`` in months it covers only partly, and the
+    months (``YYYY-MM``) it covers whole."""
+    spans: list[tuple[date, date]] = []
+    months: list[str] = []
+    start = first
+    while start <= last:
+        month_end = date(start.year, start.month, monthrange(start.year, start.month)[1])
+        end = min(month_end, last)
+        if start.day == 1 and end == month_end:
+            months.append(start.isoformat()[:7])
+        else:
+            spans.append((start, end))
+        start = end + timedelta(days=1)
+    return spans, months
+
+
+_MONTHLY_JOBS = (
+    select(
+        automation_jobs_monthly.c.automation_id,
+        func.sum(automation_jobs_monthly.c.jobs),
+        func.max(automation_jobs_monthly.c.last_job_at),
+    )
+    .where(
+        automation_jobs_monthly.c.org_pk == _org(),
+        automation_jobs_monthly.c.month.in_(bindparam("months", expanding=True)),
+    )
+    .group_by(automation_jobs_monthly.c.automation_id)
+)
 
 
 def monthly_jobs(conn: Connection, org_pk: int, months: list[str]) -> dict[str, tuple[int, int]]:
     """automation id -> (jobs, latest job's epoch ms) over whole months (periods)."""
-    table = automation_jobs_monthly
-    query = (
-        select(table.c.automation_id, func.sum(table.c.jobs), func.max(table.c.last_job_at))
-        .where(table.c.org_pk == org_pk, table.c.month.in_(months))
-        .group_by(table.c.automation_id)
-    )
-    return {entry: (int(jobs), int(last)) for entry, jobs, last in conn.execute(query)}
+    if not months:
+        return {}
+    rows = conn.execute(_MONTHLY_JOBS, {"org_pk": org_pk, "months": list(months)})
+    return {entry: (int(jobs), int(last)) for entry, jobs, last in rows}
+
+
+_PIPES = select(pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes.c.color).where(
+    pipes.c.org_pk == _org()
+)
 
 
 def pipes_of(conn: Connection, org_pk: int) -> dict[str, tuple[str, str, str | None, str | None]]:
     """pipe id -> (uuid, name, icon, color)."""
-    query = select(pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes.c.color).where(
-        pipes.c.org_pk == org_pk
-    )
-    return {
-        pipe_id: (u, name, icon, color) for pipe_id, u, name, icon, color in conn.execute(query)
-    }
+    rows = conn.execute(_PIPES, {"org_pk": org_pk})
+    return {pipe_id: (u, name, icon, color) for pipe_id, u, name, icon, color in rows}
+
+
+_CREATORS = select(t.users.c.email, t.users.c.name).where(
+    t.users.c.email.in_(bindparam("emails", expanding=True))
+)
 
 
 def creator_names(conn: Connection, emails: Collection[str]) -> dict[str, str]:
     """e-mail -> the user's name."""
     if not emails:
         return {}
-    u = t.users
-    rows = conn.execute(select(u.c.email, u.c.name).where(u.c.email.in_(sorted(emails))))
+    rows = conn.execute(_CREATORS, {"emails": sorted(emails)})
     return {str(email): str(name) for email, name in rows}

@@ -1,0 +1,66 @@
+"""The combined miss's readers (``storage/combined_entry_reader.py``) read several
+organizations in one statement per table and give each organization exactly what the
+single-organization readers give it -- the catalog only for automations with jobs in
+the months -- on both engines."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+
+from tallyboard.storage import combined_entry_reader as many
+from tallyboard.storage import usage_entry_reader as reader
+from tallyboard.storage.database import Database
+from tallyboard.storage.tables_automation import automation_jobs_monthly, automations, pipes
+from tallyboard.storage.usage_entry_reader import EntryKind
+from tests.integration.test_rollup_writer import new_org
+
+MONTHS = ["2026-10", "2026-11"]
+
+
+def _org(database: Database, n: int) -> int:
+    org = new_org(database)
+    with database.write() as conn:
+        conn.execute(
+            insert(pipes),
+            [
+                {"org_pk": org, "pipe_id": f"p{i}", "uuid": f"{org:04d}-{n}-{i}", "name": f"P{i}",
+                 "created_at": 0}
+                for i in range(2)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(automations),
+            [
+                {"org_pk": org, "automation_id": f"a{i}", "name": f"A{i} of {n}", "deleted": i == 3,
+                 "event_pipe": "p1", "created_by": "nobody@x.test" if i else None}
+                for i in range(5)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(automation_jobs_monthly),
+            [  # a0 and a3 ran in the months, a1 before them, a9 is known only from jobs
+                {"org_pk": org, "month": m, "automation_id": a, "jobs": j + n, "last_job_at": j}
+                for m, a, j in (("2026-10", "a0", 3), ("2026-11", "a0", 4), ("2026-11", "a3", 5),
+                                ("2026-09", "a1", 7), ("2026-10", "a9", 1))
+            ],
+        )  # fmt: skip
+    return org
+
+
+def test_each_organization_gets_what_its_own_readers_give(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        orgs = [_org(database, n) for n in range(3)]
+        with database.read() as conn:
+            jobs = many.monthly_jobs(conn, orgs, MONTHS)
+            catalogs = many.catalogs_with_jobs(conn, orgs, MONTHS)
+            found_pipes = many.pipes_of(conn, orgs)
+            for org in orgs:
+                assert jobs[org] == reader.monthly_jobs(conn, org, MONTHS)
+                assert set(jobs[org]) == {"a0", "a3", "a9"}
+                full = reader.catalog(conn, EntryKind.AUTOMATIONS, org)
+                assert catalogs[org] == {k: full[k] for k in ("a0", "a3")}
+                assert found_pipes[org] == reader.pipes_of(conn, org)
+            assert many.monthly_jobs(conn, orgs, []) == {org: {} for org in orgs}
+    finally:
+        database.dispose()
