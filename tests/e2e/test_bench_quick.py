@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.sqlite]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(660)
 def test_quick_mode_writes_the_report_of_every_section(tmp_path: Path) -> None:
     sections = available_sections()
     assert list(sections) == SECTIONS
