@@ -18,7 +18,7 @@ usage, so an answer built on it is the one a full read would build.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -51,6 +51,11 @@ class Prepared:
     ids: frozenset[str]
     available: Any
     """The listing's ``AvailableFilters`` (built by ``stats/usage_details.py``)."""
+    with_usage: dict[str, EntryRow] = field(default_factory=dict)
+    """Each entry's row with the usage it last had: between two cold requests usage
+    changes for a few entries, so the others' rows are not built again (a row is
+    immutable and carries its usage, so a reused one is exact; racing writers only
+    store equal rows)."""
 
 
 def with_usage(row: EntryRow, usage: int) -> EntryRow:
@@ -74,13 +79,17 @@ def merged(kind: EntryKind, prepared: Prepared, used: Mapping[str, int]) -> list
     """The listing's rows: every entry with its usage, a deleted one only when it has
     usage, and an entry known only from usage by its id (as ``entry_rows`` does)."""
     get = used.get
+    last = prepared.with_usage
     rows: list[EntryRow] = []
     for row, deleted in zip(prepared.rows, prepared.deleted, strict=True):
         usage = get(row.id, 0)
         if usage:
             if deleted and usage < 0:
                 continue
-            rows.append(with_usage(row, usage))
+            known = last.get(row.id)
+            if known is None or known.usage != usage:
+                known = last[row.id] = with_usage(row, usage)
+            rows.append(known)
         elif not deleted:
             rows.append(row)
     unknown = [entry for entry in used if entry not in prepared.ids]

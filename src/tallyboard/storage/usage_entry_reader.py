@@ -121,7 +121,7 @@ def usage(
         if not automation:
             conditions.append(table.c.resource == int(AiResource.AI_AUTOMATION))
         query = select(table.c[key], func.sum(table.c[figure])).where(*conditions)
-        for entry, total in conn.execute(query.group_by(table.c[key])):
+        for entry, total in conn.execute(query.group_by(table.c[key])).all():
             totals[entry] = totals.get(entry, 0) + int(total)
     return totals
 
