@@ -105,7 +105,9 @@ def test_a_deletion_shows_next(world: World) -> None:
     world.harness.apply(
         document(
             world,
-            automations=[{"id": "a3", "name": "Zeta", "action": "x", "event": "y", "deleted": True}],
+            automations=[
+                {"id": "a3", "name": "Zeta", "action": "x", "event": "y", "deleted": True}
+            ],
             agents=[{"id": "agt-1", "name": "Invoice Processor", "deleted": True}],
         )
     )

@@ -17,11 +17,10 @@ usage, so an answer built on it is the one a full read would build.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy.engine import Connection
 
 from tallyboard.cache.bounded import BoundedCache
@@ -29,6 +28,9 @@ from tallyboard.stats.entry_listing import EntryRow
 from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage import usage_versions
 from tallyboard.storage.usage_entry_reader import EntryKind
+
+if TYPE_CHECKING:
+    from tallyboard.stats.usage_details import AvailableFilters
 
 __all__ = ["Prepared", "PreparedCatalogs", "with_usage"]
 
@@ -49,8 +51,7 @@ class Prepared:
     rows: tuple[EntryRow, ...]
     deleted: tuple[bool, ...]
     ids: frozenset[str]
-    available: Any
-    """The listing's ``AvailableFilters`` (built by ``stats/usage_details.py``)."""
+    available: AvailableFilters
     with_usage: dict[str, EntryRow] = field(default_factory=dict)
     """Each entry's row with the usage it last had: between two cold requests usage
     changes for a few entries, so the others' rows are not built again (a row is
@@ -75,7 +76,7 @@ def with_usage(row: EntryRow, usage: int) -> EntryRow:
     )
 
 
-def merged(kind: EntryKind, prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
+def merged(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
     """The listing's rows: every entry with its usage, a deleted one only when it has
     usage, and an entry known only from usage by its id (as ``entry_rows`` does)."""
     get = used.get
@@ -94,24 +95,26 @@ def merged(kind: EntryKind, prepared: Prepared, used: Mapping[str, int]) -> list
             rows.append(row)
     unknown = [entry for entry in used if entry not in prepared.ids]
     if unknown:
-        rows.extend(_bare(kind, entry, used[entry]) for entry in unknown)
+        rows.extend(_bare(entry, used[entry]) for entry in unknown)
         rows.sort(key=lambda row: row.id)
     return rows
 
 
-def _bare(kind: EntryKind, entry: str, usage: int) -> EntryRow:
-    del kind  # an entry without a catalog row is never deleted: same for both kinds
+def _bare(entry: str, usage: int) -> EntryRow:
+    """An entry without a catalog row (never deleted, so named by its id either kind)."""
     return EntryRow(entry, entry, usage, None, None, "active", None, None, None, None, None, ())
+
+
+Build = Callable[[EntryKind, dict[str, dict[str, Any]], reader.PipesById, dict[str, str]], Prepared]
+"""What prepares a catalog from its rows, its pipes and its creators' names."""
 
 
 class PreparedCatalogs:
     """The last prepared catalog per (organization, kind), under its catalog stamp."""
 
-    def __init__(self, build: Any) -> None:
+    def __init__(self, build: Build) -> None:
         self._build = build
-        self._cache: BoundedCache[tuple[int, EntryKind], Prepared] = BoundedCache(
-            _ENTRIES, _ROWS
-        )
+        self._cache: BoundedCache[tuple[int, EntryKind], Prepared] = BoundedCache(_ENTRIES, _ROWS)
 
     def get(self, conn: Connection, org_pk: int, kind: EntryKind) -> Prepared:
         stamp = usage_versions.stamp(conn, org_pk, _STREAMS[kind])
@@ -125,7 +128,3 @@ class PreparedCatalogs:
             prepared = self._build(kind, entries, pipes, names)
             self._cache.put_current(key, stamp, prepared, len(prepared.rows) + 1)
         return prepared
-
-
-def tags_of(entry: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(orjson.loads(entry.get("tags") or "[]"))

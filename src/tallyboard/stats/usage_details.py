@@ -181,7 +181,7 @@ class UsageDetailsStatistics:
         prepared = self._catalogs.get(conn, org.pk, kind)
         first, last = days.first.isoformat(), days.last.isoformat()
         used = reader.usage(conn, kind, org.pk, first, last)
-        return _Listing(tuple(merged(kind, prepared, used)), prepared.available)
+        return _Listing(tuple(merged(prepared, used)), prepared.available)
 
     def page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """One page of a listing (``request`` is already validated against it)."""

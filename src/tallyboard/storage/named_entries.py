@@ -80,9 +80,7 @@ _STORED = {
 }
 
 
-def _changed(
-    conn: Connection, entries: Entries, facts: Mapping[CatalogKey, NamedFact]
-) -> set[int]:
+def _changed(conn: Connection, entries: Entries, facts: Mapping[CatalogKey, NamedFact]) -> set[int]:
     """The organizations where a fact inserts an entry, wins with another name or moves
     the first event earlier: the statement's own rules, read before it runs. Newest-wins
     and earliest-wins are monotone, so a fact that changes nothing now cannot change

@@ -170,7 +170,11 @@ _PIPES = select(pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes
 )
 
 
-def pipes_of(conn: Connection, org_pk: int) -> dict[str, tuple[str, str, str | None, str | None]]:
+PipesById = dict[str, tuple[str, str, str | None, str | None]]
+"""pipe id -> (uuid, name, icon, color)."""
+
+
+def pipes_of(conn: Connection, org_pk: int) -> PipesById:
     """pipe id -> (uuid, name, icon, color)."""
     rows = conn.execute(_PIPES, {"org_pk": org_pk})
     return {pipe_id: (u, name, icon, color) for pipe_id, u, name, icon, color in rows}
