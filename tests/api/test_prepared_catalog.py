@@ -6,10 +6,12 @@ whose name wins, a new entry an event brings, a deletion -- shows in the next an
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from tests.api.test_automations_combined import Pair
 from tests.api.test_usage_details import AGENTS, NOVEMBER, World, populated
 from tests.support.harness import Harness
 
@@ -113,3 +115,21 @@ def test_a_deletion_shows_next(world: World) -> None:
     )
     assert "a3" not in usages(world)
     assert agent_names(world) == []
+
+
+def test_the_combined_listing_shows_catalog_changes_next(database_url: str) -> None:
+    with Harness(database_url, answer_reuse=False, cache_ttl=1e-6) as harness:
+        pair = Pair(harness)
+
+        def names() -> dict[str, str]:
+            # The per-organization cache's TTL runs on the test's clock: let it pass.
+            harness.clock.set(harness.clock.now() + timedelta(milliseconds=1))
+            top = pair.combined([pair.a.org])["topAutomations"]
+            return {row["id"]: row["name"] for row in top}
+
+        assert names()["a9"] == "From events"
+        pair.a.send([pair.a.job("a9", "2026-11-21T10:20:00Z", 1, "Renamed by events")])
+        assert names()["a9"] == "Renamed by events"
+        renamed = {"id": "a1", "name": "Moved", "action": "move_card", "event": "card_moved"}
+        harness.apply(document(pair.a, automations=[renamed]))
+        assert names()["a1"] == "Moved"

@@ -32,7 +32,7 @@ from tallyboard.storage.usage_entry_reader import EntryKind
 if TYPE_CHECKING:
     from tallyboard.stats.usage_details import AvailableFilters
 
-__all__ = ["Prepared", "PreparedCatalogs", "with_usage"]
+__all__ = ["Prepared", "PreparedCatalogs", "merged", "used_rows", "with_usage"]
 
 _STREAMS = {
     EntryKind.AUTOMATIONS: usage_versions.Stream.AUTOMATION_CATALOG,
@@ -50,9 +50,10 @@ class Prepared:
 
     rows: tuple[EntryRow, ...]
     deleted: tuple[bool, ...]
-    ids: frozenset[str]
+    index: dict[str, int]
+    """id -> position in ``rows`` (never changed once built)."""
     available: AvailableFilters
-    with_usage: dict[str, EntryRow] = field(default_factory=dict)
+    last_rows: dict[str, EntryRow] = field(default_factory=dict)
     """Each entry's row with the usage it last had: between two cold requests usage
     changes for a few entries, so the others' rows are not built again (a row is
     immutable and carries its usage, so a reused one is exact; racing writers only
@@ -80,7 +81,7 @@ def merged(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
     """The listing's rows: every entry with its usage, a deleted one only when it has
     usage, and an entry known only from usage by its id (as ``entry_rows`` does)."""
     get = used.get
-    last = prepared.with_usage
+    last = prepared.last_rows
     rows: list[EntryRow] = []
     for row, deleted in zip(prepared.rows, prepared.deleted, strict=True):
         usage = get(row.id, 0)
@@ -93,11 +94,34 @@ def merged(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
             rows.append(known)
         elif not deleted:
             rows.append(row)
-    unknown = [entry for entry in used if entry not in prepared.ids]
+    unknown = [entry for entry in used if entry not in prepared.index]
     if unknown:
         rows.extend(_bare(entry, used[entry]) for entry in unknown)
-        rows.sort(key=lambda row: row.id)
+        rows.sort(key=_id)
     return rows
+
+
+def used_rows(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
+    """Only the entries with usage > 0, by id (what the combined listing keeps): as
+    ``merged`` gives them, without walking the entries that did not run."""
+    index = prepared.index
+    last = prepared.last_rows
+    rows: list[EntryRow] = []
+    for entry, usage in used.items():
+        if usage <= 0:
+            continue
+        known = last.get(entry)
+        if known is None or known.usage != usage:
+            at = index.get(entry)
+            known = _bare(entry, usage) if at is None else with_usage(prepared.rows[at], usage)
+            last[entry] = known
+        rows.append(known)
+    rows.sort(key=_id)
+    return rows
+
+
+def _id(row: EntryRow) -> str:
+    return row.id
 
 
 def _bare(entry: str, usage: int) -> EntryRow:

@@ -70,7 +70,9 @@ __all__ = [
     "UsageDetails",
     "UsageDetailsStatistics",
     "UsagePage",
+    "entry_row",
     "entry_rows",
+    "prepare",
 ]
 
 
@@ -141,6 +143,7 @@ class UsageDetailsStatistics:
         metrics: Metrics,
         *,
         reuse_answers: bool = True,
+        catalogs: PreparedCatalogs | None = None,
     ) -> None:
         self._db = database
         self._positions = positions
@@ -150,7 +153,7 @@ class UsageDetailsStatistics:
         """The last listing per (organization, kind, days), under its usage stamp."""
         self._answers: BoundedCache[_AnswerKey, UsageDetails] = BoundedCache(entries, _ROWS)
         """The last ordered answer per listing key, search, filters and sort."""
-        self._catalogs = PreparedCatalogs(prepare)
+        self._catalogs = PreparedCatalogs(prepare) if catalogs is None else catalogs
         """Kept whether answers are reused or not: catalog only, no figure."""
 
     def details(
@@ -258,7 +261,8 @@ def prepare(
     ids = sorted(entries)
     rows = tuple(entry_row(kind, i, entries[i], 0, pipes, names) for i in ids)
     deleted = tuple(bool(entries[i].get("deleted")) for i in ids)
-    return Prepared(rows, deleted, frozenset(ids), _available(entries, pipes))
+    index = {entry: at for at, entry in enumerate(ids)}
+    return Prepared(rows, deleted, index, _available(entries, pipes))
 
 
 def _pipe_order(pipe: tuple[str, str]) -> tuple[str, str]:
