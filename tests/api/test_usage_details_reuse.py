@@ -21,20 +21,20 @@ OCTOBER = {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"}
 
 
 class Reads:
-    """How often the listings were read from the database (the catalog read starts
-    every fresh listing)."""
+    """How often the listings were read from the database (the usage read starts every
+    fresh listing; the catalog is prepared apart, ``stats/prepared_catalog.py``)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from tallyboard.storage import usage_entry_reader
 
         self.count = 0
-        real = usage_entry_reader.catalog
+        real = usage_entry_reader.usage
 
         def counting(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(usage_entry_reader, "catalog", counting)
+        monkeypatch.setattr(usage_entry_reader, "usage", counting)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from tallyboard.domain.periods import PeriodWindow
 from tallyboard.domain.ranking import top
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.entry_listing import EntryRow, Pipe
+from tallyboard.stats.prepared_catalog import PreparedCatalogs, used_rows
 from tallyboard.stats.scope import CombinedScope, per_organization
 from tallyboard.stats.usage_details import entry_rows
 from tallyboard.storage import combined_entry_reader as many
@@ -144,15 +145,26 @@ class CombinedAutomations:
 
 
 class AutomationStatistics:
-    def __init__(self, database: Database, cache: PerOrgCache, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        database: Database,
+        cache: PerOrgCache,
+        metrics: Metrics,
+        catalogs: PreparedCatalogs | None = None,
+    ) -> None:
         self._db = database
         self._cache = cache
         self._metrics = metrics
+        self._catalogs = catalogs
+        """The automations listing's prepared catalogs (``stats/prepared_catalog.py``):
+        with them a miss reads the jobs and the catalog stamps, not the catalogs."""
 
     def compute(self, orgs: Sequence[OrgRef], window: PeriodWindow) -> dict[int, OrgAutomations]:
         """Every organization's figures from the rollups and the catalog."""
         months = [str(m) for m in window.months]
         pks = [org.pk for org in orgs]
+        if self._catalogs is not None:
+            return self._from_prepared(self._catalogs, pks, months)
         with self._db.read() as conn:
             jobs = many.monthly_jobs(conn, pks, months)
             entries = many.catalogs_with_jobs(conn, pks, months)
@@ -164,6 +176,18 @@ class AutomationStatistics:
             used = {entry: total for entry, (total, _) in jobs[pk].items()}
             rows = entry_rows(EntryKind.AUTOMATIONS, entries[pk], used, pipes[pk], names)
             result[pk] = _figures([row for row in rows if row.usage > 0], jobs[pk])
+        return result
+
+    def _from_prepared(
+        self, catalogs: PreparedCatalogs, pks: list[int], months: list[str]
+    ) -> dict[int, OrgAutomations]:
+        with self._db.read() as conn:
+            jobs = many.monthly_jobs(conn, pks, months)
+            prepared = {pk: catalogs.get(conn, pk, EntryKind.AUTOMATIONS) for pk in pks}
+        result = {}
+        for pk in pks:
+            used = {entry: total for entry, (total, _) in jobs[pk].items()}
+            result[pk] = _figures(used_rows(prepared[pk], used), jobs[pk])
         return result
 
     def combined(

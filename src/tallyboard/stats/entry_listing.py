@@ -13,7 +13,6 @@ The rules of spec §9, in one place for both listings:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -136,14 +135,32 @@ Keyed = tuple[tuple[SortKey, str], EntryRow]
 """A row with its position in the order: (sort key, id)."""
 
 
+def _value(item: Keyed) -> int | str:
+    return item[0][0][1]
+
+
 def order(rows: Sequence[EntryRow], entry_filter: EntryFilter, sort: EntrySort) -> list[Keyed]:
-    """The rows that match, in the listing's order."""
-    compare = functools.partial(_compare, sort)
-    keyed: list[Keyed] = [
-        ((sort_key(sort, row), row.id), row) for row in rows if entry_filter.matches(row)
-    ]
-    keyed.sort(key=lambda item: functools.cmp_to_key(compare)(item[0]))
-    return keyed
+    """The rows that match, in the listing's order (``_compare``'s, with key sorts: the
+    rows stable-sorted by id, then by value, reversed when descending -- Python's sort
+    keeps ties in order either way -- and the nulls last, by id)."""
+    matching = rows if entry_filter == _NO_FILTER else [r for r in rows if entry_filter.matches(r)]
+    present: list[Keyed] = []
+    nulls: list[Keyed] = []
+    for row in matching:
+        key = sort_key(sort, row)
+        (nulls if key[0] else present).append(((key, row.id), row))
+    present.sort(key=_id_of)
+    present.sort(key=_value, reverse=sort.descending)
+    nulls.sort(key=_id_of)
+    present.extend(nulls)
+    return present
+
+
+def _id_of(item: Keyed) -> str:
+    return item[0][1]
+
+
+_NO_FILTER = EntryFilter(None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,12 +53,14 @@ from tallyboard.stats.inputs import (
 )
 from tallyboard.stats.integrations import FlowDetails, IntegrationStatistics, IntegrationSummary
 from tallyboard.stats.organization_profile import OrganizationProfile, read_profile
+from tallyboard.stats.prepared_catalog import PreparedCatalogs
 from tallyboard.stats.scope import CombinedScope, combined_scope
 from tallyboard.stats.usage_details import (
     EntryKind,
     UsageDetails,
     UsageDetailsStatistics,
     UsagePage,
+    prepare,
 )
 from tallyboard.stats.usage_details_input import PageInput, UsageDetailsInput
 from tallyboard.storage.alert_reader import StoredAlert
@@ -255,6 +257,7 @@ def build_statistics_queries(
     """Every statistic service, wired once (called by the composition root)."""
     allowances = Allowances(database)
     cursors = CursorCodec.from_database(database)
+    catalogs = PreparedCatalogs(prepare)  # one per process: both automations listings
     return StatisticsQueries(
         clock=clock,
         database=database,
@@ -268,9 +271,9 @@ def build_statistics_queries(
         ),
         ai_credits=AiCreditStatistics(database, allowances, stats_cache, clock, metrics),
         details=UsageDetailsStatistics(
-            database, PagePosition(cursors), metrics, reuse_answers=reuse_answers
+            database, PagePosition(cursors), metrics, reuse_answers=reuse_answers, catalogs=catalogs
         ),
-        automations=AutomationStatistics(database, stats_cache, metrics),
+        automations=AutomationStatistics(database, stats_cache, metrics, catalogs),
         alerts=AlertStatistics(database, allowances, clock, metrics),
         finality=Finality(database),
     )

@@ -52,6 +52,7 @@ from tallyboard.stats.entry_listing import (
     order,
     sort_key,
 )
+from tallyboard.stats.prepared_catalog import Prepared, PreparedCatalogs, merged
 from tallyboard.stats.usage_details_input import (
     DayRange,
     PageInput,
@@ -69,7 +70,9 @@ __all__ = [
     "UsageDetails",
     "UsageDetailsStatistics",
     "UsagePage",
+    "entry_row",
     "entry_rows",
+    "prepare",
 ]
 
 
@@ -140,6 +143,7 @@ class UsageDetailsStatistics:
         metrics: Metrics,
         *,
         reuse_answers: bool = True,
+        catalogs: PreparedCatalogs | None = None,
     ) -> None:
         self._db = database
         self._positions = positions
@@ -149,6 +153,8 @@ class UsageDetailsStatistics:
         """The last listing per (organization, kind, days), under its usage stamp."""
         self._answers: BoundedCache[_AnswerKey, UsageDetails] = BoundedCache(entries, _ROWS)
         """The last ordered answer per listing key, search, filters and sort."""
+        self._catalogs = PreparedCatalogs(prepare) if catalogs is None else catalogs
+        """Kept whether answers are reused or not: catalog only, no figure."""
 
     def details(
         self, org: OrgRef, kind: EntryKind, request: UsageDetailsInput, *, label: str
@@ -165,13 +171,20 @@ class UsageDetailsStatistics:
                 return replace(answer, request=request)
             listing = self._listings.get_current(listing_key, stamp)
             if listing is None:
-                listing = _read(conn, kind, org, days)
+                listing = self._read(conn, kind, org, days)
                 self._listings.put_current(listing_key, stamp, listing, len(listing.rows) + 1)
         ordered = tuple(order(listing.rows, request.entry_filter, request.sort))
         usage = sum(row.usage for _, row in ordered)
         answer = UsageDetails(days, ordered, usage, listing.available, request)
         self._answers.put_current(answer_key, stamp, answer, len(ordered) + 1)
         return answer
+
+    def _read(self, conn: Connection, kind: EntryKind, org: OrgRef, days: DayRange) -> _Listing:
+        """The prepared catalog and the usage over the days: one snapshot."""
+        prepared = self._catalogs.get(conn, org.pk, kind)
+        first, last = days.first.isoformat(), days.last.isoformat()
+        used = reader.usage(conn, kind, org.pk, first, last)
+        return _Listing(tuple(merged(prepared, used)), prepared.available)
 
     def page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """One page of a listing (``request`` is already validated against it)."""
@@ -185,17 +198,6 @@ class UsageDetailsStatistics:
 
 
 _Pipes = Mapping[str, tuple[str, str, str | None, str | None]]
-
-
-def _read(conn: Connection, kind: EntryKind, org: OrgRef, days: DayRange) -> _Listing:
-    """The catalog, the usage over the days, the pipes and the creators: one snapshot."""
-    entries = reader.catalog(conn, kind, org.pk)
-    used = reader.usage(conn, kind, org.pk, days.first.isoformat(), days.last.isoformat())
-    pipes = reader.pipes_of(conn, org.pk)
-    emails = {e["created_by"] for e in entries.values() if e["created_by"]}
-    names = reader.creator_names(conn, emails)
-    rows = tuple(entry_rows(kind, entries, used, pipes, names))
-    return _Listing(rows, _available(entries, pipes))
 
 
 def _pipe(pipes: _Pipes, pipe_id: str | None) -> Pipe | None:
@@ -214,30 +216,53 @@ def entry_rows(
     for entry_id in sorted(set(entries) | set(used)):
         entry = entries.get(entry_id, {})
         usage = used.get(entry_id, 0)
-        deleted = bool(entry.get("deleted"))
-        if deleted and usage <= 0:
+        if bool(entry.get("deleted")) and usage <= 0:
             continue
-        name = entry.get("name") or entry_id
-        if deleted and kind is EntryKind.AGENTS:
-            name = None
-        email = str(entry.get("created_by") or "")
-        rows.append(
-            EntryRow(
-                id=entry_id,
-                name=name,
-                usage=usage,
-                action=entry.get("action"),
-                event=entry.get("event"),
-                status=entry.get("status") or "active",
-                action_pipe=_pipe(pipes, entry.get("action_pipe")),
-                event_pipe=_pipe(pipes, entry.get("event_pipe")),
-                created_at=entry.get("created_at") or entry.get("first_event_at"),
-                created_by=(creator_id(email), names[email]) if email in names else None,
-                updated_at=entry.get("updated_at") or None,
-                tags=tuple(orjson.loads(entry.get("tags") or "[]")),
-            )
-        )
+        rows.append(entry_row(kind, entry_id, entry, usage, pipes, names))
     return rows
+
+
+def entry_row(
+    kind: EntryKind,
+    entry_id: str,
+    entry: Mapping[str, Any],
+    usage: int,
+    pipes: _Pipes,
+    names: Mapping[str, str],
+) -> EntryRow:
+    """One entry as the listing shows it (whether it is listed at all: ``entry_rows``)."""
+    name = entry.get("name") or entry_id
+    if entry.get("deleted") and kind is EntryKind.AGENTS:
+        name = None
+    email = str(entry.get("created_by") or "")
+    return EntryRow(
+        id=entry_id,
+        name=name,
+        usage=usage,
+        action=entry.get("action"),
+        event=entry.get("event"),
+        status=entry.get("status") or "active",
+        action_pipe=_pipe(pipes, entry.get("action_pipe")),
+        event_pipe=_pipe(pipes, entry.get("event_pipe")),
+        created_at=entry.get("created_at") or entry.get("first_event_at"),
+        created_by=(creator_id(email), names[email]) if email in names else None,
+        updated_at=entry.get("updated_at") or None,
+        tags=tuple(orjson.loads(entry.get("tags") or "[]")),
+    )
+
+
+def prepare(
+    kind: EntryKind,
+    entries: Mapping[str, Mapping[str, Any]],
+    pipes: _Pipes,
+    names: Mapping[str, str],
+) -> Prepared:
+    """Every catalog entry as a row of usage 0 (``stats/prepared_catalog.py``)."""
+    ids = sorted(entries)
+    rows = tuple(entry_row(kind, i, entries[i], 0, pipes, names) for i in ids)
+    deleted = tuple(bool(entries[i].get("deleted")) for i in ids)
+    index = {entry: at for at, entry in enumerate(ids)}
+    return Prepared(rows, deleted, index, _available(entries, pipes))
 
 
 def _pipe_order(pipe: tuple[str, str]) -> tuple[str, str]:

@@ -61,11 +61,14 @@ def apply_facts(
     changed = {org for org, _ in facts.flows} | {org for org, _ in facts.projects}
     # What a flow listing shows changed: its reused answers must not be (decision 0010).
     usage_versions.bump(conn, dialect, usage_versions.Stream.INTEGRATIONS, changed)
-    if facts.agents:
-        named_entries.apply(conn, named_entries.AGENTS, facts.agents, now_ms)
-        changed = {org for org, _ in facts.agents}
-        usage_versions.bump(conn, dialect, usage_versions.Stream.AI_CREDITS, changed)
-    if facts.automations:
-        named_entries.apply(conn, named_entries.AUTOMATIONS, facts.automations, now_ms)
-        changed = {org for org, _ in facts.automations}
-        usage_versions.bump(conn, dialect, usage_versions.Stream.AUTOMATIONS, changed)
+    # The catalog streams are bumped last (numbers 5 and 6): one lock order.
+    agents = named_entries.apply(conn, named_entries.AGENTS, facts.agents, now_ms)
+    usage_versions.bump(conn, dialect, usage_versions.Stream.AI_CREDITS, agents.named)
+    automations = named_entries.apply(conn, named_entries.AUTOMATIONS, facts.automations, now_ms)
+    usage_versions.bump(conn, dialect, usage_versions.Stream.AUTOMATIONS, automations.named)
+    # Only what the catalog shows changed: most batches only repeat known names, and a
+    # prepared catalog (``stats/prepared_catalog.py``) must outlive them.
+    usage_versions.bump(conn, dialect, usage_versions.Stream.AGENT_CATALOG, agents.changed)
+    usage_versions.bump(
+        conn, dialect, usage_versions.Stream.AUTOMATION_CATALOG, automations.changed
+    )

@@ -121,7 +121,7 @@ def usage(
         if not automation:
             conditions.append(table.c.resource == int(AiResource.AI_AUTOMATION))
         query = select(table.c[key], func.sum(table.c[figure])).where(*conditions)
-        for entry, total in conn.execute(query.group_by(table.c[key])):
+        for entry, total in conn.execute(query.group_by(table.c[key])).all():
             totals[entry] = totals.get(entry, 0) + int(total)
     return totals
 
@@ -170,7 +170,11 @@ _PIPES = select(pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes
 )
 
 
-def pipes_of(conn: Connection, org_pk: int) -> dict[str, tuple[str, str, str | None, str | None]]:
+PipesById = dict[str, tuple[str, str, str | None, str | None]]
+"""pipe id -> (uuid, name, icon, color)."""
+
+
+def pipes_of(conn: Connection, org_pk: int) -> PipesById:
     """pipe id -> (uuid, name, icon, color)."""
     rows = conn.execute(_PIPES, {"org_pk": org_pk})
     return {pipe_id: (u, name, icon, color) for pipe_id, u, name, icon, color in rows}

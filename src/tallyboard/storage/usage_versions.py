@@ -38,6 +38,11 @@ class Stream(IntEnum):
     """AI credits (every resource) and the agents named by events."""
     AUTOMATIONS = 4
     """Automation jobs and the automations named by events."""
+    AGENT_CATALOG = 5
+    """What events change in the agents' catalog (a new agent, a name that won, an
+    earlier first event): not their usage. Prepared catalogs are kept under it."""
+    AUTOMATION_CATALOG = 6
+    """The same for the automations' catalog."""
 
 
 Stamp = tuple[int | None, str | None]
