@@ -33,7 +33,11 @@ class AppServer:
 
 
 @contextmanager
-def app_server(factory: str, metered: bool, url: str, key: str) -> Iterator[AppServer]:
+def app_server(
+    factory: str, metered: bool, url: str, key: str, seed: int = 0
+) -> Iterator[AppServer]:
+    """``seed`` is the server's ``PYTHONHASHSEED``: give each server of a comparison its
+    own, varied from round to round (see ``producer_overhead``)."""
     port = free_port()
     env = {
         **os.environ,
@@ -41,9 +45,7 @@ def app_server(factory: str, metered: bool, url: str, key: str) -> Iterator[AppS
         "TALLYBOARD_URL": url,
         "TALLYBOARD_INGEST_KEY": key,
         "BENCH_SOURCE": f"bench-{factory}-{uuid.uuid4().hex[:6]}",
-        # One hash seed for every server: dicts laid out alike, one difference fewer
-        # between processes that should differ only in metering.
-        "PYTHONHASHSEED": "0",
+        "PYTHONHASHSEED": str(seed),
     }
     command = [
         sys.executable,
