@@ -87,7 +87,8 @@ class ExportBuilder:
         self._ttl_ms = ttl * 1000
         self._dir = Path(export_dir) if export_dir else None
         self._poll = poll_interval
-        self._chunk_size = chunk_size
+        self.chunk_size = chunk_size
+        """Bytes per stored chunk of a file kept in the database (tests make it small)."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -165,7 +166,7 @@ class ExportBuilder:
                     content=file,
                     file_path=None,
                     partial=partial,
-                    chunk_size=self._chunk_size,
+                    chunk_size=self.chunk_size,
                     **times,
                 )
             return
