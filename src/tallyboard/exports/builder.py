@@ -136,12 +136,13 @@ class ExportBuilder:
     def build(self, claim: Claim) -> None:
         keeper = _Keeper(self._claims, claim, self._now_ms)
         name = f"{claim.kind.value.replace('_', '-')}-{claim.id}.{claim.format.extension}"
-        if self._dir is not None:
-            self._dir.mkdir(parents=True, exist_ok=True)
-        # In the export dir when set, so the finished file is renamed into place.
-        handle, scratch = tempfile.mkstemp(prefix=".building-", dir=self._dir)
-        os.close(handle)
+        scratch = None
         try:
+            if self._dir is not None:
+                self._dir.mkdir(parents=True, exist_ok=True)
+            # In the export dir when set, so the finished file is renamed into place.
+            handle, scratch = tempfile.mkstemp(prefix=".building-", dir=self._dir)
+            os.close(handle)
             partial = self._render(claim, keeper, scratch)
             self._store(keeper.claim, name, scratch, partial)
         except _Lost:
@@ -150,8 +151,9 @@ class ExportBuilder:
             log.exception("export %s failed", claim.id)
             self._claims.fail(keeper.claim, FAILED_MESSAGE, self._now_ms())
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(scratch)
+            if scratch is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(scratch)
 
     def _store(self, claim: Claim, name: str, scratch: str, partial: bool) -> None:
         """Land the built file: renamed into the export dir, or into the database as
