@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_tables import export_chunks as c
+from tallyboard.storage.scan_cache import small_page_cache
 
 __all__ = ["CHUNK_SIZE", "delete_chunks", "read_chunk", "stored_size", "write_chunks"]
 
@@ -27,13 +28,15 @@ that one in flight is a negligible share of a process's memory."""
 def write_chunks(
     conn: Connection, export_id: str, source: BinaryIO, chunk_size: int = CHUNK_SIZE
 ) -> int:
-    """Replace the export's chunks with ``source`` read to its end; the bytes written."""
+    """Replace the export's chunks with ``source`` read to its end; the bytes written
+    (through a small page cache: SQLite spills the written pages as it goes)."""
     conn.execute(delete(c).where(c.c.export_id == export_id))
     seq = total = 0
-    while data := source.read(chunk_size):
-        conn.execute(c.insert().values(export_id=export_id, seq=seq, data=data))
-        seq += 1
-        total += len(data)
+    with small_page_cache(conn):
+        while data := source.read(chunk_size):
+            conn.execute(c.insert().values(export_id=export_id, seq=seq, data=data))
+            seq += 1
+            total += len(data)
     return total
 
 
