@@ -15,8 +15,10 @@ application loaded (``baseline_rss_bytes``).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from tallyboard.exports.files import csv_file
 from tallyboard.exports.reports import jobs_sheets
 from tallyboard.settings import Settings
 from tallyboard.storage.export_claims import ExportClaims
-from tallyboard.storage.export_tables import export_jobs
+from tallyboard.storage.export_tables import export_chunks, export_jobs
 
 
 def _status_bytes(key: str) -> int:
@@ -62,10 +64,11 @@ def main(url: str, export_id: str, mode: str, export_dir: str | None) -> dict[st
         if not components.export_builder.run_once():
             raise RuntimeError("no export was waiting")
         wall, peak = time.perf_counter() - started, _status_bytes("VmHWM")
-        jobs = export_jobs.c
+        jobs, chunks = export_jobs.c, export_chunks.c
+        stored = select(func.sum(func.length(chunks.data))).where(chunks.export_id == export_id)
         with database.read() as conn:
             row = conn.execute(
-                select(jobs.status, func.length(jobs.content).label("size"), jobs.file_path).where(
+                select(jobs.status, stored.scalar_subquery().label("size"), jobs.file_path).where(
                     jobs.id == export_id
                 )
             ).one()
@@ -76,7 +79,13 @@ def main(url: str, export_id: str, mode: str, export_dir: str | None) -> dict[st
         claim = ExportClaims(database).claim(int(time.time() * 1000), 30_000)
         if claim is None or claim.id != export_id:
             raise RuntimeError("no export was waiting")
-        size = len(csv_file(jobs_sheets(database, claim)[0]))
+        handle, path = tempfile.mkstemp(suffix=".csv")
+        os.close(handle)
+        try:
+            csv_file(jobs_sheets(database, claim)[0], path)
+            size = Path(path).stat().st_size
+        finally:
+            os.unlink(path)
         wall, peak = time.perf_counter() - started, _status_bytes("VmHWM")
     return {
         "mode": mode,

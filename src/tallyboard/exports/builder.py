@@ -3,10 +3,13 @@
 Started and stopped by the application lifespan, like the webhook dispatcher. Each
 round expires files past their TTL, then claims one unfinished job
 (``storage/export_claims.py``) and builds it on a worker thread, streaming rows into
-the file (bounded memory). While it builds it refreshes its claim every few seconds; a
-process that dies mid-build leaves a claim that goes stale after :data:`LEASE`
-seconds, and any process resumes the job from scratch on its next round, so a crashed
-build is resumed within a minute. A build that lost its claim meanwhile drops its file.
+a temporary file on disk (bounded memory), then moves that file into
+``TALLYBOARD_EXPORT_DIR`` (atomically, by rename) or copies it into the database one
+chunk at a time (``storage/export_chunks.py``). While it builds it refreshes its
+claim every few seconds; a process that dies mid-build leaves a claim that goes stale
+after :data:`LEASE` seconds, and any process resumes the job from scratch on its next
+round, so a crashed build is resumed within a minute. A build that lost its claim
+meanwhile drops its file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +31,7 @@ from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.files import csv_file, xlsx_file
 from tallyboard.exports.reports import jobs_sheets, usage_sheet
 from tallyboard.storage.database import Database
+from tallyboard.storage.export_chunks import CHUNK_SIZE
 from tallyboard.storage.export_claims import Claim, ExportClaims
 
 __all__ = ["KEEP_EVERY", "LEASE", "ExportBuilder"]
@@ -73,6 +78,7 @@ class ExportBuilder:
         ttl: int,
         export_dir: str | None = None,
         poll_interval: float = 1.0,
+        chunk_size: int = CHUNK_SIZE,
     ) -> None:
         self._database = database
         self._claims = ExportClaims(database)
@@ -81,6 +87,8 @@ class ExportBuilder:
         self._ttl_ms = ttl * 1000
         self._dir = Path(export_dir) if export_dir else None
         self._poll = poll_interval
+        self.chunk_size = chunk_size
+        """Bytes per stored chunk of a file kept in the database (tests make it small)."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -127,38 +135,63 @@ class ExportBuilder:
 
     def build(self, claim: Claim) -> None:
         keeper = _Keeper(self._claims, claim, self._now_ms)
+        name = f"{claim.kind.value.replace('_', '-')}-{claim.id}.{claim.format.extension}"
+        scratch = None
         try:
-            content, partial = self._render(claim, keeper)
-            name = f"{claim.kind.value.replace('_', '-')}-{claim.id}.{claim.format.extension}"
-            path = None
             if self._dir is not None:
                 self._dir.mkdir(parents=True, exist_ok=True)
-                target = self._dir / name
-                target.write_bytes(content)
-                path, content = str(target), b""
-            now = self._now_ms()
-            landed = self._claims.finish(
-                keeper.claim,
-                file_name=name,
-                content=None if path else content,
-                file_path=path,
-                partial=partial,
-                finished_at=now,
-                expires_at=now + self._ttl_ms,
-            )
-            if not landed and path is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+            # In the export dir when set, so the finished file is renamed into place.
+            handle, scratch = tempfile.mkstemp(prefix=".building-", dir=self._dir)
+            os.close(handle)
+            partial = self._render(claim, keeper, scratch)
+            self._store(keeper.claim, name, scratch, partial)
         except _Lost:
             log.info("export %s was taken over by another process", claim.id)
         except Exception:
             log.exception("export %s failed", claim.id)
             self._claims.fail(keeper.claim, FAILED_MESSAGE, self._now_ms())
+        finally:
+            if scratch is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(scratch)
 
-    def _render(self, claim: Claim, keeper: _Keeper) -> tuple[bytes, bool]:
+    def _store(self, claim: Claim, name: str, scratch: str, partial: bool) -> None:
+        """Land the built file: renamed into the export dir, or into the database as
+        chunks (in the transaction that finishes the job)."""
+        now = self._now_ms()
+        times = {"finished_at": now, "expires_at": now + self._ttl_ms}
+        if self._dir is None:
+            with open(scratch, "rb") as file:
+                self._claims.finish(
+                    claim,
+                    file_name=name,
+                    content=file,
+                    file_path=None,
+                    partial=partial,
+                    chunk_size=self.chunk_size,
+                    **times,
+                )
+            return
+        # The claim's token in the path: a build that lost its claim never renames over,
+        # or deletes, the file of the build that won.
+        stem, extension = name.rsplit(".", 1)
+        target = self._dir / f"{stem}-{claim.token}.{extension}"
+        os.replace(scratch, target)
+        landed = self._claims.finish(
+            claim, file_name=name, content=None, file_path=str(target), partial=partial, **times
+        )
+        if not landed:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+
+    def _render(self, claim: Claim, keeper: _Keeper, path: str) -> bool:
+        """Write the file to ``path``; whether it is partial."""
         if claim.kind is ExportKind.AUTOMATION_JOBS:
-            return xlsx_file(jobs_sheets(self._database, claim), keeper), False
+            xlsx_file(jobs_sheets(self._database, claim), path, keeper)
+            return False
         sheet, partial = usage_sheet(self._database, self._policy, claim)
         if claim.format is ExportFormat.CSV:
-            return csv_file(sheet, keeper), partial
-        return xlsx_file([sheet], keeper), partial
+            csv_file(sheet, path, keeper)
+        else:
+            xlsx_file([sheet], path, keeper)
+        return partial

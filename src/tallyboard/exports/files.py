@@ -1,5 +1,6 @@
 """Export files written from row iterators in bounded memory (spec §9 "Exports").
 
+Both writers write to a file on disk (``path``) and never hold the file in memory:
 XLSX through XlsxWriter in ``constant_memory`` mode (each row is flushed to a temporary
 file as soon as the next one starts), CSV through the ``csv`` module (RFC 4180, CRLF).
 The first row of every sheet is the header. Cells are what the rows hold: ``str`` as
@@ -10,9 +11,6 @@ exactly (credits), XLSX as a number.
 from __future__ import annotations
 
 import csv
-import io
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,26 +30,22 @@ class Sheet:
     rows: Iterable[Row]
 
 
-def xlsx_file(sheets: Sequence[Sheet], on_row: Callable[[], None] = lambda: None) -> bytes:
-    """The workbook's bytes (``on_row`` runs after every row: the builder's heartbeat)."""
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    try:
-        workbook = xlsxwriter.Workbook(
-            path, {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
-        )
-        for sheet in sheets:
-            worksheet = workbook.add_worksheet(sheet.name)
-            worksheet.write_row(0, 0, list(sheet.header))
-            for index, row in enumerate(sheet.rows, start=1):
-                for column, cell in enumerate(row):
-                    _write(worksheet, index, column, cell)
-                on_row()
-        workbook.close()
-        with open(path, "rb") as file:
-            return file.read()
-    finally:
-        os.unlink(path)
+def xlsx_file(
+    sheets: Sequence[Sheet], path: str, on_row: Callable[[], None] = lambda: None
+) -> None:
+    """Write the workbook to ``path`` (``on_row`` runs after every row: the builder's
+    heartbeat)."""
+    workbook = xlsxwriter.Workbook(
+        path, {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    for sheet in sheets:
+        worksheet = workbook.add_worksheet(sheet.name)
+        worksheet.write_row(0, 0, list(sheet.header))
+        for index, row in enumerate(sheet.rows, start=1):
+            for column, cell in enumerate(row):
+                _write(worksheet, index, column, cell)
+            on_row()
+    workbook.close()
 
 
 def _write(worksheet: xlsxwriter.worksheet.Worksheet, row: int, column: int, cell: Cell) -> None:
@@ -63,14 +57,14 @@ def _write(worksheet: xlsxwriter.worksheet.Worksheet, row: int, column: int, cel
         worksheet.write_number(row, column, float(cell))
 
 
-def csv_file(sheet: Sheet, on_row: Callable[[], None] = lambda: None) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(sheet.header)
-    for row in sheet.rows:
-        writer.writerow(["" if cell is None else _text(cell) for cell in row])
-        on_row()
-    return buffer.getvalue().encode("utf-8")
+def csv_file(sheet: Sheet, path: str, on_row: Callable[[], None] = lambda: None) -> None:
+    """Write the sheet to ``path`` as UTF-8 CSV (the file's buffer flushes as it fills)."""
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\r\n")
+        writer.writerow(sheet.header)
+        for row in sheet.rows:
+            writer.writerow(["" if cell is None else _text(cell) for cell in row])
+            on_row()
 
 
 def _text(cell: Cell) -> str:

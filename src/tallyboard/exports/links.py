@@ -12,17 +12,29 @@ it. With no bearer token, the entry's actor is the export's creator as its
 ``export.create`` entry named them -- the only principal that can obtain a link -- and
 its details say it came through a signed link (with the link's expiry, never its
 signature).
+
+The file's bytes are not read in that transaction: it records what is served (which
+file, its size) and commits; the body then streams chunk by chunk, each chunk in a
+short read transaction of its own (a file in ``TALLYBOARD_EXPORT_DIR`` streams from the
+handle opened inside the transaction). Holding the transaction for the whole download
+would hold SQLite's only write lock -- or a pooled PostgreSQL connection -- for as long
+as the slowest client takes. Should the file expire between the commit and its last
+chunk, the body stops short of its ``Content-Length``: the client sees a failed
+download, never a wrong file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import BinaryIO
 from urllib.parse import urlencode
 
 from sqlalchemy.engine import Connection
@@ -30,7 +42,7 @@ from sqlalchemy.engine import Connection
 from tallyboard.domain.clock import Clock
 from tallyboard.domain.event_time import format_ms
 from tallyboard.domain.exports import ExportStatus
-from tallyboard.storage import audit_store, export_downloads
+from tallyboard.storage import audit_store, export_chunks, export_downloads
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_downloads import StoredFile
 from tallyboard.storage.instance_secret_store import get_or_create_secret
@@ -38,6 +50,8 @@ from tallyboard.storage.instance_secret_store import get_or_create_secret
 __all__ = ["LINK_LIFETIME", "Download", "ExportLinks", "Outcome"]
 
 LINK_LIFETIME = 3600
+_READ_SIZE = export_chunks.CHUNK_SIZE
+"""Bytes per read of a file in the export dir."""
 _SECRET_NAME = "export-link-hmac-v1"  # noqa: S105 (the stored secret's name)
 
 
@@ -52,7 +66,10 @@ class Outcome(Enum):
 class Download:
     outcome: Outcome
     file_name: str = ""
-    content: bytes = b""
+    size: int = 0
+    """The file's bytes (its ``Content-Length``)."""
+    body: Iterable[bytes] = ()
+    """The file, streamed in pieces of at most a chunk (read as it is iterated)."""
 
 
 class ExportLinks:
@@ -105,29 +122,41 @@ class ExportLinks:
             return Download(Outcome.FORBIDDEN)
         with self._database.write() as conn:
             stored = export_downloads.stored_file(conn, export_id)
-            found = _served(stored)
+            found = self._served(export_id, stored)
             if found.outcome is Outcome.FILE and stored is not None:
                 _audit(conn, self._clock.now(), export_id, stored, expires)
         return found
 
-
-def _served(stored: StoredFile | None) -> Download:
-    """What a valid link answers for this stored export."""
-    if stored is None:
-        return Download(Outcome.NOT_FOUND)
-    if stored.status is ExportStatus.EXPIRED:
-        return Download(Outcome.GONE)
-    if stored.status is not ExportStatus.FINISHED or stored.file_name is None:
-        return Download(Outcome.NOT_FOUND)
-    if stored.file_path is not None:
+    def _served(self, export_id: str, stored: StoredFile | None) -> Download:
+        """What a valid link answers for this stored export."""
+        if stored is None:
+            return Download(Outcome.NOT_FOUND)
+        if stored.status is ExportStatus.EXPIRED:
+            return Download(Outcome.GONE)
+        if stored.status is not ExportStatus.FINISHED or stored.file_name is None:
+            return Download(Outcome.NOT_FOUND)
+        if stored.file_path is None:
+            body = self._chunks(export_id, stored.chunks)
+            return Download(Outcome.FILE, stored.file_name, stored.size, body)
         try:
-            with open(stored.file_path, "rb") as file:
-                content = file.read()
+            file = open(stored.file_path, "rb")  # noqa: SIM115 (closed by _read)
         except FileNotFoundError:
             return Download(Outcome.GONE)
-    else:
-        content = stored.content or b""
-    return Download(Outcome.FILE, stored.file_name, content)
+        size = os.fstat(file.fileno()).st_size
+        return Download(Outcome.FILE, stored.file_name, size, _read(file))
+
+    def _chunks(self, export_id: str, count: int) -> Iterator[bytes]:
+        for seq in range(count):
+            data = export_chunks.read_chunk(self._database, export_id, seq)
+            if data is None:  # expired since the download was audited: cut the body short
+                raise RuntimeError(f"export {export_id} expired while it was downloaded")
+            yield data
+
+
+def _read(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while data := file.read(_READ_SIZE):
+            yield data
 
 
 def _audit(

@@ -10,11 +10,14 @@ SQLite's single writer serializes them (the clause is not compiled there).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, replace
+from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 
 from tallyboard.domain.exports import ExportFormat, ExportKind, ExportStatus
+from tallyboard.storage import export_chunks
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_tables import export_jobs as j
 
@@ -101,24 +104,35 @@ class ExportClaims:
         claim: Claim,
         *,
         file_name: str,
-        content: bytes | None,
+        content: bytes | BinaryIO | None,
         file_path: str | None,
         partial: bool,
         finished_at: int,
         expires_at: int,
+        chunk_size: int = export_chunks.CHUNK_SIZE,
     ) -> bool:
-        """Whether the file landed (False: the claim was lost; the other build wins)."""
+        """Whether the file landed (False: the claim was lost; the other build wins).
+
+        ``content`` (the file's bytes, or a binary file read to its end) is stored as
+        chunks in this same transaction, after the claim is checked ours (on
+        PostgreSQL the job's row stays locked till commit): a file is whole or absent.
+        """
         values = {
             "status": ExportStatus.FINISHED.value,
             "file_name": file_name,
-            "content": content,
+            "content": None,
             "file_path": file_path,
             "partial": partial,
             "finished_at": finished_at,
             "expires_at": expires_at,
         }
         with self._database.write() as conn:
-            return bool(conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount)
+            if not conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount:
+                return False
+            if content is not None:
+                source = io.BytesIO(content) if isinstance(content, bytes) else content
+                export_chunks.write_chunks(conn, claim.id, source, chunk_size)
+        return True
 
     def fail(self, claim: Claim, error: str, finished_at: int) -> bool:
         values = {
@@ -134,6 +148,7 @@ class ExportClaims:
         gone = _expired(now_ms)
         with self._database.write() as conn:
             paths = [p for p in conn.execute(select(j.c.file_path).where(gone)).scalars() if p]
+            export_chunks.delete_chunks(conn, select(j.c.id).where(gone))
             conn.execute(
                 update(j)
                 .where(gone)

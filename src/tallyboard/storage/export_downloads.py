@@ -1,6 +1,8 @@
-"""An export's file as its signed link serves it (spec §9), read in the caller's
+"""An export's file as its signed link serves it (spec §9), looked up in the caller's
 transaction: the download and its ``export.download`` audit entry commit together
-(§11), so the log holds exactly the files that were served."""
+(§11), so the log holds exactly the files that were served. The lookup reads where the
+file is and its size, never its bytes: those stream afterwards, chunk by chunk
+(``storage/export_chunks.py``) or from the file in ``TALLYBOARD_EXPORT_DIR``."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import ExportKind, ExportStatus
-from tallyboard.storage import tenancy_store
+from tallyboard.storage import export_chunks, tenancy_store
 from tallyboard.storage.export_tables import export_jobs as j
 
 __all__ = ["StoredFile", "organization_uuid", "stored_file"]
@@ -23,8 +25,11 @@ class StoredFile:
     status: ExportStatus
     kind: ExportKind
     file_name: str | None
-    content: bytes | None
     file_path: str | None
+    chunks: int
+    """How many chunks the stored file has (0 when it is in ``file_path``)."""
+    size: int
+    """The stored file's bytes (0 when it is in ``file_path``)."""
     parameters: str
     """The job's validated input as JSON (which organization the entry names)."""
     actor: Actor
@@ -48,7 +53,6 @@ def stored_file(conn: Connection, export_id: str) -> StoredFile | None:
             j.c.status,
             j.c.kind,
             j.c.file_name,
-            j.c.content,
             j.c.file_path,
             j.c.parameters,
             j.c.actor_kind,
@@ -59,12 +63,17 @@ def stored_file(conn: Connection, export_id: str) -> StoredFile | None:
     ).one_or_none()
     if row is None:
         return None
+    status = ExportStatus(row.status)
+    chunks, size = 0, 0
+    if status is ExportStatus.FINISHED and row.file_path is None:
+        chunks, size = export_chunks.stored_size(conn, export_id)
     return StoredFile(
-        ExportStatus(row.status),
+        status,
         ExportKind(row.kind),
         row.file_name,
-        row.content,
         row.file_path,
+        chunks,
+        size,
         row.parameters,
         _creator(row.actor_kind, row.actor_name, row.principal_kind, row.principal_pk),
     )

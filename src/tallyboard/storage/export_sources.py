@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from tallyboard.domain.events import EVENT_TYPE_CODES
 from tallyboard.domain.usage import ApiDimension, EventType
 from tallyboard.storage import tables as t
+from tallyboard.storage.scan_cache import small_page_cache
 from tallyboard.storage.tables_automation import automation_jobs_daily, automations, pipes
 
 __all__ = ["AutomationEntry", "JobEvent", "catalog", "daily_usage", "job_events", "monthly_usage"]
@@ -92,7 +93,12 @@ def monthly_usage(
 
 def job_events(conn: Connection, org_pk: int, start_ms: int, end_ms: int) -> Iterator[JobEvent]:
     """The period's counted ``automation.job`` events, oldest first, read in chunks by
-    keyset so memory stays bounded whatever their number."""
+    keyset (through a small page cache) so memory stays bounded whatever their number."""
+    with small_page_cache(conn):
+        yield from _job_events(conn, org_pk, start_ms, end_ms)
+
+
+def _job_events(conn: Connection, org_pk: int, start_ms: int, end_ms: int) -> Iterator[JobEvent]:
     e = t.events
     code = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
     after: tuple[int, str, str] | None = None

@@ -3,7 +3,11 @@
 An export is a durable job: the row is written when the mutation runs and is built by
 whichever server process claims it (``storage/export_store.py``). The public id is a
 random token, so ids of other principals cannot be guessed or enumerated; the finished
-file lives in ``content`` (or under ``TALLYBOARD_EXPORT_DIR``, then ``file_path``).
+file lives in ``export_chunks`` (or under ``TALLYBOARD_EXPORT_DIR``, then ``file_path``).
+``content`` is no longer written: migration 0013 moved older files into chunks.
+
+A file is stored as ordered chunks of about a MiB, written one at a time and read back
+one at a time, so neither its build nor its download holds it whole in memory.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy import (
 
 from tallyboard.storage.tables import _key_text, metadata
 
-__all__ = ["export_jobs"]
+__all__ = ["export_chunks", "export_jobs"]
 
 export_jobs = Table(
     "export_jobs",
@@ -53,4 +57,13 @@ export_jobs = Table(
     Column("actor_name", Text, nullable=True),
     Index("ix_export_jobs_principal_status", "principal_kind", "principal_pk", "status"),
     Index("ix_export_jobs_status_claimed_at", "status", "claimed_at"),
+)
+
+export_chunks = Table(
+    "export_chunks",
+    metadata,
+    Column("export_id", _key_text(32), primary_key=True),
+    # 0, 1, 2 ...: the file is the chunks' data concatenated in this order.
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -2,14 +2,15 @@
 
 No bearer token: the link's signature is the authorization (exports/links.py). Answers
 the file as an attachment (``.xlsx`` or ``.csv``), 403 for a wrong or expired
-signature, 410 once the file is gone.
+signature, 410 once the file is gone. The body streams (a chunk at a time, read on a
+worker thread as the client takes it), so a download never holds the file in memory.
 """
 
 from __future__ import annotations
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from tallyboard.api.http.errors import json_response
 from tallyboard.exports.links import ExportLinks, Outcome
@@ -43,10 +44,11 @@ class ExportFileEndpoint:
             }
             return json_response(body, status=found.outcome.value)
         extension = found.file_name.rsplit(".", 1)[-1]
-        return Response(
-            found.content,
+        return StreamingResponse(
+            found.body,
             media_type=_TYPES.get(extension, "application/octet-stream"),
             headers={
+                "Content-Length": str(found.size),
                 "Content-Disposition": f'attachment; filename="{found.file_name}"',
                 "Cache-Control": "no-store",
             },
