@@ -23,6 +23,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import chromium, chromium_or_skip
 from tests.support.dashboard import (
+    ACME,
+    BILLING,
+    GLOBEX,
+    INITECH,
     choose_organizations,
     credits,
     dashboard_page,
@@ -37,10 +41,6 @@ from tests.support.usage import ai_credit, api_call, integration_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite]
 
-ACME = "8a1c4f10-1111-4d2c-9c2a-abc123def456"
-GLOBEX = "b27d5e21-2222-4a3b-8d1b-def456abc789"
-INITECH = "c38e6f32-3333-4b4c-9e2c-0f1a2b3c4d5e"
-BILLING = "d49f7a43-4444-4c5d-8f3d-1a2b3c4d5e6f"
 PROJECTS = {
     "sales": {"id": "p-sales", "name": "Sales", "icon": "cart", "color": "blue"},
     "people": {"id": "p-people", "name": "People", "color": "green"},

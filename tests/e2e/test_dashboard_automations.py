@@ -21,6 +21,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import chromium, chromium_or_skip
 from tests.support.dashboard import (
+    ACME,
+    ADA,
+    BILLING,
+    GLOBEX,
+    INITECH,
     choose_organizations,
     credits,
     dashboard_page,
@@ -34,10 +39,6 @@ from tests.support.usage import ai_credit, api_call, automation_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite]
 
-ACME = "8a1c4f10-1111-4d2c-9c2a-abc123def456"
-GLOBEX = "b27d5e21-2222-4a3b-8d1b-def456abc789"
-INITECH = "c38e6f32-3333-4b4c-9e2c-0f1a2b3c4d5e"
-BILLING = "d49f7a43-4444-4c5d-8f3d-1a2b3c4d5e6f"
 NOVEMBER = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-30T23:59:59Z"}
 PIPES = [
     {"id": "p-sales", "uuid": "0b7c3c9e-5f0e-4a53-9d43-4b8c3a1f2e11", "name": "Sales"},
@@ -110,19 +111,7 @@ DOCUMENT: dict[str, Any] = {
         {"id": "1003", "uuid": INITECH, "name": "Initech"},
         {"id": "1004", "uuid": BILLING, "name": "Billing only"},
     ],
-    "users": [
-        {
-            "email": "ada@example.test",
-            "name": "Ada",
-            "memberships": [
-                {"organization": "1001", "role": "super_admin"},
-                {"organization": "1002", "role": "super_admin"},
-                {"organization": "1003", "role": "admin"},
-                {"organization": "1004", "role": "member"},
-            ],
-            "personalTokens": [{"name": "Browser", "billingOrganization": "1004"}],
-        }
-    ],
+    "users": [ADA],
 }
 
 

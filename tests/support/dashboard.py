@@ -21,6 +21,11 @@ from tests.support.harness import LiveServer
 from tests.support.usage import record_events
 
 __all__ = [
+    "ACME",
+    "ADA",
+    "BILLING",
+    "GLOBEX",
+    "INITECH",
     "Seeded",
     "choose_organizations",
     "credits",
@@ -32,6 +37,25 @@ __all__ = [
     "sign_in",
     "table_rows",
 ]
+
+# The organizations every dashboard browser test applies (ids 1001-1004 in their documents).
+ACME = "8a1c4f10-1111-4d2c-9c2a-abc123def456"
+GLOBEX = "b27d5e21-2222-4a3b-8d1b-def456abc789"
+INITECH = "c38e6f32-3333-4b4c-9e2c-0f1a2b3c4d5e"
+BILLING = "d49f7a43-4444-4c5d-8f3d-1a2b3c4d5e6f"
+
+ADA: dict[str, Any] = {
+    "email": "ada@example.test",
+    "name": "Ada",
+    "memberships": [
+        {"organization": "1001", "role": "super_admin"},
+        {"organization": "1002", "role": "super_admin"},
+        {"organization": "1003", "role": "admin"},
+        {"organization": "1004", "role": "member"},
+    ],
+    "personalTokens": [{"name": "Browser", "billingOrganization": "1004"}],
+}
+"""Super admin of Acme and Globex, admin of Initech, billed to "Billing only"."""
 
 
 @dataclass
