@@ -10,14 +10,14 @@ statement (PostgreSQL refuses that).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
+from tallyboard.storage.driver_rows import driver_cursor
 from tallyboard.storage.pg_arrays import pg_array_type, pg_unnest_columns
 
 __all__ = ["InsertOutcome", "PostgresDialect", "SqliteDialect", "StorageDialect", "dialect_for"]
@@ -204,7 +204,7 @@ class SqliteDialect(StorageDialect):
             f"VALUES ({', '.join('?' for _ in columns)}) "
             f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
         )
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             (watermark,) = cursor.execute(f"SELECT max(rowid) FROM {table.name}").fetchone()
             cursor.executemany(insert, rows)
             if cursor.rowcount == len(rows):
@@ -255,27 +255,8 @@ class SqliteDialect(StorageDialect):
         return code == _SQLITE_CONSTRAINT_CHECK or super().passes_ceiling(exc)
 
 
-@contextmanager
-def _driver_cursor(conn: Connection) -> Iterator[Any]:
-    """The driver's own cursor, in the caller's transaction.
-
-    SQLAlchemy's ``exec_driver_sql`` costs tens of microseconds per statement and a
-    batch runs about ten of them, none needing its result handling. Driver errors
-    are raised as the same ``sqlalchemy.exc`` classes ``exec_driver_sql`` raises
-    (``IntegrityError``, ``OperationalError``, ...), so callers see no difference.
-    """
-    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        yield cursor
-    except dbapi_error as exc:
-        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
 def _sqlite_executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    with _driver_cursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         cursor.executemany(sql, rows)
 
 
@@ -304,7 +285,7 @@ class PostgresDialect(StorageDialect):
             f"SELECT * FROM unnest({casts}) "
             f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(updates)}"
         )
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.execute(sql, params)
 
     def insert_absent(
@@ -376,7 +357,7 @@ class PostgresDialect(StorageDialect):
             f"SELECT * FROM unnest({casts}) "
             f"{_newer_update(table, key_columns, groups)}"
         )
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.execute(sql, params)
 
     def lock(self, conn: Connection, key1: int, key2: int) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.usage import AiResource
 from tallyboard.storage import tables as t
+from tallyboard.storage.driver_rows import fetch_all
 from tallyboard.storage.tables_automation import (
     automation_jobs_daily,
     automation_jobs_monthly,
@@ -94,6 +95,30 @@ def catalog(conn: Connection, kind: EntryKind, org_pk: int) -> dict[str, dict[st
     return {row[0]: dict(zip(names, row, strict=True)) for row in result}
 
 
+def _usage_query(kind: EntryKind, monthly: bool) -> Select[Any]:
+    """Usage per entry over a month span, or over up to two day spans."""
+    automation = kind is EntryKind.AUTOMATIONS
+    if monthly:
+        table = automation_jobs_monthly if automation else t.ai_credits_monthly
+        where: ColumnElement[bool] = table.c.month.between(
+            bindparam("first_month"), bindparam("last_month")
+        )
+    else:
+        table = automation_jobs_daily if automation else t.ai_credits_daily
+        where = or_(
+            table.c.day.between(bindparam("first_a"), bindparam("last_a")),
+            table.c.day.between(bindparam("first_b"), bindparam("last_b")),
+        )
+    key, figure = ("automation_id", "jobs") if automation else ("agent_id", "credits")
+    conditions = [table.c.org_pk == _org(), where]
+    if not automation:
+        conditions.append(table.c.resource == bindparam("resource", type_=Integer()))
+    return select(table.c[key], func.sum(table.c[figure])).where(*conditions).group_by(table.c[key])
+
+
+_USAGE = {(k, monthly): _usage_query(k, monthly) for k in EntryKind for monthly in (False, True)}
+
+
 def usage(
     conn: Connection, kind: EntryKind, org_pk: int, first_day: str, last_day: str
 ) -> dict[str, int]:
@@ -102,26 +127,25 @@ def usage(
     Whole calendar months of the range read the monthly rollup (one row per entry and
     month) and only the days of partly covered months the daily one, so a range of
     three whole months reads months x entries rows, not days x entries: the daily and
-    monthly rows are written in the same transaction and always agree.
+    monthly rows are written in the same transaction and always agree. A range's whole
+    months are consecutive and its partly covered months at most two (its first and
+    its last), so two statements of fixed shape cover every range; they run on the
+    driver's cursor (``storage/driver_rows.py``): a cold listing reads thousands of rows.
     """
     spans, months = split_range(date.fromisoformat(first_day), date.fromisoformat(last_day))
-    automation = kind is EntryKind.AUTOMATIONS
-    daily = automation_jobs_daily if automation else t.ai_credits_daily
-    monthly = automation_jobs_monthly if automation else t.ai_credits_monthly
-    key, figure = ("automation_id", "jobs") if automation else ("agent_id", "credits")
-    totals: dict[str, int] = {}
-    parts: list[tuple[Table, ColumnElement[bool]]] = []
+    base: dict[str, Any] = {"org_pk": org_pk, "resource": int(AiResource.AI_AUTOMATION)}
+    parts: list[tuple[Select[Any], dict[str, Any]]] = []
     if spans:
-        days = (daily.c.day.between(a.isoformat(), b.isoformat()) for a, b in spans)
-        parts.append((daily, or_(*days)))
+        (a, b), (c, d) = spans[0], spans[-1]
+        days = {"first_a": a, "last_a": b, "first_b": c, "last_b": d}
+        parts.append((_USAGE[kind, False], {**base, **{k: v.isoformat() for k, v in days.items()}}))
     if months:
-        parts.append((monthly, monthly.c.month.in_(months)))
-    for table, where in parts:
-        conditions = [table.c.org_pk == org_pk, where]
-        if not automation:
-            conditions.append(table.c.resource == int(AiResource.AI_AUTOMATION))
-        query = select(table.c[key], func.sum(table.c[figure])).where(*conditions)
-        for entry, total in conn.execute(query.group_by(table.c[key])).all():
+        parts.append(
+            (_USAGE[kind, True], {**base, "first_month": months[0], "last_month": months[-1]})
+        )
+    totals: dict[str, int] = {}
+    for statement, params in parts:
+        for entry, total in fetch_all(conn, statement, params):
             totals[entry] = totals.get(entry, 0) + int(total)
     return totals
 
