@@ -28,7 +28,9 @@ __all__ = [
     "SortKey",
     "cut",
     "order",
+    "shown",
     "sort_key",
+    "with_usage",
 ]
 
 
@@ -131,8 +133,11 @@ def _compare(sort: EntrySort, a: tuple[SortKey, str], b: tuple[SortKey, str]) ->
     return (a_id > b_id) - (a_id < b_id)
 
 
-Keyed = tuple[tuple[SortKey, str], EntryRow]
-"""A row with its position in the order: (sort key, id)."""
+Keyed = tuple[tuple[SortKey, str], EntryRow, int]
+"""A row with its position in the order -- (sort key, id) -- and its usage. The row
+may carry another usage (a prepared catalog's rows carry 0, ``stats/prepared_order.py``):
+the usage beside it is the one shown, and only a page's rows are built with it
+(``cut``), not every row of a listing."""
 
 
 def _value(item: Keyed) -> int | str:
@@ -148,7 +153,7 @@ def order(rows: Sequence[EntryRow], entry_filter: EntryFilter, sort: EntrySort) 
     nulls: list[Keyed] = []
     for row in matching:
         key = sort_key(sort, row)
-        (nulls if key[0] else present).append(((key, row.id), row))
+        (nulls if key[0] else present).append(((key, row.id), row, row.usage))
     present.sort(key=_id_of)
     present.sort(key=_value, reverse=sort.descending)
     nulls.sort(key=_id_of)
@@ -170,6 +175,29 @@ class Slice:
     has_previous: bool
 
 
+def with_usage(row: EntryRow, usage: int) -> EntryRow:
+    return EntryRow(
+        row.id,
+        row.name,
+        usage,
+        row.action,
+        row.event,
+        row.status,
+        row.action_pipe,
+        row.event_pipe,
+        row.created_at,
+        row.created_by,
+        row.updated_at,
+        row.tags,
+    )
+
+
+def shown(item: Keyed) -> EntryRow:
+    """The row as the listing shows it: with its usage."""
+    _, row, usage = item
+    return row if row.usage == usage else with_usage(row, usage)
+
+
 def cut(
     ordered: Sequence[Keyed], sort: EntrySort, first: int, after: tuple[SortKey, str] | None
 ) -> Slice:
@@ -178,5 +206,5 @@ def cut(
     if after is not None:
         while start < len(ordered) and _compare(sort, ordered[start][0], after) <= 0:
             start += 1
-    page = tuple(row for _, row in ordered[start : start + first])
+    page = tuple(shown(item) for item in ordered[start : start + first])
     return Slice(rows=page, has_next=start + first < len(ordered), has_previous=start > 0)

@@ -17,14 +17,14 @@ usage, so an answer built on it is the one a full read would build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from tallyboard.cache.bounded import BoundedCache
-from tallyboard.stats.entry_listing import EntryRow
+from tallyboard.stats.entry_listing import EntryRow, with_usage
 from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage import usage_versions
 from tallyboard.storage.usage_entry_reader import EntryKind
@@ -32,7 +32,7 @@ from tallyboard.storage.usage_entry_reader import EntryKind
 if TYPE_CHECKING:
     from tallyboard.stats.usage_details import AvailableFilters
 
-__all__ = ["Prepared", "PreparedCatalogs", "merged", "used_rows", "with_usage"]
+__all__ = ["Prepared", "PreparedCatalogs", "merged", "used_rows"]
 
 _STREAMS = {
     EntryKind.AUTOMATIONS: usage_versions.Stream.AUTOMATION_CATALOG,
@@ -53,28 +53,16 @@ class Prepared:
     index: dict[str, int]
     """id -> position in ``rows`` (never changed once built)."""
     available: AvailableFilters
+    orders: dict[Hashable, Any] = field(default_factory=dict)
+    """What ``stats/prepared_order.py`` derives from the catalog alone, built on first
+    use: per filter, which rows it keeps; per sort on the catalog's own fields and
+    filter, the kept rows' positions in that order with their keys. None of it depends
+    on usage, so it holds for every listing of this catalog."""
     last_rows: dict[str, EntryRow] = field(default_factory=dict)
     """Each entry's row with the usage it last had: between two cold requests usage
     changes for a few entries, so the others' rows are not built again (a row is
     immutable and carries its usage, so a reused one is exact; racing writers only
     store equal rows)."""
-
-
-def with_usage(row: EntryRow, usage: int) -> EntryRow:
-    return EntryRow(
-        row.id,
-        row.name,
-        usage,
-        row.action,
-        row.event,
-        row.status,
-        row.action_pipe,
-        row.event_pipe,
-        row.created_at,
-        row.created_by,
-        row.updated_at,
-        row.tags,
-    )
 
 
 def merged(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection
 from tallyboard.cache.bounded import BoundedCache
 from tallyboard.domain.organization import OrgRef
 from tallyboard.observability.metrics import Metrics
+from tallyboard.stats import prepared_order
 from tallyboard.stats.cursor import PagePosition
 from tallyboard.stats.entry_listing import (
     EntryFilter,
@@ -49,10 +50,9 @@ from tallyboard.stats.entry_listing import (
     Pipe,
     Slice,
     cut,
-    order,
     sort_key,
 )
-from tallyboard.stats.prepared_catalog import Prepared, PreparedCatalogs, merged
+from tallyboard.stats.prepared_catalog import Prepared, PreparedCatalogs
 from tallyboard.stats.usage_details_input import (
     DayRange,
     PageInput,
@@ -129,10 +129,15 @@ _AnswerKey = tuple[int, EntryKind, date, date, EntryFilter, EntrySort]
 
 @dataclass(frozen=True, slots=True)
 class _Listing:
-    """Every entry of an organization over a day range, before search and filters."""
+    """Every entry of an organization over a day range, before search and filters: the
+    prepared catalog and the usage per entry (``stats/prepared_order.py`` orders them)."""
 
-    rows: tuple[EntryRow, ...]
-    available: AvailableFilters
+    prepared: Prepared
+    used: dict[str, int]
+
+    @property
+    def weight(self) -> int:
+        return len(self.prepared.rows) + len(self.used) + 1
 
 
 class UsageDetailsStatistics:
@@ -172,10 +177,13 @@ class UsageDetailsStatistics:
             listing = self._listings.get_current(listing_key, stamp)
             if listing is None:
                 listing = self._read(conn, kind, org, days)
-                self._listings.put_current(listing_key, stamp, listing, len(listing.rows) + 1)
-        ordered = tuple(order(listing.rows, request.entry_filter, request.sort))
-        usage = sum(row.usage for _, row in ordered)
-        answer = UsageDetails(days, ordered, usage, listing.available, request)
+                self._listings.put_current(listing_key, stamp, listing, listing.weight)
+        matching = prepared_order.ordered(
+            listing.prepared, listing.used, request.entry_filter, request.sort
+        )
+        ordered = tuple(matching)
+        usage = sum(item[2] for item in ordered)
+        answer = UsageDetails(days, ordered, usage, listing.prepared.available, request)
         self._answers.put_current(answer_key, stamp, answer, len(ordered) + 1)
         return answer
 
@@ -183,8 +191,7 @@ class UsageDetailsStatistics:
         """The prepared catalog and the usage over the days: one snapshot."""
         prepared = self._catalogs.get(conn, org.pk, kind)
         first, last = days.first.isoformat(), days.last.isoformat()
-        used = reader.usage(conn, kind, org.pk, first, last)
-        return _Listing(tuple(merged(prepared, used)), prepared.available)
+        return _Listing(prepared, reader.usage(conn, kind, org.pk, first, last))
 
     def page(self, details: UsageDetails, request: PageInput) -> UsagePage:
         """One page of a listing (``request`` is already validated against it)."""
