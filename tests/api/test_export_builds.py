@@ -18,9 +18,9 @@ from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.builder import LEASE
 from tallyboard.storage.export_claims import Claim, ExportClaims
 from tallyboard.storage.export_store import ExportStore, NewExport
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_usage_details import World, populated
+from tests.support.exports import CREATE_JOBS
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 READ = """query($id: ID!) { automationJobsExport(id: $id) { status fileUrl error } }"""
 

@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from tallyboard.storage.export_tables import export_chunks
-from tests.api.test_export_files import (
+from tests.support.exports import (
     READ_JOBS,
-    _download,
-    _finished,
-    _jobs_export,
-    _report,
-    _sheet,
+    download,
+    finished,
+    jobs_export,
+    report,
+    sheet,
 )
-from tests.api.test_usage_details import World, populated
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 
 @pytest.fixture
@@ -49,13 +49,13 @@ def _count(world: World) -> int:
 
 
 def test_a_workbook_of_many_chunks_downloads_byte_identical(world: World) -> None:
-    whole = _jobs_export(world)  # the default chunk size: one chunk
+    whole = jobs_export(world)  # the default chunk size: one chunk
     assert len(_chunks(world, whole["id"])) == 1
     world.harness.services.export_builder.chunk_size = 97
-    shown = _jobs_export(world)
+    shown = jobs_export(world)
     stored = _chunks(world, shown["id"])
     assert len(stored) > 10 and all(len(chunk) == 97 for chunk in stored[:-1])
-    response = _download(world, shown["fileUrl"])
+    response = download(world, shown["fileUrl"])
     assert response.status_code == 200
     assert response.content == b"".join(stored)
     assert response.headers["content-length"] == str(len(response.content))
@@ -63,17 +63,17 @@ def test_a_workbook_of_many_chunks_downloads_byte_identical(world: World) -> Non
     assert response.headers["content-disposition"].endswith('.xlsx"')
     workbook = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
     assert workbook.sheetnames == ["Jobs", "Automations"]
-    reference = _download(world, whole["fileUrl"]).content
+    reference = download(world, whole["fileUrl"]).content
     for name in ("Jobs", "Automations"):
-        assert _sheet(response.content, name) == _sheet(reference, name)
+        assert sheet(response.content, name) == sheet(reference, name)
 
 
 def test_a_csv_of_many_chunks_is_the_same_file_as_one_chunk(world: World) -> None:
-    whole = _download(world, _report(world, [world.org], "CSV")["fileUrl"]).content
+    whole = download(world, report(world, [world.org], "CSV")["fileUrl"]).content
     world.harness.services.export_builder.chunk_size = 7
-    shown = _report(world, [world.org], "CSV")
+    shown = report(world, [world.org], "CSV")
     assert len(_chunks(world, shown["id"])) == -(-len(whole) // 7)
-    response = _download(world, shown["fileUrl"])
+    response = download(world, shown["fileUrl"])
     assert response.content == whole
     assert response.headers["content-length"] == str(len(whole))
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -84,9 +84,9 @@ def test_a_csv_of_many_chunks_is_the_same_file_as_one_chunk(world: World) -> Non
 def test_ttl_expiry_deletes_the_chunks_of_expired_files_only(world: World) -> None:
     harness = world.harness
     harness.services.export_builder.chunk_size = 50
-    expiring = _jobs_export(world)
+    expiring = jobs_export(world)
     harness.clock.set(harness.clock.now() + timedelta(seconds=30))
-    kept = _report(world, [world.org], "CSV")  # built 30 s later: expires 30 s later
+    kept = report(world, [world.org], "CSV")  # built 30 s later: expires 30 s later
     expiring_chunks, kept_chunks = _chunks(world, expiring["id"]), _chunks(world, kept["id"])
     assert len(expiring_chunks) > 1 and len(kept_chunks) > 1
     before = _count(world)
@@ -94,7 +94,7 @@ def test_ttl_expiry_deletes_the_chunks_of_expired_files_only(world: World) -> No
     harness.services.export_builder.run_once()
     assert _chunks(world, expiring["id"]) == []
     assert _count(world) == before - len(expiring_chunks)
-    assert _download(world, expiring["fileUrl"]).status_code == 410
-    status = _finished(world, READ_JOBS, "automationJobsExport", expiring["id"])["status"]
+    assert download(world, expiring["fileUrl"]).status_code == 410
+    status = finished(world, READ_JOBS, "automationJobsExport", expiring["id"])["status"]
     assert status == "expired"
-    assert _download(world, kept["fileUrl"]).content == b"".join(kept_chunks)
+    assert download(world, kept["fileUrl"]).content == b"".join(kept_chunks)

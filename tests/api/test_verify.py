@@ -14,10 +14,10 @@ from sqlalchemy import text
 
 from tallyboard.ingest.verification import Verifier
 from tallyboard.storage import figure_store
-from tests.api.test_corrections import adjust, correct, void
-from tests.api.test_ingest import Tenant
+from tests.support.corrections import adjust, correct, void
 from tests.support.events import ai_credit, api_call, task_run
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.tenant import Tenant
 from tests.support.usage import automation_job
 
 NOW = DEFAULT_NOW
