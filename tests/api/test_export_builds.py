@@ -4,6 +4,7 @@ that cannot be made fails with an error, and files may live in ``TALLYBOARD_EXPO
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.builder import LEASE
+from tallyboard.exports.scratch import PREFIX
 from tallyboard.storage.export_claims import Claim, ExportClaims
 from tallyboard.storage.export_store import ExportStore, NewExport
 from tests.support.exports import CREATE_JOBS
@@ -144,3 +146,26 @@ def test_files_in_the_export_dir_are_served_then_deleted(world: World, tmp_path:
     harness.services.export_builder.run_once()
     assert list((tmp_path / "files").iterdir()) == []
     assert harness.http.get(link).status_code == 410
+
+
+def test_a_crashed_builds_scratch_file_is_swept_once_its_claim_lapses(
+    world: World, tmp_path: Path
+) -> None:
+    harness, builder = world.harness, world.harness.services.export_builder
+    export_id = _create(world)
+    claim = ExportClaims(harness.services.database).claim(_now_ms(world), int(LEASE * 1000))
+    assert claim is not None and claim.id == export_id
+    # The process that claimed it died mid-build: its half-written file, no lock held.
+    directory = tmp_path / "files"
+    directory.mkdir(exist_ok=True)
+    leftover = directory / f"{PREFIX}{export_id}-k2j4x9"
+    leftover.write_text("half a workbook")
+    then = time.time() - 3600
+    os.utime(leftover, (then, then))
+    assert builder.sweep_scratch() == []  # its claim is live: it may still be writing
+    assert leftover.exists()
+    harness.clock.set(harness.clock.now() + timedelta(seconds=LEASE + 1))
+    assert builder.sweep_scratch() == [leftover.name]
+    assert _settled(world, export_id)["status"] == "finished"
+    names = [p.name for p in directory.iterdir()]
+    assert len(names) == 1 and names[0].endswith(".xlsx"), names

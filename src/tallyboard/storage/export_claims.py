@@ -143,6 +143,14 @@ class ExportClaims:
         with self._database.write() as conn:
             return bool(conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount)
 
+    def building(self, now_ms: int, lease_ms: int) -> list[str]:
+        """The jobs whose build is live: claimed and refreshed within ``lease_ms``."""
+        live = and_(
+            j.c.status == ExportStatus.PROCESSING.value, j.c.claimed_at >= now_ms - lease_ms
+        )
+        with self._database.read() as conn:
+            return list(conn.execute(select(j.c.id).where(live)).scalars())
+
     def expire(self, now_ms: int) -> list[str]:
         """Drop the files past their expiry; the paths of those kept on disk (to delete)."""
         gone = _expired(now_ms)
