@@ -17,6 +17,7 @@ import pytest
 from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.builder import LEASE
+from tallyboard.exports.links import Outcome
 from tallyboard.exports.scratch import PREFIX
 from tallyboard.storage.export_claims import Claim, ExportClaims
 from tallyboard.storage.export_store import ExportStore, NewExport
@@ -169,3 +170,18 @@ def test_a_crashed_builds_scratch_file_is_swept_once_its_claim_lapses(
     assert _settled(world, export_id)["status"] == "finished"
     names = [p.name for p in directory.iterdir()]
     assert len(names) == 1 and names[0].endswith(".xlsx"), names
+
+
+def test_a_file_on_disk_expiring_mid_download_is_served_whole(world: World, tmp_path: Path) -> None:
+    harness = world.harness
+    export_id = _create(world)
+    shown = _settled(world, export_id)
+    [path] = (tmp_path / "files").iterdir()
+    stored = path.read_bytes()
+    query = shown["fileUrl"].split("?", 1)[1]
+    started = harness.services.export_links.download(export_id, query)
+    assert started.outcome is Outcome.FILE and started.size == len(stored)
+    harness.clock.set(harness.clock.now() + timedelta(seconds=61))
+    harness.services.export_builder.run_once()  # expires it: the file is deleted
+    assert not path.exists()
+    assert b"".join(started.body) == stored  # read from the handle the download opened

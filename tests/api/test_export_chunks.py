@@ -1,6 +1,7 @@
 """Export files stored in the database as ordered chunks (spec §9 "Exports", bounded
 memory), on both engines: a file of many chunks downloads byte for byte as stored and
-opens for real; its chunks go with it when its TTL passes."""
+opens for real; its chunks go some time after its TTL passes, so a download begun before
+the expiry is still served whole."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import csv
 import io
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from tallyboard.exports.builder import DOWNLOAD_GRACE
+from tallyboard.exports.links import Outcome
 from tallyboard.storage.export_tables import export_chunks
 from tests.support.exports import (
     READ_JOBS,
@@ -92,9 +96,34 @@ def test_ttl_expiry_deletes_the_chunks_of_expired_files_only(world: World) -> No
     before = _count(world)
     harness.clock.set(harness.clock.now() + timedelta(seconds=31))
     harness.services.export_builder.run_once()
-    assert _chunks(world, expiring["id"]) == []
-    assert _count(world) == before - len(expiring_chunks)
     assert download(world, expiring["fileUrl"]).status_code == 410
     status = finished(world, READ_JOBS, "automationJobsExport", expiring["id"])["status"]
     assert status == "expired"
     assert download(world, kept["fileUrl"]).content == b"".join(kept_chunks)
+    # Its chunks stay for the downloads begun before the expiry, then go.
+    assert _chunks(world, expiring["id"]) == expiring_chunks
+    harness.clock.set(harness.clock.now() + timedelta(seconds=DOWNLOAD_GRACE - 1))
+    harness.services.export_builder.run_once()
+    assert _count(world) == before
+    harness.clock.set(harness.clock.now() + timedelta(seconds=1))
+    harness.services.export_builder.run_once()
+    assert _chunks(world, expiring["id"]) == []
+    assert _count(world) == before - len(expiring_chunks)  # the other expired later
+
+
+def test_a_download_begun_before_the_expiry_is_served_whole(world: World) -> None:
+    harness, builder = world.harness, world.harness.services.export_builder
+    builder.chunk_size = 50
+    shown = jobs_export(world)
+    stored = b"".join(_chunks(world, shown["id"]))
+    started = harness.services.export_links.download(shown["id"], urlsplit(shown["fileUrl"]).query)
+    assert started.outcome is Outcome.FILE and started.size == len(stored)
+    body = iter(started.body)
+    received = [next(body)]
+    assert len(received[0]) == 50
+    # The TTL passes between two chunks and the builder's round expires the file.
+    harness.clock.set(harness.clock.now() + timedelta(seconds=61))
+    assert builder.run_once() is False
+    assert download(world, shown["fileUrl"]).status_code == 410  # gone for new downloads
+    received += list(body)
+    assert b"".join(received) == stored

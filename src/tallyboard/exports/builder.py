@@ -36,7 +36,7 @@ from tallyboard.storage.database import Database
 from tallyboard.storage.export_chunks import CHUNK_SIZE
 from tallyboard.storage.export_claims import Claim, ExportClaims
 
-__all__ = ["KEEP_EVERY", "LEASE", "SWEEP_EVERY", "ExportBuilder"]
+__all__ = ["DOWNLOAD_GRACE", "KEEP_EVERY", "LEASE", "SWEEP_EVERY", "ExportBuilder"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,9 @@ LEASE = 30.0
 """Seconds a claim lives without a refresh; then another process resumes the job."""
 KEEP_EVERY = 5.0
 """Seconds between a running build's claim refreshes."""
+DOWNLOAD_GRACE = 3600.0
+"""Seconds an expired file's stored chunks are kept for the downloads that began
+before it expired (a download is served whole if it ends within this after expiry)."""
 SWEEP_EVERY = 300.0
 """Seconds between two sweeps of the export dir for crashed builds' scratch files."""
 FAILED_MESSAGE = "The export could not be built; create it again"
@@ -132,7 +135,7 @@ class ExportBuilder:
                 log.exception("sweeping the export dir failed")
         due, expired = self._claims.work(self._now_ms(), int(LEASE * 1000))
         if expired:
-            for path in self._claims.expire(self._now_ms()):
+            for path in self._claims.expire(self._now_ms(), int(DOWNLOAD_GRACE * 1000)):
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         if not due:
