@@ -12,12 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tallyboard.access.admin_tokens import AdminTokens
-from tests.api.test_export_files import CREATE_REPORT, READ_JOBS, READ_REPORT, _finished
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_ingest import Tenant
-from tests.api.test_usage_details import populated
 from tests.support.events import api_call
+from tests.support.exports import CREATE_JOBS, CREATE_REPORT, READ_JOBS, READ_REPORT, finished
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.tenant import Tenant
+from tests.support.world import populated
 
 
 def _audit(harness: Harness, **params: Any) -> Any:
@@ -107,7 +106,7 @@ def _assert_absent_from_the_log(harness: Harness, secrets: list[str]) -> None:
         assert secret[-12:] not in text
 
 
-def _download(harness: Harness, link: str, *, tamper: bool = False) -> tuple[int, str]:
+def download(harness: Harness, link: str, *, tamper: bool = False) -> tuple[int, str]:
     """Fetch a signed link (or the same link with its signature's last digit changed):
     the status and the link's signature."""
     parts = urlsplit(link)
@@ -180,11 +179,11 @@ def test_exports_are_audited_under_their_principal_without_token_or_link_signatu
 
     # Downloads go by signed link, without a bearer token: each is recorded under the
     # principal the link was issued to; a refused link records nothing.
-    jobs_link = _finished(world, READ_JOBS, "automationJobsExport", jobs_id)["fileUrl"]
+    jobs_link = finished(world, READ_JOBS, "automationJobsExport", jobs_id)["fileUrl"]
     report_link = _link(harness, personal, READ_REPORT, "usageReportExport", report_id)
-    assert _download(harness, jobs_link, tamper=True)[0] == 403
-    jobs_status, jobs_signature = _download(harness, jobs_link)
-    report_status, report_signature = _download(harness, report_link)
+    assert download(harness, jobs_link, tamper=True)[0] == 403
+    jobs_status, jobs_signature = download(harness, jobs_link)
+    report_status, report_signature = download(harness, report_link)
     assert (jobs_status, report_status) == (200, 200)
     downloads = _audit(harness, action="export.download")["entries"]
     assert [(e["actor"]["name"], e["organization"]) for e in downloads] == [

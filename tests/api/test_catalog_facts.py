@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_ingest import NOW, Tenant
 from tests.support.events import ai_credit, rollup_snapshot, task_run
+from tests.support.harness import DEFAULT_NOW as NOW
 from tests.support.harness import Harness
+from tests.support.tenant import Tenant
 
 DETAILS = """query Flows($org: ID!) {
   integrationsUsageDetails(organizationUuid: $org, period: current_month, sort: {by: "name"}) {

@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from tests.api.test_corrections import adjust, correct, void
-from tests.api.test_ingest import Tenant
+from tests.support.corrections import adjust, correct, void
 from tests.support.events import api_call, iso, rollup_snapshot
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.months import set_month
+from tests.support.tenant import Tenant
 
 NOW = DEFAULT_NOW  # 2026-11-21: October is closable, November is not
 OCTOBER = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
-
-
-def set_month(harness: Harness, month: str, change: str, token: str | None = None) -> Any:
-    return harness.http.post(
-        f"/v1/admin/months/{month}/{change}",
-        headers={"Authorization": f"Bearer {token or harness.admin_token}"},
-    )
 
 
 def audit_actions(harness: Harness) -> list[str]:

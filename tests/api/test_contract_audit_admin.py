@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tallyboard.access.admin_tokens import AdminTokens
 from tallyboard.cli.main import app
-from tests.integration.test_webhooks_cli import _an_alert_with_a_delivery
+from tests.support.deliveries import an_alert_with_a_delivery
 from tests.support.harness import DEFAULT_NOW, Harness
 
 
@@ -47,7 +47,7 @@ def test_audit_pages_hold_50_entries_by_default_each_with_the_contracts_fields(
 
 
 def test_a_redelivery_is_audited(sqlite_url: str) -> None:
-    _an_alert_with_a_delivery(sqlite_url)
+    an_alert_with_a_delivery(sqlite_url)
     runner = CliRunner()
     env = {"TALLYBOARD_DATABASE_URL": sqlite_url}
     listed = runner.invoke(app, ["webhooks", "deliveries", "--json"], env=env)

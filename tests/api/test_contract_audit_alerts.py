@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_corrections import adjust, correct
-from tests.api.test_usage_alerts import ALERTS, FORECAST
-from tests.api.test_usage_details import World, populated
+from tests.support.alerts import ALERTS, FORECAST
+from tests.support.corrections import adjust, correct
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_automations_combined import COMBINED
-from tests.api.test_organization_fields import GET_ORGANIZATION
-from tests.api.test_usage_details import NOVEMBER, World, populated
+from tests.support.combined import COMBINED
 from tests.support.events import ai_credit
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.organization import GET_ORGANIZATION
+from tests.support.world import NOVEMBER, World, populated
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_usage_details import World, populated
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 FINALS = """query Finals($org: ID!, $orgs: [ID!]!, $range: DateRange!, $period: PeriodFilter!) {
   automationsUsageDetails(organizationUuid: $org, filterDate: $range) { final usage }

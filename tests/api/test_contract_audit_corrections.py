@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tallyboard.cli.main import app
-from tests.api.test_automations_combined import COMBINED
-from tests.api.test_contract_audit_exports import _jobs_file, _sheet
-from tests.api.test_corrections import adjust, correct
-from tests.api.test_usage_details import World, populated
+from tests.support.combined import COMBINED
+from tests.support.corrections import adjust, correct
+from tests.support.exports import jobs_file, sheet
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 
 @pytest.fixture
@@ -79,9 +79,9 @@ def test_a_voided_job_stops_counting_in_the_listing_and_the_combined_answer(
 def test_a_voided_job_is_not_a_row_of_the_jobs_export(world: World) -> None:
     voided = _job_with_id(world, "late-job", "a3", "2026-11-21T10:20:00Z", 6)
     _void(world, voided)
-    content = _jobs_file(world)
-    assert "a3" not in [row[1] for row in _sheet(content, "Jobs")[1:]]
-    assert "a3" not in [row[0] for row in _sheet(content, "Automations")[1:]]
+    content = jobs_file(world)
+    assert "a3" not in [row[1] for row in sheet(content, "Jobs")[1:]]
+    assert "a3" not in [row[0] for row in sheet(content, "Automations")[1:]]
 
 
 def test_a_positive_job_adjustment_counts_and_makes_an_unknown_automation_known(

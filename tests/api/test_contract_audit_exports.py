@@ -12,14 +12,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import openpyxl
 import pytest
 
-from tests.api.test_export_files import _download, _finished
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_usage_details import World, populated
 from tests.support.events import ai_credit
+from tests.support.exports import (
+    CREATE_JOBS,
+    READ_JOBS,
+    READ_REPORT,
+    download,
+    finished,
+    jobs_file,
+    sheet,
+)
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 CREATE_REPORT = """mutation Report($orgs: [ID!]!, $period: PeriodFilter!, $format: ExportFormat) {
   createUsageReportExport(input: {organizationUuids: $orgs, period: $period, format: $format}) {
@@ -31,12 +37,6 @@ CREATE_JOBS_LAST_MONTH = """mutation {
     automationJobsExport { id }
   }
 }"""
-READ_JOBS = """query($id: ID!) {
-  automationJobsExport(id: $id) { id status finishedAt fileUrl downloadUrl error }
-}"""
-READ_REPORT = """query($id: ID!) {
-  usageReportExport(id: $id) { id status format partial finishedAt fileUrl downloadUrl error }
-}"""
 
 
 @pytest.fixture
@@ -46,20 +46,6 @@ def world(harness: Harness) -> World:
 
 def _code(body: dict[str, Any]) -> str:
     return str(body["errors"][0]["extensions"]["code"])
-
-
-def _jobs_file(world: World, document: str | None = None) -> bytes:
-    if document is None:
-        answer = world.harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
-    else:
-        answer = world.harness.graphql(world.boss, document)
-    assert "errors" not in answer, answer
-    export_id = answer["data"]["createAutomationJobsExport"]["automationJobsExport"]["id"]
-    shown = _finished(world, READ_JOBS, "automationJobsExport", export_id)
-    response = _download(world, shown["fileUrl"])
-    assert response.status_code == 200
-    content: bytes = response.content
-    return content
 
 
 def _report_rows(
@@ -73,13 +59,8 @@ def _report_rows(
     read = world.harness.graphql(token or world.boss, READ_REPORT, {"id": export_id})
     shown = read["data"]["usageReportExport"]
     assert shown["status"] == "finished", read
-    text = _download(world, shown["fileUrl"]).content.decode("utf-8")
+    text = download(world, shown["fileUrl"]).content.decode("utf-8")
     return list(csv.reader(io.StringIO(text)))
-
-
-def _sheet(content: bytes, name: str) -> list[tuple[Any, ...]]:
-    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-    return [tuple(row) for row in workbook[name].iter_rows(values_only=True)]
 
 
 def _audit(harness: Harness, action: str) -> list[dict[str, Any]]:
@@ -150,7 +131,7 @@ def test_creating_an_export_is_audited_with_its_principal(world: World) -> None:
 
 
 def test_downloading_an_export_is_audited(world: World) -> None:
-    _jobs_file(world)
+    jobs_file(world)
     assert len(_audit(world.harness, "export.download")) == 1
 
 
@@ -172,15 +153,15 @@ def test_jobs_export_names_are_the_current_catalog_names(world: World) -> None:
             ]
         }
     )
-    rows = _sheet(_jobs_file(world), "Automations")
+    rows = sheet(jobs_file(world), "Automations")
     assert rows[1:] == [("a1", "Renamed", 7), ("a9", "Catalogued", 4), ("a2", "archive cards", 3),
                         ("a8", "a8", 1)]  # fmt: skip
-    jobs = _sheet(_jobs_file(world), "Jobs")
+    jobs = sheet(jobs_file(world), "Jobs")
     assert {(r[1], r[2], r[4]) for r in jobs[1:] if r[1] == "a1"} == {("a1", "Renamed", "c")}
 
 
 def test_the_jobs_export_holds_only_the_period_and_keeps_deleted_names(world: World) -> None:
-    rows = _sheet(_jobs_file(world, CREATE_JOBS_LAST_MONTH % world.org_id), "Jobs")
+    rows = sheet(jobs_file(world, CREATE_JOBS_LAST_MONTH % world.org_id), "Jobs")
     assert [(r[0], r[1], r[2], r[7]) for r in rows[1:]] == [
         ("2026-10-20T10:00:00Z", "a4", "Old", 1)
     ]
@@ -258,10 +239,10 @@ def test_links_are_on_the_public_url(sqlite_url: str) -> None:
         world = populated(harness)
         answer = harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
         export_id = answer["data"]["createAutomationJobsExport"]["automationJobsExport"]["id"]
-        shown = _finished(world, READ_JOBS, "automationJobsExport", export_id)
+        shown = finished(world, READ_JOBS, "automationJobsExport", export_id)
         assert shown["fileUrl"].startswith("https://tally.example.test/")
         assert shown["downloadUrl"] == shown["fileUrl"]
-        assert _download(world, shown["fileUrl"]).status_code == 200
+        assert download(world, shown["fileUrl"]).status_code == 200
 
 
 def test_the_csv_is_rfc_4180(world: World) -> None:
@@ -270,8 +251,8 @@ def test_the_csv_is_rfc_4180(world: World) -> None:
         world.boss, CREATE_REPORT, {"orgs": [world.org], "format": "CSV", "period": "last_month"}
     )
     export_id = answer["data"]["createUsageReportExport"]["usageReportExport"]["id"]
-    shown = _finished(world, READ_REPORT, "usageReportExport", export_id)
-    content = _download(world, shown["fileUrl"]).content
+    shown = finished(world, READ_REPORT, "usageReportExport", export_id)
+    content = download(world, shown["fileUrl"]).content
     lines = content.split(b"\r\n")
     assert lines[0] == b"organization_uuid,organization_name,bucket,resource,usage,limit"
     assert lines[1].startswith(f'{world.org},"Acme, ""the"" Corp",2026-10-01,apiCalls,0,'.encode())

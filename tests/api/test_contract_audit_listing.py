@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_usage_details import AUTOMATIONS, NOVEMBER, World, populated
 from tests.support.events import ai_credit
 from tests.support.harness import Harness
+from tests.support.world import AUTOMATIONS, NOVEMBER, World, populated
 
 AGENTS = """query Agents($org: ID!, $range: DateRange!, $search: String, $sort: SortCriteria,
     $first: Int, $after: String) {

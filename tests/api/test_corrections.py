@@ -3,15 +3,13 @@ once, each judged alone, the applied ones in one transaction with the rollups.""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.api.test_ingest import Tenant
+from tests.support.corrections import adjust, correct, usage_only, void
 from tests.support.events import (
-    RollupSnapshot,
     ai_credit,
     api_call,
     iso,
@@ -19,46 +17,9 @@ from tests.support.events import (
     task_run,
 )
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.tenant import Tenant
 
 NOW = DEFAULT_NOW
-
-
-def correct(harness: Harness, entries: list[Any], *, token: str | None = None) -> Any:
-    response = harness.http.post(
-        "/v1/admin/corrections",
-        json=entries,
-        headers={"Authorization": f"Bearer {token or harness.admin_token}"},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def void(org: str, event: dict[str, Any], reason: str = "test traffic") -> dict[str, Any]:
-    return {
-        "action": "void",
-        "organization": org,
-        "source": event["source"],
-        "id": event["id"],
-        "reason": reason,
-    }
-
-
-def adjust(org: str, adjustment_id: str, kind: str, data: dict[str, Any], **extra: Any) -> Any:
-    return {
-        "action": "adjust",
-        "id": adjustment_id,
-        "organization": org,
-        "type": kind,
-        "time": extra.pop("time", iso(NOW - timedelta(days=1))),
-        "data": data,
-        "reason": extra.pop("reason", "goodwill"),
-        **extra,
-    }
-
-
-def usage_only(snapshot: RollupSnapshot) -> RollupSnapshot:
-    """The rollups alone (the catalog names a voided event brought stay, by contract)."""
-    return replace(snapshot, flow_catalog={}, project_catalog={}, agent_catalog={}, raw_events=0)
 
 
 def _events(org: str) -> list[dict[str, Any]]:

@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.api.test_corrections import adjust, correct, usage_only, void
-from tests.api.test_corrections_rows import rows, top_agents
-from tests.api.test_ingest import Tenant
+from tests.support.corrections import adjust, correct, usage_only, void
 from tests.support.events import ai_credit, api_call, iso, rollup_snapshot, task_run
 from tests.support.harness import Harness
+from tests.support.rollup_rows import rows, top_agents
+from tests.support.tenant import Tenant
 from tests.support.usage import automation_job
 
 START = datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # inside the live window of 2026-11-21

@@ -4,6 +4,7 @@ that cannot be made fails with an error, and files may live in ``TALLYBOARD_EXPO
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,11 +17,13 @@ import pytest
 from tallyboard.domain.audit import Actor
 from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.builder import LEASE
+from tallyboard.exports.links import Outcome
+from tallyboard.exports.scratch import PREFIX
 from tallyboard.storage.export_claims import Claim, ExportClaims
 from tallyboard.storage.export_store import ExportStore, NewExport
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_usage_details import World, populated
+from tests.support.exports import CREATE_JOBS
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 READ = """query($id: ID!) { automationJobsExport(id: $id) { status fileUrl error } }"""
 
@@ -144,3 +147,41 @@ def test_files_in_the_export_dir_are_served_then_deleted(world: World, tmp_path:
     harness.services.export_builder.run_once()
     assert list((tmp_path / "files").iterdir()) == []
     assert harness.http.get(link).status_code == 410
+
+
+def test_a_crashed_builds_scratch_file_is_swept_once_its_claim_lapses(
+    world: World, tmp_path: Path
+) -> None:
+    harness, builder = world.harness, world.harness.services.export_builder
+    export_id = _create(world)
+    claim = ExportClaims(harness.services.database).claim(_now_ms(world), int(LEASE * 1000))
+    assert claim is not None and claim.id == export_id
+    # The process that claimed it died mid-build: its half-written file, no lock held.
+    directory = tmp_path / "files"
+    directory.mkdir(exist_ok=True)
+    leftover = directory / f"{PREFIX}{export_id}-k2j4x9"
+    leftover.write_text("half a workbook")
+    then = time.time() - 3600
+    os.utime(leftover, (then, then))
+    assert builder.sweep_scratch() == []  # its claim is live: it may still be writing
+    assert leftover.exists()
+    harness.clock.set(harness.clock.now() + timedelta(seconds=LEASE + 1))
+    assert builder.sweep_scratch() == [leftover.name]
+    assert _settled(world, export_id)["status"] == "finished"
+    names = [p.name for p in directory.iterdir()]
+    assert len(names) == 1 and names[0].endswith(".xlsx"), names
+
+
+def test_a_file_on_disk_expiring_mid_download_is_served_whole(world: World, tmp_path: Path) -> None:
+    harness = world.harness
+    export_id = _create(world)
+    shown = _settled(world, export_id)
+    [path] = (tmp_path / "files").iterdir()
+    stored = path.read_bytes()
+    query = shown["fileUrl"].split("?", 1)[1]
+    started = harness.services.export_links.download(export_id, query)
+    assert started.outcome is Outcome.FILE and started.size == len(stored)
+    harness.clock.set(harness.clock.now() + timedelta(seconds=61))
+    harness.services.export_builder.run_once()  # expires it: the file is deleted
+    assert not path.exists()
+    assert b"".join(started.body) == stored  # read from the handle the download opened

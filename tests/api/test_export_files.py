@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import openpyxl
 import pytest
 
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_usage_details import World, populated
+from tests.support.exports import (
+    READ_JOBS,
+    download,
+    jobs_export,
+    report,
+    sheet,
+)
 from tests.support.harness import Harness
-
-CREATE_REPORT = """mutation Report($orgs: [ID!]!, $period: PeriodFilter!, $format: ExportFormat) {
-  createUsageReportExport(input: {organizationUuids: $orgs, period: $period, format: $format}) {
-    usageReportExport { id }
-  }
-}"""
-READ_JOBS = """query($id: ID!) {
-  automationJobsExport(id: $id) { id status finishedAt fileUrl downloadUrl error }
-}"""
-READ_REPORT = """query($id: ID!) {
-  usageReportExport(id: $id) { id status format partial finishedAt fileUrl downloadUrl error }
-}"""
+from tests.support.world import World, populated
 
 
 @pytest.fixture
@@ -41,56 +33,17 @@ def world(database_url: str) -> Any:
         yield populated(harness)
 
 
-def _finished(world: World, query: str, field: str, export_id: str) -> dict[str, Any]:
-    """The export once built (the lifespan's builder may take it first)."""
-    for _ in range(100):
-        world.harness.services.export_builder.run_once()
-        answer = world.harness.graphql(world.boss, query, {"id": export_id})
-        assert "errors" not in answer, answer
-        shown: dict[str, Any] = answer["data"][field]
-        if shown["status"] not in ("created", "processing"):
-            return shown
-        time.sleep(0.05)
-    raise AssertionError("the export was never built")
-
-
-def _download(world: World, link: str) -> Any:
-    parts = urlsplit(link)
-    return world.harness.http.get(f"{parts.path}?{parts.query}")
-
-
-def _jobs_export(world: World) -> dict[str, Any]:
-    answer = world.harness.graphql(world.boss, CREATE_JOBS, {"org": world.org_id})
-    export_id = answer["data"]["createAutomationJobsExport"]["automationJobsExport"]["id"]
-    return _finished(world, READ_JOBS, "automationJobsExport", export_id)
-
-
-def _report(
-    world: World, orgs: list[str], file_format: str, period: str = "current_month"
-) -> dict[str, Any]:
-    variables = {"orgs": orgs, "format": file_format, "period": period}
-    answer = world.harness.graphql(world.boss, CREATE_REPORT, variables)
-    assert "errors" not in answer, answer
-    export_id = answer["data"]["createUsageReportExport"]["usageReportExport"]["id"]
-    return _finished(world, READ_REPORT, "usageReportExport", export_id)
-
-
-def _sheet(content: bytes, name: str) -> list[tuple[Any, ...]]:
-    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-    return [tuple(row) for row in workbook[name].iter_rows(values_only=True)]
-
-
 def test_the_jobs_workbook_lists_every_job_and_the_automations(world: World) -> None:
-    shown = _jobs_export(world)
+    shown = jobs_export(world)
     assert shown["status"] == "finished" and shown["error"] is None
     assert shown["finishedAt"] == "2026-11-21T10:30:00Z"
     assert shown["fileUrl"].startswith("http://127.0.0.1:8000/v1/exports/")
     assert shown["downloadUrl"] == shown["fileUrl"]
-    response = _download(world, shown["fileUrl"])
+    response = download(world, shown["fileUrl"])
     assert response.status_code == 200
     disposition = response.headers["content-disposition"]
     assert disposition.startswith("attachment;") and disposition.endswith('.xlsx"')
-    jobs = _sheet(response.content, "Jobs")
+    jobs = sheet(response.content, "Jobs")
     assert jobs == [
         ("time", "automation_id", "automation_name", "action", "event", "event_pipe",
          "action_pipe", "jobs"),
@@ -103,7 +56,7 @@ def test_the_jobs_workbook_lists_every_job_and_the_automations(world: World) -> 
         ("2026-11-21T09:00:00Z", "a8", "a8", None, None, None, None, 1),
         ("2026-11-21T10:00:00Z", "a9", "From events", None, None, None, None, 4),
     ]  # fmt: skip
-    automations = _sheet(response.content, "Automations")
+    automations = sheet(response.content, "Automations")
     assert automations == [
         ("automation_id", "automation_name", "jobs"),
         ("a1", "Move won deals", 7),
@@ -117,9 +70,9 @@ def test_the_jobs_workbook_lists_every_job_and_the_automations(world: World) -> 
 
 
 def test_the_usage_report_csv_has_every_bucket_then_the_total(world: World) -> None:
-    shown = _report(world, [world.org], "CSV")
+    shown = report(world, [world.org], "CSV")
     assert shown["status"] == "finished" and shown["partial"] is False
-    response = _download(world, shown["fileUrl"])
+    response = download(world, shown["fileUrl"])
     assert response.status_code == 200
     assert response.headers["content-disposition"].endswith('.csv"')
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
@@ -140,28 +93,28 @@ def test_the_usage_report_csv_has_every_bucket_then_the_total(world: World) -> N
 
 def test_the_usage_report_workbook_drops_organizations_it_may_not_read(world: World) -> None:
     stranger = str(uuid.uuid4())
-    shown = _report(world, [stranger, world.org], "XLSX")
+    shown = report(world, [stranger, world.org], "XLSX")
     assert shown["partial"] is True and shown["format"] == "XLSX"
-    rows = _sheet(_download(world, shown["fileUrl"]).content, "Usage")
+    rows = sheet(download(world, shown["fileUrl"]).content, "Usage")
     assert rows[0] == ("organization_uuid", "organization_name", "bucket", "resource", "usage",
                        "limit")  # fmt: skip
     assert {r[0] for r in rows[1:]} == {world.org}
     assert rows[1] == (world.org, "Acme", "2026-11-01", "apiCalls", 0, None)
-    nobody = _report(world, [stranger], "XLSX")
+    nobody = report(world, [stranger], "XLSX")
     assert nobody["partial"] is True
-    assert _sheet(_download(world, nobody["fileUrl"]).content, "Usage") == [rows[0]]
+    assert sheet(download(world, nobody["fileUrl"]).content, "Usage") == [rows[0]]
 
 
 def test_last_3_months_has_month_buckets(world: World) -> None:
-    shown = _report(world, [world.org], "CSV", "last_3_months")
-    rows = list(csv.reader(io.StringIO(_download(world, shown["fileUrl"]).content.decode())))
+    shown = report(world, [world.org], "CSV", "last_3_months")
+    rows = list(csv.reader(io.StringIO(download(world, shown["fileUrl"]).content.decode())))
     jobs = [(r[2], r[4]) for r in rows[1:] if r[3] == "automationJobs"]
     assert jobs == [("2026-09", "0"), ("2026-10", "1"), ("2026-11", "15"), ("total", "16")]
 
 
 def test_links_are_signed_afresh_and_refused_when_changed_or_expired(world: World) -> None:
     harness = world.harness
-    first = _jobs_export(world)
+    first = jobs_export(world)
     link = first["fileUrl"]
     harness.clock.set(harness.clock.now() + timedelta(seconds=1))
     again = harness.graphql(world.boss, READ_JOBS, {"id": first["id"]})
@@ -172,18 +125,18 @@ def test_links_are_signed_afresh_and_refused_when_changed_or_expired(world: Worl
             continue
         changed = query[:index] + ("0" if query[index] != "0" else "1") + query[index + 1 :]
         tampered = link.replace(query, changed)
-        assert _download(world, tampered).status_code == 403, changed
-    assert _download(world, link + "&x=1").status_code == 403
+        assert download(world, tampered).status_code == 403, changed
+    assert download(world, link + "&x=1").status_code == 403
     harness.clock.set(harness.clock.now() + timedelta(seconds=3600))
-    assert _download(world, link).status_code == 403  # the link's hour is over
+    assert download(world, link).status_code == 403  # the link's hour is over
 
 
 def test_files_are_gone_after_their_ttl(world: World) -> None:
     harness = world.harness
-    shown = _jobs_export(world)
+    shown = jobs_export(world)
     harness.clock.set(harness.clock.now() + timedelta(seconds=61))
     harness.services.export_builder.run_once()
     answer = harness.graphql(world.boss, READ_JOBS, {"id": shown["id"]})
     expired = answer["data"]["automationJobsExport"]
     assert expired["status"] == "expired" and expired["fileUrl"] is None
-    assert _download(world, shown["fileUrl"]).status_code == 410
+    assert download(world, shown["fileUrl"]).status_code == 410

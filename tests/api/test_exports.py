@@ -7,16 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_usage_details import World, populated
+from tests.support.exports import CREATE_JOBS
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
-CREATE_JOBS = """mutation Jobs($org: ID!, $cid: String) {
-  createAutomationJobsExport(input: {organizationId: $org, filter: current_month,
-                                     clientMutationId: $cid}) {
-    clientMutationId
-    automationJobsExport { id status createdAt finishedAt fileUrl downloadUrl error }
-  }
-}"""
 CREATE_REPORT = """mutation Report($orgs: [ID!]!, $format: ExportFormat) {
   createUsageReportExport(input: {organizationUuids: $orgs, period: last_3_months,
                                   format: $format}) {

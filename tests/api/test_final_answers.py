@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_closed_months import set_month
-from tests.api.test_usage_details import World, populated
 from tests.support.harness import Harness
+from tests.support.months import set_month
+from tests.support.world import World, populated
 
 PERIODIC = """query Periodic($org: ID!, $orgs: [ID!]!, $period: PeriodFilter!) {
   apiUsageStats(organizationUuid: $org, period: $period) { final }

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.api.test_graphql_endpoint import executions, post, refusal
+from tests.support.endpoint import executions, post, refusal
 from tests.support.harness import Harness
 
 

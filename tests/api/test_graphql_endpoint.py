@@ -3,12 +3,11 @@ before execution, with its code and status, and no field suggestions leak the sc
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
 import pytest
 
+from tests.support.endpoint import executions, post, refusal
 from tests.support.harness import Harness
 
 
@@ -24,28 +23,6 @@ def token(harness: Harness) -> str:
         }
     )
     return harness.service_account_tokens(secrets)["bot"]
-
-
-def post(harness: Harness, token: str, body: Any, **kwargs: Any) -> Any:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return harness.http.post("/graphql", content=content, headers=headers, **kwargs)
-
-
-def refusal(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert "data" not in body
-    assert body["errors"], body
-    for error in body["errors"]:
-        assert error["extensions"]["code"] == code
-        assert error["extensions"]["correlation_id"]
-    message: str = body["errors"][0]["message"]
-    return message
-
-
-def executions(harness: Harness) -> float:
-    return harness.services.metrics.metering_recorded._value.get()  # type: ignore[no-any-return]
 
 
 def test_a_simple_query_executes(harness: Harness, token: str) -> None:

@@ -23,9 +23,10 @@ from tallyboard.domain.usage import AiResource
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tallyboard.storage.rollup_writer import RollupWriter
-from tests.api.test_ingest import NOW, Tenant
 from tests.support.events import ai_credit, api_call, rollup_snapshot, task_run
+from tests.support.harness import DEFAULT_NOW as NOW
 from tests.support.harness import Harness
+from tests.support.tenant import Tenant
 
 C = FIGURE_CEILING
 MICRO = 1_000_000

@@ -8,9 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.api.test_ingest import NOW, Tenant
 from tests.support.events import ai_credit, api_call, rollup_snapshot, task_run
+from tests.support.harness import DEFAULT_NOW as NOW
 from tests.support.harness import Harness
+from tests.support.tenant import Tenant
 
 RANGE = "time: must lie within the years 0001 to 9999 once converted to UTC"
 

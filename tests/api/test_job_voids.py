@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.api.test_automations_combined import COMBINED
-from tests.api.test_corrections import adjust, correct, void
-from tests.api.test_usage_details import World, populated
+from tests.support.combined import COMBINED
+from tests.support.corrections import adjust, correct, void
 from tests.support.harness import Harness
+from tests.support.world import World, populated
 
 
 @pytest.fixture

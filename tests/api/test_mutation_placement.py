@@ -3,9 +3,9 @@ there, logged as a failure and the request run again on a worker thread."""
 
 from __future__ import annotations
 
-from tests.api.test_exports import CREATE_JOBS
-from tests.api.test_usage_details import populated
+from tests.support.exports import CREATE_JOBS
 from tests.support.harness import Harness
+from tests.support.world import populated
 
 
 def _fallbacks(harness: Harness) -> float:

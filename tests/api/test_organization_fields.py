@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_usage_details import World
 from tests.support.harness import Harness
-
-GET_ORGANIZATION = """query GetOrganization($id: ID!) {
-  organization(id: $id) { id uuid name planName role membersCount pipesCount createdAt }
-}"""
+from tests.support.organization import GET_ORGANIZATION
+from tests.support.world import World
 
 
 def test_the_public_clients_organization_lookup(any_harness: Harness) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_automations_combined import Pair
-from tests.api.test_usage_details import AGENTS, NOVEMBER, World, populated
+from tests.support.combined import Pair
 from tests.support.harness import Harness
+from tests.support.world import AGENTS, NOVEMBER, World, populated
 
 
 @pytest.fixture

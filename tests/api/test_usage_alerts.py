@@ -9,21 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.alerts import ALERTS, FORECAST
 from tests.support.harness import DEFAULT_NOW, Harness
 from tests.support.usage import ai_credit, api_call, record_events
-
-ALERTS = """
-query Alerts($org: ID!, $period: PeriodFilter!) {
-  usageAlerts(organizationUuid: $org, period: $period) {
-    id type resource month threshold usage limit projectedUsage projectedExhaustionAt createdAt
-  }
-}"""
-FORECAST = """
-query Forecast($org: ID!) {
-  usageForecast(organizationUuid: $org) {
-    month resources { resource usage limit projectedUsage projectedExhaustionAt }
-  }
-}"""
 
 
 class Tenant:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_closed_months import set_month
-from tests.api.test_corrections import adjust, correct, void
-from tests.api.test_usage_details import AGENTS, NOVEMBER, World, populated
+from tests.support.corrections import adjust, correct, void
 from tests.support.events import ai_credit
 from tests.support.harness import Harness
+from tests.support.months import set_month
+from tests.support.world import AGENTS, NOVEMBER, World, populated
 
 OCTOBER = {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"}
 

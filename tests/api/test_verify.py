@@ -14,10 +14,11 @@ from sqlalchemy import text
 
 from tallyboard.ingest.verification import Verifier
 from tallyboard.storage import figure_store
-from tests.api.test_corrections import adjust, correct, void
-from tests.api.test_ingest import Tenant
+from tests.support.corrections import adjust, correct, void
 from tests.support.events import ai_credit, api_call, task_run
 from tests.support.harness import DEFAULT_NOW, Harness
+from tests.support.rollup_rows import rows, top_agents
+from tests.support.tenant import Tenant
 from tests.support.usage import automation_job
 
 NOW = DEFAULT_NOW
@@ -275,3 +276,36 @@ def test_every_kind_of_rollup_is_verified_and_repaired(any_harness: Harness) -> 
     with database.read() as conn:
         assert figure_store.read_figures(conn, org_pk, "2026-11") == before
     assert report(harness, short) == {"differences": [], "unverifiable": []}
+
+
+def test_a_damaged_zero_credit_row_is_repaired_to_zero_not_deleted(any_harness: Harness) -> None:
+    """A zero-credit run's row is a fact the statistics show (``topAgents`` ranks the
+    agent at 0, as corrections keep it): repair writes the row back at 0."""
+    harness = any_harness
+    tenant = Tenant(harness, orgs=2)
+    org, reference = tenant.orgs
+    zero = ai_credit(org, NOW - timedelta(days=2), event_id="zero", agent="agt-1", credits=0)
+    assert tenant.send([zero, {**zero, "organization": reference}])["accepted"] == 2
+    assert rows(harness, org) == rows(harness, reference)
+    assert top_agents(harness, org) == [("agt-1", 0)]
+    with harness.services.database.write() as conn:
+        for table in ("ai_credits_daily", "ai_credits_monthly"):
+            conn.execute(
+                text(
+                    f"UPDATE {table} SET credits = 5 "
+                    "WHERE org_pk = (SELECT pk FROM organizations WHERE uuid = :u)"
+                ),
+                {"u": org},
+            )
+    short = _short_id(harness, org)
+    day = (NOW - timedelta(days=2)).date().isoformat()
+    assert [
+        (d["figure"], d["expected"], d["stored"]) for d in report(harness, short)["differences"]
+    ] == [
+        (f"ai_credits_daily[{day},ai_automation=agt-1].credits", 0, 5),
+        ("ai_credits_monthly[2026-11,ai_automation=agt-1].credits", 0, 5),
+    ]
+    assert report(harness, short, repair=True)["differences"]
+    assert report(harness, short) == {"differences": [], "unverifiable": []}
+    assert rows(harness, org) == rows(harness, reference)
+    assert top_agents(harness, org) == [("agt-1", 0)]

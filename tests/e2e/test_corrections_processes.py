@@ -24,10 +24,10 @@ from tallyboard.admin.applier import Applier
 from tallyboard.admin.draft import read_document
 from tallyboard.domain.clock import SystemClock
 from tallyboard.storage.database import Database
-from tests.api.test_corrections import adjust, void
-from tests.api.test_corrections_rows import rows_at
+from tests.support.corrections import adjust, void
 from tests.support.events import ai_credit, api_call, iso, task_run
 from tests.support.harness import mint_admin_token
+from tests.support.rollup_rows import rows_at
 from tests.support.server_process import ServerProcess, running_server
 from tests.support.usage import automation_job
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.test_many_processes import ServerProcess, start_server, tenancy, wait_ready
+from tests.support.fleet import ServerProcess, start_server, tenancy, wait_ready
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.slow]
 

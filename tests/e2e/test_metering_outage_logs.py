@@ -28,7 +28,7 @@ from sqlalchemy import select
 from tallyboard.domain.usage import ApiDimension
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.e2e.test_many_processes import ServerProcess, wait_ready
+from tests.support.fleet import ServerProcess, wait_ready
 from tests.support.harness import mint_admin_token
 from tests.support.tcp_proxy import TcpProxy
 

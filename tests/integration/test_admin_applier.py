@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,17 +17,9 @@ from tallyboard.domain.errors import InvalidInputError
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tests.support.documents import role_matrix_document
+from tests.support.table_rows import snapshot
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
-def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, for before/after comparisons."""
-    with database.read() as conn:
-        return {
-            name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
-            for name, table in t.metadata.tables.items()
-        }
 
 
 @pytest.fixture

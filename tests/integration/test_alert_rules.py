@@ -19,7 +19,7 @@ from tallyboard.domain.errors import InvalidInputError
 from tallyboard.storage import alert_store
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.integration.test_admin_applier import snapshot
+from tests.support.table_rows import snapshot
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PUBLIC_URL = "https://hooks.example.test/tallyboard"

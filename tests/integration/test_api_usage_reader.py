@@ -18,7 +18,7 @@ from tallyboard.domain.usage import ApiDimension
 from tallyboard.storage import api_usage_reader as reader
 from tallyboard.storage.database import Database
 from tallyboard.storage.rollup_writer import RollupWriter
-from tests.integration.test_rollup_writer import new_org
+from tests.support.rollup_writes import new_org
 
 NAMES = st.sampled_from(
     [

@@ -12,7 +12,7 @@ from tallyboard.domain.catalog import CatalogFacts, FlowFact, ProjectFact
 from tallyboard.storage import catalog_store
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.integration.test_rollup_writer import new_org
+from tests.support.rollup_writes import new_org
 
 NOTHING = (0, None)
 

@@ -12,7 +12,7 @@ from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage.database import Database
 from tallyboard.storage.tables_automation import automation_jobs_monthly, automations, pipes
 from tallyboard.storage.usage_entry_reader import EntryKind
-from tests.integration.test_rollup_writer import new_org
+from tests.support.rollup_writes import new_org
 
 MONTHS = ["2026-10", "2026-11"]
 

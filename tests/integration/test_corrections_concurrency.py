@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.api.test_corrections import usage_only
-from tests.integration.test_ingest_exactly_once import Node, mixed_events, new_orgs
+from tests.support.corrections import usage_only, void
 from tests.support.events import rollup_snapshot
+from tests.support.nodes import Node, mixed_events, new_orgs
 
 pytestmark = pytest.mark.postgres
 
@@ -23,16 +22,6 @@ def pair(postgres_url: str) -> Iterator[tuple[Node, Node]]:
     yield nodes
     for node in nodes:
         node.close()
-
-
-def _void(org: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "action": "void",
-        "organization": org,
-        "source": event["source"],
-        "id": event["id"],
-        "reason": "concurrency",
-    }
 
 
 def test_voiding_while_ingesting_from_two_processes_stays_exact(
@@ -59,7 +48,7 @@ def test_voiding_while_ingesting_from_two_processes_stays_exact(
         try:
             stored.wait(30)
             for event in doomed:
-                node.services.corrections.correct([_void(org, event)])
+                node.services.corrections.correct([void(org, event, "concurrency")])
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -74,7 +63,7 @@ def test_voiding_while_ingesting_from_two_processes_stays_exact(
         thread.join(120)
     assert not errors, errors
     # Voids of events not yet stored were NOT_FOUND: void them again now, once stored.
-    voider.services.corrections.correct([_void(org, e) for e in doomed])
+    voider.services.corrections.correct([void(org, e, "concurrency") for e in doomed])
 
     doomed_ids = {e["id"] for e in doomed}
     surviving = [{**e, "organization": reference} for e in events if e["id"] not in doomed_ids]

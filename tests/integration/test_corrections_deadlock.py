@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.api.test_corrections import adjust
-from tests.integration.test_corrections_concurrency import _void
-from tests.integration.test_ingest_exactly_once import NOW, Node, new_orgs
+from tests.support.corrections import adjust, void
 from tests.support.events import api_call, iso, task_run
+from tests.support.harness import DEFAULT_NOW as NOW
+from tests.support.nodes import Node, new_orgs
 
 pytestmark = pytest.mark.postgres
 
@@ -123,7 +123,7 @@ def test_two_batches_voiding_the_same_events_in_opposite_orders(
     org = new_orgs(a)[0]
     events = [api_call(org, NOVEMBER, count=2), api_call(org, NOVEMBER, count=3)]
     assert a.ingest(events, backfill=True).accepted == 2
-    voids = [_void(org, event) for event in events]
+    voids = [void(org, event, "concurrency") for event in events]
     results = _run_batches((a, b), (voids, voids[::-1]))
     assert sorted(r["applied"] for r in results) == [0, 2]  # each event voided once
     assert sorted(r["unchanged"] for r in results) == [0, 2]
@@ -143,7 +143,7 @@ def test_two_batches_across_months_and_streams_in_opposite_orders(
         for event in (api_call(org, at, count=2), task_run(org, at, tasks=3))
     ]
     assert a.ingest(events, backfill=True).accepted == 8
-    voids = [_void(org, e) for e in events]
+    voids = [void(org, e, "concurrency") for e in events]
     oct_call, oct_run, nov_call, nov_run = voids[:4]
     # Months in opposite orders.
     results = _run_batches((a, b), ([oct_call, nov_call], [nov_run, oct_run]))
@@ -228,7 +228,7 @@ def test_a_batch_voiding_in_descending_month_order_while_an_ingest_batch_writes_
 
     held = _hold(b, lambda: None, start_ingest_and_wait_until_it_waits)
     held.arm()
-    outcome = b.services.corrections.correct([_void(org, e) for e in doomed])
+    outcome = b.services.corrections.correct([void(org, e, "concurrency") for e in doomed])
     ingester.join(60)
     assert not errors, errors
     assert outcome.applied == 2
@@ -278,7 +278,7 @@ def test_a_deadlock_is_retried_transparently_and_counted_once(
     other = threading.Thread(target=hostile)
     other.start()
     assert versions_held.wait(30)
-    outcome = b.services.corrections.correct([_void(org, e) for e in events])
+    outcome = b.services.corrections.correct([void(org, e, "concurrency") for e in events])
     other.join(60)
     assert not errors, errors
     assert _retries(caplog) == 1

@@ -31,9 +31,9 @@ from tallyboard.storage.database import Database
 from tallyboard.storage.event_store import EventStore
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
-from tests.integration.test_rollup_writer import monthly, new_org
 from tests.support.events import ai_credit, api_call, org_document, rollup_snapshot, task_run
 from tests.support.harness import DEFAULT_NOW as NOW
+from tests.support.rollup_writes import monthly, new_org
 
 DAY = date(2026, 11, 21)
 NEXT_MONTH = date(2026, 12, 1)

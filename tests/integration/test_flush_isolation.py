@@ -27,8 +27,8 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.storage.database import Database
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
-from tests.integration.test_rollup_writer import monthly, new_org
 from tests.support.flushes import flush_applied
+from tests.support.rollup_writes import monthly, new_org
 
 DAY = date(2026, 11, 21)
 _NOISE = random.Random(5)

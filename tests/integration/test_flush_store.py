@@ -17,8 +17,8 @@ from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tallyboard.storage.flush_store import FlushStore
 from tallyboard.storage.rollup_writer import RollupWriter
-from tests.integration.test_rollup_writer import monthly, new_org
 from tests.support.flushes import flush_applied
+from tests.support.rollup_writes import monthly, new_org
 
 
 def deltas(org: int, calls: int) -> RollupDeltas:

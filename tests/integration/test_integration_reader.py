@@ -18,8 +18,8 @@ from tallyboard.stats.flow_listing import flow_row as _row
 from tallyboard.storage import integration_reader as reader
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.integration.test_rollup_writer import new_org
 from tests.support.flow_reference import flows_with_usage, matches, ordered, paginate
+from tests.support.rollup_writes import new_org
 
 FLOW_IDS = st.sampled_from(["a", "B", "b", "f-1", "f-10", "f-2", "Ä", "z", "日本"])
 CATALOG = st.dictionaries(

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from tallyboard.domain.rollup import RollupDeltas
 from tallyboard.domain.usage import OTHER, AiResource, ApiDimension
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
 from tallyboard.storage.rollup_writer import RollupWriter
-
-
-def new_org(database: Database) -> int:
-    with database.write() as conn:
-        pk = conn.execute(
-            insert(t.organizations)
-            .values(id=uuid.uuid4().hex[:8], uuid=str(uuid.uuid4()), name="R", created_at=0)
-            .returning(t.organizations.c.pk)
-        ).scalar_one()
-    return int(pk)
-
-
-def monthly(database: Database, org: int, dimension: ApiDimension) -> dict[str, int]:
-    table = t.api_calls_monthly
-    with database.read() as conn:
-        rows = conn.execute(
-            select(table.c.value, table.c.calls).where(
-                table.c.org_pk == org, table.c.dimension == int(dimension)
-            )
-        )
-        totals: dict[str, int] = {}
-        for value, calls in rows:
-            totals[value] = totals.get(value, 0) + calls
-        return totals
+from tests.support.rollup_writes import monthly, new_org
 
 
 def test_deltas_add_up_across_writes_in_every_rollup(database_url: str) -> None:

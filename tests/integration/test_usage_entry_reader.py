@@ -16,7 +16,7 @@ from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage.database import Database
 from tallyboard.storage.tables_automation import automation_jobs_daily, automation_jobs_monthly
 from tallyboard.storage.usage_entry_reader import EntryKind
-from tests.integration.test_rollup_writer import new_org
+from tests.support.rollup_writes import new_org
 
 FIRST = date(2026, 9, 1)
 DAYS = st.integers(0, 120).map(lambda n: FIRST + timedelta(days=n))

@@ -9,7 +9,9 @@ chunk at a time (``storage/export_chunks.py``). While it builds it refreshes its
 claim every few seconds; a process that dies mid-build leaves a claim that goes stale
 after :data:`LEASE` seconds, and any process resumes the job from scratch on its next
 round, so a crashed build is resumed within a minute. A build that lost its claim
-meanwhile drops its file.
+meanwhile drops its file. The scratch file a crashed build leaves in the export dir is
+deleted by a later round (at the first round, then every :data:`SWEEP_EVERY` seconds)
+once no live build can own it (``exports/scratch.py`` says how that is told).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,11 +31,12 @@ from tallyboard.domain.clock import Clock
 from tallyboard.domain.exports import ExportFormat, ExportKind
 from tallyboard.exports.files import csv_file, xlsx_file
 from tallyboard.exports.reports import jobs_sheets, usage_sheet
+from tallyboard.exports.scratch import Scratch, sweep
 from tallyboard.storage.database import Database
 from tallyboard.storage.export_chunks import CHUNK_SIZE
 from tallyboard.storage.export_claims import Claim, ExportClaims
 
-__all__ = ["KEEP_EVERY", "LEASE", "ExportBuilder"]
+__all__ = ["DOWNLOAD_GRACE", "KEEP_EVERY", "LEASE", "SWEEP_EVERY", "ExportBuilder"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,11 @@ LEASE = 30.0
 """Seconds a claim lives without a refresh; then another process resumes the job."""
 KEEP_EVERY = 5.0
 """Seconds between a running build's claim refreshes."""
+DOWNLOAD_GRACE = 3600.0
+"""Seconds an expired file's stored chunks are kept for the downloads that began
+before it expired (a download is served whole if it ends within this after expiry)."""
+SWEEP_EVERY = 300.0
+"""Seconds between two sweeps of the export dir for crashed builds' scratch files."""
 FAILED_MESSAGE = "The export could not be built; create it again"
 
 
@@ -90,6 +97,7 @@ class ExportBuilder:
         self.chunk_size = chunk_size
         """Bytes per stored chunk of a file kept in the database (tests make it small)."""
         self._task: asyncio.Task[None] | None = None
+        self._next_sweep = 0.0  # the first round sweeps
 
     @property
     def claims(self) -> ExportClaims:
@@ -120,9 +128,14 @@ class ExportBuilder:
 
     def run_once(self) -> bool:
         """Expire old files, then build one job; whether a job was claimed."""
+        if self._dir is not None and time.monotonic() >= self._next_sweep:
+            try:
+                self.sweep_scratch()
+            except Exception:  # leftovers wait for the next sweep; building goes on
+                log.exception("sweeping the export dir failed")
         due, expired = self._claims.work(self._now_ms(), int(LEASE * 1000))
         if expired:
-            for path in self._claims.expire(self._now_ms()):
+            for path in self._claims.expire(self._now_ms(), int(DOWNLOAD_GRACE * 1000)):
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         if not due:
@@ -133,18 +146,30 @@ class ExportBuilder:
         self.build(claim)
         return True
 
+    def sweep_scratch(self) -> list[str]:
+        """Delete the scratch files crashed builds left in the export dir; their names."""
+        self._next_sweep = time.monotonic() + SWEEP_EVERY
+        if self._dir is None:
+            return []
+        lease_ms = int(LEASE * 1000)
+        deleted = sweep(
+            self._dir, lambda: self._claims.building(self._now_ms(), lease_ms), grace=LEASE
+        )
+        if deleted:
+            log.info("deleted %d scratch files of crashed export builds", len(deleted))
+        return deleted
+
     def build(self, claim: Claim) -> None:
         keeper = _Keeper(self._claims, claim, self._now_ms)
         name = f"{claim.kind.value.replace('_', '-')}-{claim.id}.{claim.format.extension}"
-        scratch = None
+        scratch: Scratch | None = None
         try:
             if self._dir is not None:
                 self._dir.mkdir(parents=True, exist_ok=True)
             # In the export dir when set, so the finished file is renamed into place.
-            handle, scratch = tempfile.mkstemp(prefix=".building-", dir=self._dir)
-            os.close(handle)
-            partial = self._render(claim, keeper, scratch)
-            self._store(keeper.claim, name, scratch, partial)
+            scratch = Scratch(self._dir, claim.id)
+            partial = self._render(claim, keeper, scratch.path)
+            self._store(keeper.claim, name, scratch.path, partial)
         except _Lost:
             log.info("export %s was taken over by another process", claim.id)
         except Exception:
@@ -152,8 +177,7 @@ class ExportBuilder:
             self._claims.fail(keeper.claim, FAILED_MESSAGE, self._now_ms())
         finally:
             if scratch is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(scratch)
+                scratch.close()
 
     def _store(self, claim: Claim, name: str, scratch: str, partial: bool) -> None:
         """Land the built file: renamed into the export dir, or into the database as

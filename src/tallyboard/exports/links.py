@@ -18,9 +18,11 @@ file, its size) and commits; the body then streams chunk by chunk, each chunk in
 short read transaction of its own (a file in ``TALLYBOARD_EXPORT_DIR`` streams from the
 handle opened inside the transaction). Holding the transaction for the whole download
 would hold SQLite's only write lock -- or a pooled PostgreSQL connection -- for as long
-as the slowest client takes. Should the file expire between the commit and its last
-chunk, the body stops short of its ``Content-Length``: the client sees a failed
-download, never a wrong file.
+as the slowest client takes. A file that expires between the commit and its last
+chunk is still served whole: its chunks outlive the expiry by the builder's
+``DOWNLOAD_GRACE`` (``ExportClaims.expire``), and a file on disk streams from its open
+handle. Only a download still running that long after the expiry ends short of its
+``Content-Length``: the client sees a failed download, never a wrong file.
 """
 
 from __future__ import annotations

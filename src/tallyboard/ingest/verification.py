@@ -10,7 +10,10 @@ ledger, so it is reported as not verifiable instead of compared.
 after locking the month's totals (every writer adds to them first, so nothing else
 writes that month meanwhile) and recomputing inside that transaction; the answer-reuse
 versions are raised and the repair is audited. A repair killed half-way leaves every
-month either repaired or untouched: running it again finishes the job.
+month either repaired or untouched: running it again finishes the job. A repaired row
+the ledger adds to is written even when its figures are 0 (a zero-credit run's row is
+listed by ``topAgents``); the comparison itself reads a missing row as zeros, so a
+zero row deleted outright is not reported (its figures do not differ).
 """
 
 from __future__ import annotations

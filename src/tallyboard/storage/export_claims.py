@@ -6,6 +6,10 @@ finish only lands while the token is still its own. A claim not refreshed within
 lease (its process crashed) is claimed again by any process. On PostgreSQL the claim
 reads with ``FOR UPDATE SKIP LOCKED``, so concurrent builders never pick the same job;
 SQLite's single writer serializes them (the clause is not compiled there).
+
+An expired job's ``claimed_at`` is reused as the time its stored chunks are due for
+deletion (null once deleted): chunks outlive the expiry by a grace period, so a
+download that started before the expiry still reads every chunk (see :meth:`expire`).
 """
 
 from __future__ import annotations
@@ -42,10 +46,11 @@ class ExportClaims:
         self._database = database
 
     def work(self, now_ms: int, lease_ms: int) -> tuple[bool, bool]:
-        """(a job is due, a file has expired): one read, so an idle builder never
-        takes the write lock (SQLite's is the whole database's)."""
+        """(a job is due, a file has expired or its chunks are due for deletion): one
+        read, so an idle builder never takes the write lock (SQLite's is the whole
+        database's)."""
         due = exists().where(_due(now_ms, lease_ms))
-        expired = exists().where(_expired(now_ms))
+        expired = exists().where(or_(_expired(now_ms), _purge_due(now_ms)))
         with self._database.read() as conn:
             row = conn.execute(select(due, expired)).one()
         return bool(row[0]), bool(row[1])
@@ -143,17 +148,39 @@ class ExportClaims:
         with self._database.write() as conn:
             return bool(conn.execute(update(j).where(*_ours(claim)).values(**values)).rowcount)
 
-    def expire(self, now_ms: int) -> list[str]:
-        """Drop the files past their expiry; the paths of those kept on disk (to delete)."""
+    def building(self, now_ms: int, lease_ms: int) -> list[str]:
+        """The jobs whose build is live: claimed and refreshed within ``lease_ms``."""
+        live = and_(
+            j.c.status == ExportStatus.PROCESSING.value, j.c.claimed_at >= now_ms - lease_ms
+        )
+        with self._database.read() as conn:
+            return list(conn.execute(select(j.c.id).where(live)).scalars())
+
+    def expire(self, now_ms: int, grace_ms: int) -> list[str]:
+        """Expire the files past their TTL; the paths of those kept on disk (to delete).
+
+        An expired file is gone for every new download (410) at once. Its stored chunks
+        are deleted ``grace_ms`` later, by a later call: a download that began before
+        the expiry reads them one at a time and would otherwise end short of its
+        ``Content-Length``. (A file on disk needs no grace: a download reads it from
+        the handle it opened, which deleting the file does not close.)
+        """
         gone = _expired(now_ms)
+        purge = _purge_due(now_ms)
         with self._database.write() as conn:
             paths = [p for p in conn.execute(select(j.c.file_path).where(gone)).scalars() if p]
-            export_chunks.delete_chunks(conn, select(j.c.id).where(gone))
             conn.execute(
                 update(j)
                 .where(gone)
-                .values(status=ExportStatus.EXPIRED.value, content=None, file_path=None)
+                .values(
+                    status=ExportStatus.EXPIRED.value,
+                    content=None,
+                    file_path=None,
+                    claimed_at=now_ms + grace_ms,
+                )
             )
+            export_chunks.delete_chunks(conn, select(j.c.id).where(purge))
+            conn.execute(update(j).where(purge).values(claimed_at=None))
         return paths
 
 
@@ -166,6 +193,11 @@ def _due(now_ms: int, lease_ms: int) -> ColumnElement[bool]:
 
 def _expired(now_ms: int) -> ColumnElement[bool]:
     return and_(j.c.status == ExportStatus.FINISHED.value, j.c.expires_at <= now_ms)
+
+
+def _purge_due(now_ms: int) -> ColumnElement[bool]:
+    """Expired jobs whose chunks are due for deletion (``claimed_at``: when)."""
+    return and_(j.c.status == ExportStatus.EXPIRED.value, j.c.claimed_at <= now_ms)
 
 
 def _ours(claim: Claim) -> tuple[ColumnElement[bool], ...]:

@@ -45,7 +45,8 @@ export_jobs = Table(
     Column("partial", Boolean, nullable=False),
     Column("error", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
-    # When a process claimed it last (a build older than the lease is resumed).
+    # When a process claimed it last (a build older than the lease is resumed); on an
+    # expired job, when its stored chunks are due for deletion (null once deleted).
     Column("claimed_at", BigInteger, nullable=True),
     Column("finished_at", BigInteger, nullable=True),
     Column("expires_at", BigInteger, nullable=True),

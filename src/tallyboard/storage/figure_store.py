@@ -3,7 +3,9 @@
 A figure is ``(table, key, column) -> value``, the key being the row's key without the
 organization (``(day, dimension, value)`` for ``api_calls_daily``, ``(month,)`` for
 ``usage_totals_monthly``, ...). Rewriting replaces whole rows: a row none of whose
-figures should exist is deleted.
+figures should exist is deleted, and a row the ledger adds to is written even when its
+figures add up to zero -- a zero-credit run keeps its row, and the statistics show it
+(``topAgents`` ranks the agent at 0), as the rollup writer and corrections keep it.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def write_rows(
     figures: Iterable[Figure],
 ) -> None:
     """Rewrite every row holding one of ``figures`` with its expected values (deleted
-    when it should hold nothing)."""
+    when the ledger adds nothing to it; kept, at zero, when what it adds sums to 0)."""
     rows: dict[tuple[str, tuple[object, ...]], None] = {}
     for name, key, _ in figures:
         rows[(name, key)] = None
@@ -103,7 +105,7 @@ def write_rows(
         ]
         conn.execute(delete(table).where(*match))
         values = wanted.get((name, key))
-        if values and any(values.values()):
+        if values:
             row = {"org_pk": org_pk, **dict(zip(keys, key, strict=True))}
             row.update({column: values.get(column, 0) for column in columns})
             conn.execute(insert(table).values(row))
