@@ -13,7 +13,9 @@ organization is that organization's order. Only entries with usage > 0 are liste
 Jobs per event pipe are the organization's jobs per automation over the period's
 months (``automation_jobs_monthly``), grouped by each automation's current event pipe.
 The organizations that miss the cache are read together, one statement per table
-(``storage/combined_entry_reader.py``), only the automations with jobs in the months.
+(``storage/combined_entry_reader.py``), only the automations with jobs in the months;
+with the prepared catalogs, their jobs and their catalogs' stamps in two statements, and
+a row is built only for each organization's top 10 (``_prepared_figures``).
 """
 
 from __future__ import annotations
