@@ -132,9 +132,10 @@ _WHY_ENTRIES = (
     "come from the monthly rollup, the other days from the daily one) but grow with the "
     "number of automations, which grows with the size here. "
     "automationsUsageDetailsCombined on a cache miss reads the organizations that missed "
-    "together, one statement per table (`storage/combined_entry_reader.py`), and builds a "
-    "row for every automation with jobs in the period before keeping the top 10: flat in "
-    "jobs, O(automations with jobs) in Python. Flat cold listing "
+    "together: their jobs in one statement (`storage/combined_entry_reader.py`), their "
+    "prepared catalogs' stamps in another (`storage/usage_versions.py` `stamps`), then "
+    "sums each one's jobs per pipe from its prepared rows and builds rows only for its top "
+    "10: flat in jobs, O(automations with jobs) in Python. Flat cold listing "
     "latency needs the listing in SQL: per-entry period usage sortable in the database, "
     "a stored case-folded name, keyset paging -- as decision 0010 describes for flows."
 )

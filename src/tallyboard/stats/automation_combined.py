@@ -13,11 +13,14 @@ organization is that organization's order. Only entries with usage > 0 are liste
 Jobs per event pipe are the organization's jobs per automation over the period's
 months (``automation_jobs_monthly``), grouped by each automation's current event pipe.
 The organizations that miss the cache are read together, one statement per table
-(``storage/combined_entry_reader.py``), only the automations with jobs in the months.
+(``storage/combined_entry_reader.py``), only the automations with jobs in the months;
+with the prepared catalogs, their jobs and their catalogs' stamps in two statements, and
+a row is built only for each organization's top 10 (``_prepared_figures``).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +31,7 @@ from tallyboard.domain.periods import PeriodWindow
 from tallyboard.domain.ranking import top
 from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.entry_listing import EntryRow, Pipe
-from tallyboard.stats.prepared_catalog import PreparedCatalogs, used_rows
+from tallyboard.stats.prepared_catalog import Prepared, PreparedCatalogs, used_rows
 from tallyboard.stats.scope import CombinedScope, per_organization
 from tallyboard.stats.usage_details import entry_rows
 from tallyboard.storage import combined_entry_reader as many
@@ -183,12 +186,8 @@ class AutomationStatistics:
     ) -> dict[int, OrgAutomations]:
         with self._db.read() as conn:
             jobs = many.monthly_jobs(conn, pks, months)
-            prepared = {pk: catalogs.get(conn, pk, EntryKind.AUTOMATIONS) for pk in pks}
-        result = {}
-        for pk in pks:
-            used = {entry: total for entry, (total, _) in jobs[pk].items()}
-            result[pk] = _figures(used_rows(prepared[pk], used), jobs[pk])
-        return result
+            prepared = catalogs.get_many(conn, pks, EntryKind.AUTOMATIONS)
+        return {pk: _prepared_figures(prepared[pk], jobs[pk]) for pk in pks}
 
     def combined(
         self, scope: CombinedScope, window: PeriodWindow, *, label: str
@@ -237,4 +236,44 @@ def _figures(rows: list[EntryRow], jobs: Mapping[str, tuple[int, int]]) -> OrgAu
         last_job_at=max((last for _, last in jobs.values()), default=None),
         pipes=tuple(pipes),
         top=tuple(best),
+    )
+
+
+def _prepared_figures(prepared: Prepared, jobs: Mapping[str, tuple[int, int]]) -> OrgAutomations:
+    """``_figures(used_rows(prepared, used), jobs)`` without a row per automation that
+    ran: a large organization has thousands, and only its top 10 are listed, so the
+    pipes are summed from the prepared rows' event pipes and the top 10 picked by
+    (usage descending, id) before their rows are built."""
+    index = prepared.index
+    rows = prepared.rows
+    by_pipe: dict[str, list[Any]] = {}
+    ran: list[tuple[int, str]] = []
+    for entry, (usage, last) in jobs.items():
+        if usage <= 0:
+            continue
+        ran.append((-usage, entry))
+        at = index.get(entry)
+        pipe = None if at is None else rows[at].event_pipe
+        if pipe is None:  # an entry known only from its jobs has no pipe either
+            continue
+        found = by_pipe.get(pipe.uuid)
+        if found is None:
+            found = by_pipe[pipe.uuid] = [pipe, 0, 0]
+        found[1] += usage
+        if last > found[2]:
+            found[2] = last
+    pipes = top(
+        (PipeUsage(p, usage, last) for p, usage, last in by_pipe.values()),
+        TOP_PIPES,
+        metric=lambda p: p.usage,
+        labels=lambda p: (p.pipe.uuid,),
+    )
+    best = heapq.nsmallest(TOP_AUTOMATIONS, ran)
+    listed = used_rows(prepared, {entry: -negated for negated, entry in best})
+    listed.sort(key=lambda row: (-row.usage, row.id))
+    return OrgAutomations(
+        usage=sum(total for total, _ in jobs.values()),
+        last_job_at=max((last for _, last in jobs.values()), default=None),
+        pipes=tuple(pipes),
+        top=tuple(listed),
     )

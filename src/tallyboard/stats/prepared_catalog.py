@@ -17,7 +17,7 @@ usage, so an answer built on it is the one a full read would build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -140,3 +140,16 @@ class PreparedCatalogs:
             prepared = self._build(kind, entries, pipes, names)
             self._cache.put_current(key, stamp, prepared, len(prepared.rows) + 1)
         return prepared
+
+    def get_many(
+        self, conn: Connection, org_pks: Sequence[int], kind: EntryKind
+    ) -> dict[int, Prepared]:
+        """:meth:`get` of every organization, their stamps read in one statement (a
+        combined miss of 25 organizations made 25 round trips for them); a catalog that
+        changed is prepared again by :meth:`get`, under the stamp it reads itself."""
+        stamps = usage_versions.stamps(conn, org_pks, _STREAMS[kind])
+        found: dict[int, Prepared] = {}
+        for org_pk in org_pks:
+            prepared = self._cache.get_current((org_pk, kind), stamps[org_pk])
+            found[org_pk] = self.get(conn, org_pk, kind) if prepared is None else prepared
+        return found

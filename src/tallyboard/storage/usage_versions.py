@@ -16,17 +16,17 @@ apply`` changes the tenancy generation instead, which every stamp includes.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from enum import IntEnum
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage import tables as t
 from tallyboard.storage.dialect import StorageDialect
 from tallyboard.storage.tenancy_store import generation_subquery
 
-__all__ = ["Stamp", "Stream", "bump", "stamp"]
+__all__ = ["Stamp", "Stream", "bump", "stamp", "stamps"]
 
 
 class Stream(IntEnum):
@@ -73,3 +73,25 @@ def stamp(conn: Connection, org_pk: int, stream: Stream) -> Stamp:
     equal rollups, catalog and tenancy."""
     version, generation = conn.execute(_STAMP, {"org_pk": org_pk, "stream": int(stream)}).one()
     return (None if version is None else int(version)), generation
+
+
+_ONE = select(literal(1).label("one")).subquery()
+_IN_STREAM = and_(
+    _V.c.org_pk.in_(bindparam("orgs", expanding=True)), _V.c.stream == bindparam("stream")
+)
+_STAMPS = select(generation_subquery(), _V.c.org_pk, _V.c.version).select_from(
+    _ONE.outerjoin(_V, _IN_STREAM)
+)
+"""One row per organization with a version, or a single row of nulls but the
+generation when none has: the generation is read in the same statement either way."""
+
+
+def stamps(conn: Connection, org_pks: Sequence[int], stream: Stream) -> dict[int, Stamp]:
+    """:func:`stamp` of every organization in ``org_pks``, in one statement: a combined
+    query that misses the cache for 25 organizations made 25 round trips for them."""
+    if not org_pks:
+        return {}
+    rows = conn.execute(_STAMPS, {"orgs": list(org_pks), "stream": int(stream)}).all()
+    generation: str | None = rows[0][0]
+    versions = {org_pk: int(version) for _, org_pk, version in rows if org_pk is not None}
+    return {pk: (versions.get(pk), generation) for pk in org_pks}

@@ -14,50 +14,15 @@ from tallyboard.stats.entry_listing import (
     EntryFilter,
     EntryRow,
     EntrySort,
-    Pipe,
     SortField,
     cut,
     order,
     sort_key,
 )
 from tallyboard.stats.usage_details_input import UsageDetailsInput, parse_sort
+from tests.support.entry_rows import entry_filters, entry_rows, entry_sorts
 
-PIPES = [Pipe("u1", "Sales", None, None), Pipe("u2", "Support", None, None)]
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
-
-
-@st.composite
-def _rows(draw: st.DrawFn) -> list[EntryRow]:
-    ids = draw(st.lists(st.text("abc", min_size=1, max_size=3), unique=True, max_size=12))
-    return [
-        EntryRow(
-            id=i,
-            name=draw(st.none() | st.sampled_from(["Alpha", "alpha", "Beta", "ß", "ss"])),
-            usage=draw(st.integers(0, 3)),
-            action=draw(st.none() | st.sampled_from(["x", "y"])),
-            event=draw(st.none() | st.sampled_from(["e", "f"])),
-            status=draw(st.sampled_from(["active", "inactive"])),
-            action_pipe=draw(st.none() | st.sampled_from(PIPES)),
-            event_pipe=draw(st.none() | st.sampled_from(PIPES)),
-            created_at=draw(st.none() | st.integers(0, 3)),
-            created_by=None,
-            updated_at=draw(st.none() | st.integers(0, 3)),
-            tags=tuple(draw(st.lists(st.sampled_from(["t1", "t2"]), unique=True))),
-        )
-        for i in ids
-    ]
-
-
-_filters = st.builds(
-    EntryFilter,
-    st.none() | st.sampled_from(["al", "ss", "b"]),
-    st.frozensets(st.sampled_from(["x", "y"])),
-    st.frozensets(st.sampled_from(["e", "f"])),
-    st.frozensets(st.sampled_from(["u1", "u2"])),
-    st.frozensets(st.sampled_from(["active", "inactive"])),
-    st.frozensets(st.sampled_from(["t1", "t2"])),
-)
-_sorts = st.builds(EntrySort, st.sampled_from(list(SortField)), st.booleans())
 
 
 def _model(rows: list[EntryRow], f: EntryFilter, sort: EntrySort) -> list[str]:
@@ -79,7 +44,7 @@ def _model(rows: list[EntryRow], f: EntryFilter, sort: EntrySort) -> list[str]:
     return [r.id for r in present + absent]
 
 
-@given(_rows(), _filters, _sorts, st.integers(1, 4))
+@given(entry_rows(), entry_filters, entry_sorts, st.integers(1, 4))
 def test_every_page_walk_is_the_model_order(
     rows: list[EntryRow], entry_filter: EntryFilter, sort: EntrySort, first: int
 ) -> None:

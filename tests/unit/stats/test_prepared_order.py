@@ -25,7 +25,7 @@ from tallyboard.stats.entry_listing import (
 from tallyboard.stats.prepared_catalog import Prepared, merged
 from tallyboard.stats.prepared_order import ordered
 from tallyboard.stats.usage_details import AvailableFilters
-from tests.unit.stats.test_entry_listing import _filters, _rows
+from tests.support.entry_rows import entry_filters, entry_rows
 
 _NO_FILTERS = AvailableFilters((), (), (), (), ())
 _NONE = EntryFilter(None)
@@ -52,10 +52,10 @@ def _usage(draw: st.DrawFn, ids: list[str]) -> dict[str, int]:
 
 @settings(max_examples=300)
 @given(
-    rows=_rows(),
+    rows=entry_rows(),
     deleted=st.lists(st.booleans(), max_size=5),
     data=st.data(),
-    filters=st.lists(_filters, min_size=1, max_size=2),
+    filters=st.lists(entry_filters, min_size=1, max_size=2),
 )
 def test_the_prepared_order_is_the_plain_order(
     rows: list[EntryRow],
