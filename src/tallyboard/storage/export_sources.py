@@ -103,10 +103,15 @@ def _job_events(conn: Connection, org_pk: int, start_ms: int, end_ms: int) -> It
     code = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
     after: tuple[int, str, str] | None = None
     while True:
+        # The lower bound moves with the keyset: the index ``(org_pk, time_ms)`` is
+        # entered at the last chunk's time. With the period's start there instead,
+        # SQLite takes it as the range's start and filters by the row value alone, so
+        # every chunk re-read all the rows before it (quadratic: 1M rows ~8x slower per
+        # row than 100k); its query plan reads the same either way.
         query = select(e.c.time_ms, e.c.source, e.c.event_id, e.c.payload).where(
             e.c.org_pk == org_pk,
             e.c.type == code,
-            e.c.time_ms >= start_ms,
+            e.c.time_ms >= (start_ms if after is None else after[0]),
             e.c.time_ms < end_ms,
             e.c.voided_at_ms.is_(None),
         )
