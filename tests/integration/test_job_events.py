@@ -24,7 +24,7 @@ from tallyboard.domain.usage import EventType
 from tallyboard.storage import export_sources
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.integration.test_rollup_writer import new_org
+from tests.support.rollup_writes import new_org
 
 JOB = EVENT_TYPE_CODES[EventType.AUTOMATION_JOB]
 CALL = EVENT_TYPE_CODES[EventType.API_CALL]
