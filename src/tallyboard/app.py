@@ -90,16 +90,6 @@ def build_document_cache(
     )
 
 
-GC_THRESHOLDS = (50_000, 10, 10)
-"""The cyclic collector's thresholds once serving (decision 0009). With CPython's
-700, a listing that holds a few thousand rows for the length of a request set off a
-dozen young collections, each promoting those still-live rows towards the old
-generation, whose full pass over every cache then ran every few requests: one
-request in ten paid it. At 50,000 a request's transient objects are freed by
-reference counting before the collector runs at all; only cyclic garbage waits a
-little longer (at most 50,000 objects)."""
-
-
 def lifespan_of(
     settings: Settings, components: Components
 ) -> Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]:
@@ -121,7 +111,6 @@ def lifespan_of(
         # keep it out of the collector's full passes, which then stay short (0009).
         gc.collect()
         gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
         try:
             # The lifespan state reaches the HTTP protocol too (api/http/server.py).
             yield {METRICS_STATE_KEY: components.metrics}
