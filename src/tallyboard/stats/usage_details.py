@@ -29,7 +29,7 @@ principal, so the keys hold none.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -91,7 +91,8 @@ class UsageDetails:
     """Every matching entry in order; ``usage`` and ``total_count`` cover all of them."""
 
     days: DayRange
-    ordered: tuple[Keyed, ...]
+    ordered: Sequence[Keyed]
+    """Built item by item when read (``stats/prepared_order.py``)."""
     usage: int
     available: AvailableFilters
     request: UsageDetailsInput
@@ -178,11 +179,9 @@ class UsageDetailsStatistics:
             if listing is None:
                 listing = self._read(conn, kind, org, days)
                 self._listings.put_current(listing_key, stamp, listing, listing.weight)
-        matching = prepared_order.ordered(
+        ordered, usage = prepared_order.ordered(
             listing.prepared, listing.used, request.entry_filter, request.sort
         )
-        ordered = tuple(matching)
-        usage = sum(item[2] for item in ordered)
         answer = UsageDetails(days, ordered, usage, listing.prepared.available, request)
         self._answers.put_current(answer_key, stamp, answer, len(ordered) + 1)
         return answer

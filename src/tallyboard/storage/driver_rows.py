@@ -3,9 +3,9 @@
 SQLAlchemy's ``Connection.execute`` builds a ``Row`` (with its key map and result
 processors) for every row fetched: for a read of a few thousand rows -- an
 organization's usage per automation, on every cold listing -- that is a third of
-the read's time. :func:`fetch_all` runs a Core statement, compiled once per dialect,
+the read's time. :func:`fetch_rows` runs a Core statement, compiled once per dialect,
 on the driver's cursor in the caller's transaction and returns the driver's plain
-tuples. Only for statements whose columns need no result processing (integers,
+tuples, one at a time. Only for statements whose columns need no result processing (integers,
 text, sums) and which live as module constants (the compiled form is kept per
 statement object).
 """
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Select
 
-__all__ = ["driver_cursor", "fetch_all"]
+__all__ = ["driver_cursor", "fetch_rows"]
 
 
 @contextmanager
@@ -58,12 +58,14 @@ def _compiled(conn: Connection, statement: Select[Any]) -> _Compiled:
     return found
 
 
-def fetch_all(
+def fetch_rows(
     conn: Connection, statement: Select[Any], params: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """Every row of ``statement`` (bound parameters by name, no expanding ones)."""
+) -> Iterator[tuple[Any, ...]]:
+    """Every row of ``statement`` (bound parameters by name, no expanding ones), one at
+    a time: thousands of row tuples alive at once would set off the garbage
+    collector's young passes, each promoting them towards a full pass."""
     sql, order = _compiled(conn, statement)
     values: Any = dict(params) if order is None else tuple(params[name] for name in order)
     with driver_cursor(conn) as cursor:
         cursor.execute(sql, values)
-        return list(cursor.fetchall())
+        yield from cursor

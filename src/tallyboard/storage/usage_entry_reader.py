@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from tallyboard.domain.usage import AiResource
 from tallyboard.storage import tables as t
-from tallyboard.storage.driver_rows import fetch_all
+from tallyboard.storage.driver_rows import fetch_rows
 from tallyboard.storage.tables_automation import (
     automation_jobs_daily,
     automation_jobs_monthly,
@@ -150,7 +150,7 @@ def usage(
         )
     totals: dict[str, int] = {}
     for statement, params in parts:
-        for entry, total in fetch_all(conn, statement, params):
+        for entry, total in fetch_rows(conn, statement, params):
             totals[entry] = totals.get(entry, 0) + int(total)
     return totals
 

@@ -1,12 +1,14 @@
 """The prepared order (``stats/prepared_order.py``) against the plain one: for any
 catalog (deleted entries included), any usage (negative, zero, entries without a
 catalog row), any filter and any sort, the listing equals ``order(merged(...))`` --
-rows, keys and order -- and stays equal when the same catalog is asked again with
-other usage (the memoised orders and rows are reused)."""
+rows, keys, order and usage sum, read item by item or by slices -- and stays equal
+when the same catalog is asked again with other usage (the memoised orders are
+reused)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,11 +71,14 @@ def test_the_prepared_order_is_the_plain_order(
     for used in usages:
         for entry_filter, sort in itertools.product([_NONE, *filters], _SORTS):
             expected = order(merged(prepared, used), entry_filter, sort)
-            found = ordered(prepared, used, entry_filter, sort)
-            assert _shown(found) == _shown(expected)
+            found, usage = ordered(prepared, used, entry_filter, sort)
+            assert len(found) == len(expected)
+            assert _shown([found[i] for i in range(len(found))]) == _shown(expected)
+            assert _shown(list(found[1:4])) == _shown(expected[1:4])
+            assert usage == sum(item[2] for item in expected)
 
 
-def _shown(keyed: list[Keyed]) -> list[tuple[object, EntryRow, int]]:
+def _shown(keyed: Sequence[Keyed]) -> list[tuple[object, EntryRow, int]]:
     """Positions, rows as shown and usage (rows may carry another usage: ``Keyed``)."""
     return [(position, shown((position, row, usage)), usage) for position, row, usage in keyed]
 
@@ -89,6 +94,6 @@ def test_what_is_kept_per_catalog_is_bounded_whatever_the_filters() -> None:
     sort = EntrySort(SortField.NAME, False)
     for i in range(3 * prepared_order.MEMOS):
         search = EntryFilter(f"name {i}")
-        found = ordered(prepared, used, search, sort)
-        assert _shown(found) == _shown(order(merged(prepared, used), search, sort))
+        found, _ = ordered(prepared, used, search, sort)
+        assert _shown(list(found)) == _shown(order(merged(prepared, used), search, sort))
         assert len(prepared.orders) <= prepared_order.MEMOS
