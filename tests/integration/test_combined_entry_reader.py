@@ -64,3 +64,23 @@ def test_each_organization_gets_what_its_own_readers_give(database_url: str) -> 
             assert many.monthly_jobs(conn, orgs, []) == {org: {} for org in orgs}
     finally:
         database.dispose()
+
+
+def test_any_number_of_organizations_and_any_span_of_months(database_url: str) -> None:
+    """The jobs statement comes in sizes of eight organizations (the last repeated):
+    1, 8, 9 and 10 organizations each read exactly their own jobs, over one, two or
+    three months."""
+    database = Database(database_url)
+    try:
+        orgs = [_org(database, n) for n in range(10)]
+        spans = (["2026-11"], MONTHS, ["2026-09", *MONTHS])
+        with database.read() as conn:
+            for size in (1, 8, 9, 10):
+                for months in spans:
+                    jobs = many.monthly_jobs(conn, orgs[:size], months)
+                    assert set(jobs) == set(orgs[:size])
+                    for org in orgs[:size]:
+                        assert jobs[org] == reader.monthly_jobs(conn, org, months)
+            assert set(many.monthly_jobs(conn, orgs, spans[2])[orgs[0]]) == {"a0", "a1", "a3", "a9"}
+    finally:
+        database.dispose()

@@ -244,14 +244,16 @@ def _prepared_figures(prepared: Prepared, jobs: Mapping[str, tuple[int, int]]) -
     ran: a large organization has thousands, and only its top 10 are listed, so the
     pipes are summed from the prepared rows' event pipes and the top 10 picked by
     (usage descending, id) before their rows are built."""
-    index = prepared.index
-    rows = prepared.rows
+    index, rows = prepared.index, prepared.rows
     by_pipe: dict[str, list[Any]] = {}
-    ran: list[tuple[int, str]] = []
+    total, latest = 0, None
     for entry, (usage, last) in jobs.items():
+        # One pass: totals, the latest job and the pipes (no list per automation).
+        total += usage
+        if latest is None or last > latest:
+            latest = last
         if usage <= 0:
             continue
-        ran.append((-usage, entry))
         at = index.get(entry)
         pipe = None if at is None else rows[at].event_pipe
         if pipe is None:  # an entry known only from its jobs has no pipe either
@@ -268,12 +270,13 @@ def _prepared_figures(prepared: Prepared, jobs: Mapping[str, tuple[int, int]]) -
         metric=lambda p: p.usage,
         labels=lambda p: (p.pipe.uuid,),
     )
+    ran = ((-usage, entry) for entry, (usage, _) in jobs.items() if usage > 0)
     best = heapq.nsmallest(TOP_AUTOMATIONS, ran)
     listed = used_rows(prepared, {entry: -negated for negated, entry in best})
     listed.sort(key=lambda row: (-row.usage, row.id))
     return OrgAutomations(
-        usage=sum(total for total, _ in jobs.values()),
-        last_job_at=max((last for _, last in jobs.values()), default=None),
+        usage=total,
+        last_job_at=latest,
         pipes=tuple(pipes),
         top=tuple(listed),
     )

@@ -13,9 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, bindparam, cast, exists, func, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.engine import Connection
 
+from tallyboard.storage.driver_rows import fetch_rows
 from tallyboard.storage.tables_automation import automation_jobs_monthly, automations, pipes
 from tallyboard.storage.usage_entry_reader import CATALOG_COLUMNS
 
@@ -25,19 +36,32 @@ _m = automation_jobs_monthly
 _ORGS: BindParameter[Any] = bindparam("orgs", expanding=True)
 _MONTHS: BindParameter[Any] = bindparam("months", expanding=True)
 
-_JOBS = (
-    select(
-        _m.c.org_pk,
-        _m.c.automation_id,
-        # A BIGINT sum, not PostgreSQL's NUMERIC: a miss reads thousands of rows and
-        # a Decimal each cost more than reading them. FIGURE_CEILING (10^14 a month)
-        # keeps any sum of months far inside BIGINT.
-        cast(func.sum(_m.c.jobs), BigInteger),
-        func.max(_m.c.last_job_at),
+
+def _jobs_query(orgs: int) -> Select[Any]:
+    """Jobs and latest job per organization and automation over a span of months, for
+    ``orgs`` organization parameters (``o0``, ``o1``, ...): one shape per size, so it
+    is compiled once and runs on the driver's cursor (``storage/driver_rows.py``)."""
+    org_params = [bindparam(f"o{i}", type_=Integer()) for i in range(orgs)]
+    return (
+        select(
+            _m.c.org_pk,
+            _m.c.automation_id,
+            cast(func.sum(_m.c.jobs), BigInteger),
+            func.max(_m.c.last_job_at),
+        )
+        .where(
+            _m.c.org_pk.in_(org_params),
+            _m.c.month.between(bindparam("first_month"), bindparam("last_month")),
+        )
+        .group_by(_m.c.org_pk, _m.c.automation_id)
     )
-    .where(_m.c.org_pk.in_(_ORGS), _m.c.month.in_(_MONTHS))
-    .group_by(_m.c.org_pk, _m.c.automation_id)
-)
+
+
+_ORG_SLOTS = 8
+"""Organization parameters come in multiples of this (the last one repeated)."""
+_JOBS_BY_SLOTS: dict[int, Select[Any]] = {}
+
+
 _WITH_JOBS = exists().where(
     _m.c.org_pk == automations.c.org_pk,
     _m.c.automation_id == automations.c.automation_id,
@@ -58,11 +82,18 @@ Pipes = dict[str, tuple[str, str, str | None, str | None]]
 def monthly_jobs(
     conn: Connection, org_pks: Sequence[int], months: Sequence[str]
 ) -> dict[int, dict[str, tuple[int, int]]]:
-    """org pk -> automation id -> (jobs, latest job's epoch ms) over the months."""
+    """org pk -> automation id -> (jobs, latest job's epoch ms) over the months
+    (consecutive, as every period's are: read as one span)."""
     found: dict[int, dict[str, tuple[int, int]]] = {pk: {} for pk in org_pks}
     if org_pks and months:
-        rows = conn.execute(_JOBS, {"orgs": list(org_pks), "months": list(months)}).all()
-        for org_pk, entry, jobs, last in rows:
+        slots = -(-len(org_pks) // _ORG_SLOTS) * _ORG_SLOTS
+        statement = _JOBS_BY_SLOTS.get(slots)
+        if statement is None:
+            statement = _JOBS_BY_SLOTS[slots] = _jobs_query(slots)
+        padded = [*org_pks, *[org_pks[-1]] * (slots - len(org_pks))]
+        params: dict[str, Any] = {f"o{i}": pk for i, pk in enumerate(padded)}
+        params.update(first_month=min(months), last_month=max(months))
+        for org_pk, entry, jobs, last in fetch_rows(conn, statement, params):
             found[org_pk][entry] = (jobs, last)
     return found
 
