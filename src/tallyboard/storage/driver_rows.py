@@ -42,6 +42,10 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
         cursor.close()
 
 
+_BATCH = 256
+"""Rows fetched per call: below CPython's young-generation threshold (700), and few
+calls (psycopg checks its result on every ``next()`` of a cursor)."""
+
 _Compiled = tuple[str, tuple[str, ...] | None]
 """The statement's SQL in the driver's parameter style, and the order of its
 positional parameters (None: the driver takes them by name)."""
@@ -61,11 +65,12 @@ def _compiled(conn: Connection, statement: Select[Any]) -> _Compiled:
 def fetch_rows(
     conn: Connection, statement: Select[Any], params: Mapping[str, Any]
 ) -> Iterator[tuple[Any, ...]]:
-    """Every row of ``statement`` (bound parameters by name, no expanding ones), one at
-    a time: thousands of row tuples alive at once would set off the garbage
+    """Every row of ``statement`` (bound parameters by name, no expanding ones), a few
+    hundred at a time: thousands of row tuples alive at once would set off the garbage
     collector's young passes, each promoting them towards a full pass."""
     sql, order = _compiled(conn, statement)
     values: Any = dict(params) if order is None else tuple(params[name] for name in order)
     with driver_cursor(conn) as cursor:
         cursor.execute(sql, values)
-        yield from cursor
+        while batch := cursor.fetchmany(_BATCH):
+            yield from batch
