@@ -21,13 +21,13 @@ import time
 import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
 from bench.ledger_bulk import BulkTarget
 from bench.ledger_data import SOURCE, LedgerGenerator
+from bench.proc_memory import reset_peak, status_bytes
 from bench.server import fresh_database, postgres_available
 from tallyboard.admin.applier import Applier
 from tallyboard.admin.document import parse_document
@@ -47,22 +47,6 @@ QUICK_ROWS = 20_000
 ORGS = 50
 VOIDS = 300
 ENGINES = ("sqlite", "postgresql")
-
-
-def _status(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    """Reset this process's RSS high-water mark (Linux 4.0+); False when impossible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def _organizations(components: Components, orgs: list[str]) -> list[int]:
@@ -115,12 +99,12 @@ def _populate(
 def _verify(components: Components) -> dict[str, Any]:
     verifier = components.verifier
     targets = verifier.targets(None, None)
-    baseline = _status("VmRSS")
-    resettable = _reset_peak()
+    baseline = status_bytes("VmRSS")
+    resettable = reset_peak()
     started, cpu = time.perf_counter(), time.process_time()
     found = verifier.verify(targets)
     seconds = time.perf_counter() - started
-    peak = _status("VmHWM") if resettable else 0
+    peak = status_bytes("VmHWM") if resettable else 0
     return {
         "org_months": len(targets) - len(found.unverifiable),
         "differences": len(found.differences),

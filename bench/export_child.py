@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench.proc_memory import reset_peak, status_bytes
 from tallyboard.components import build_components
 from tallyboard.exports.files import csv_file
 from tallyboard.exports.reports import jobs_sheets
@@ -32,38 +33,23 @@ from tallyboard.storage.export_claims import ExportClaims
 from tallyboard.storage.export_tables import export_chunks, export_jobs
 
 
-def _status_bytes(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def main(url: str, export_id: str, mode: str, export_dir: str | None) -> dict[str, object]:
     settings = Settings(database_url=url, export_dir=export_dir)
     components = build_components(settings)
     database = components.database
-    baseline = _status_bytes("VmRSS")
+    baseline = status_bytes("VmRSS")
     cpu_before = _cpu_seconds()
-    reset = _reset_peak()
+    reset = reset_peak()
     started = time.perf_counter()
     if mode == "xlsx":
         if not components.export_builder.run_once():
             raise RuntimeError("no export was waiting")
-        wall, peak = time.perf_counter() - started, _status_bytes("VmHWM")
+        wall, peak = time.perf_counter() - started, status_bytes("VmHWM")
         jobs, chunks = export_jobs.c, export_chunks.c
         stored = select(func.sum(func.length(chunks.data))).where(chunks.export_id == export_id)
         with database.read() as conn:
@@ -86,7 +72,7 @@ def main(url: str, export_id: str, mode: str, export_dir: str | None) -> dict[st
             size = Path(path).stat().st_size
         finally:
             os.unlink(path)
-        wall, peak = time.perf_counter() - started, _status_bytes("VmHWM")
+        wall, peak = time.perf_counter() - started, status_bytes("VmHWM")
     return {
         "mode": mode,
         "wall_seconds": wall,

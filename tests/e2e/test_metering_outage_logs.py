@@ -8,12 +8,8 @@ The outage is real: the servers reach PostgreSQL through a proxy the test cuts.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,7 +24,7 @@ from sqlalchemy import select
 from tallyboard.domain.usage import ApiDimension
 from tallyboard.storage import tables as t
 from tallyboard.storage.database import Database
-from tests.support.fleet import ServerProcess, wait_ready
+from tests.support.fleet import ServerProcess, start_server, wait_ready
 from tests.support.harness import mint_admin_token
 from tests.support.tcp_proxy import TcpProxy
 
@@ -42,24 +38,7 @@ _TEXT = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+) (?P<logger>\S+): (?P<rest>.*)$")
 
 
 def start(database_url: str, log_format: str) -> ServerProcess:
-    env = {
-        **os.environ,
-        "TALLYBOARD_DATABASE_URL": database_url,
-        "TALLYBOARD_FLUSH_INTERVAL": "0.2",
-        "TALLYBOARD_LOG_FORMAT": log_format,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tallyboard", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    server = ServerProcess(process)
-    server.reader = threading.Thread(target=server.read_log, daemon=True)
-    server.reader.start()
-    return server
+    return start_server(database_url, flush_interval=0.2, log_format=log_format)
 
 
 def parse(line: str, log_format: str) -> dict[str, Any] | None:

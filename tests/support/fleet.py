@@ -65,12 +65,14 @@ class ServerProcess:
         return "".join(self.lines[-50:])
 
 
-def start_server(database_url: str, flush_interval: float) -> ServerProcess:
+def start_server(
+    database_url: str, flush_interval: float, log_format: str = "text"
+) -> ServerProcess:
     env = {
         **os.environ,
         "TALLYBOARD_DATABASE_URL": database_url,
         "TALLYBOARD_FLUSH_INTERVAL": str(flush_interval),
-        "TALLYBOARD_LOG_FORMAT": "text",
+        "TALLYBOARD_LOG_FORMAT": log_format,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tallyboard", "serve", "--host", "127.0.0.1", "--port", "0"],

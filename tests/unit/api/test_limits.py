@@ -54,9 +54,8 @@ def test_expanded_counts_saturate_instead_of_growing_without_bound() -> None:
     assert shape.fields == SATURATED
 
 
-def test_each_definition_body_is_walked_once_however_often_it_is_spread(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _count_walks(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
+    """How often ``limits`` walks each selection set's body, by the set's identity."""
     walked: Counter[int] = Counter()
     walk_body = limits._walk_body
 
@@ -65,6 +64,13 @@ def test_each_definition_body_is_walked_once_however_often_it_is_spread(
         return walk_body(selection_set, *args)
 
     monkeypatch.setattr(limits, "_walk_body", counting)
+    return walked
+
+
+def test_each_definition_body_is_walked_once_however_often_it_is_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked = _count_walks(monkeypatch)
     document = parse(doubling(26))
     shape = measure(document, 25)
     assert shape.fields == 2**26
@@ -203,14 +209,7 @@ def test_input_object_defaults_count_when_the_request_omits_the_variable() -> No
 def test_uuids_in_input_objects_count_as_often_as_their_fragment_is_spread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    walked: Counter[int] = Counter()
-    walk_body = limits._walk_body
-
-    def counting(selection_set: SelectionSetNode, *args: Any) -> Any:
-        walked[id(selection_set)] += 1
-        return walk_body(selection_set, *args)
-
-    monkeypatch.setattr(limits, "_walk_body", counting)
+    walked = _count_walks(monkeypatch)
     levels = 30
     parts = [
         "fragment F0 on Mutation { "
