@@ -12,10 +12,10 @@ organization is that organization's order. Only entries with usage > 0 are liste
 
 Jobs per event pipe are the organization's jobs per automation over the period's
 months (``automation_jobs_monthly``), grouped by each automation's current event pipe.
-The organizations that miss the cache are read together, one statement per table
-(``storage/combined_entry_reader.py``), only the automations with jobs in the months;
-with the prepared catalogs, their jobs and their catalogs' stamps in two statements, and
-a row is built only for each organization's top 10 (``_prepared_figures``).
+The organizations that miss the cache are read together: their jobs in one statement
+(``storage/combined_entry_reader.py``) and their prepared catalogs' stamps in another
+(``stats/prepared_catalog.py``, shared with the listings), and a row is built only for
+each organization's top 10 (``_prepared_figures``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ from tallyboard.observability.metrics import Metrics
 from tallyboard.stats.entry_listing import EntryRow, Pipe
 from tallyboard.stats.prepared_catalog import Prepared, PreparedCatalogs, used_rows
 from tallyboard.stats.scope import CombinedScope, per_organization
-from tallyboard.stats.usage_details import entry_rows
 from tallyboard.storage import combined_entry_reader as many
-from tallyboard.storage import usage_entry_reader as reader
 from tallyboard.storage.database import Database
 from tallyboard.storage.usage_entry_reader import EntryKind
 
@@ -153,7 +151,7 @@ class AutomationStatistics:
         database: Database,
         cache: PerOrgCache,
         metrics: Metrics,
-        catalogs: PreparedCatalogs | None = None,
+        catalogs: PreparedCatalogs,
     ) -> None:
         self._db = database
         self._cache = cache
@@ -163,30 +161,12 @@ class AutomationStatistics:
         with them a miss reads the jobs and the catalog stamps, not the catalogs."""
 
     def compute(self, orgs: Sequence[OrgRef], window: PeriodWindow) -> dict[int, OrgAutomations]:
-        """Every organization's figures from the rollups and the catalog."""
+        """Every organization's figures from the monthly jobs and its prepared catalog."""
         months = [str(m) for m in window.months]
         pks = [org.pk for org in orgs]
-        if self._catalogs is not None:
-            return self._from_prepared(self._catalogs, pks, months)
         with self._db.read() as conn:
             jobs = many.monthly_jobs(conn, pks, months)
-            entries = many.catalogs_with_jobs(conn, pks, months)
-            pipes = many.pipes_of(conn, pks)
-            emails = {e["created_by"] for c in entries.values() for e in c.values()}
-            names = reader.creator_names(conn, {e for e in emails if e})
-        result = {}
-        for pk in pks:
-            used = {entry: total for entry, (total, _) in jobs[pk].items()}
-            rows = entry_rows(EntryKind.AUTOMATIONS, entries[pk], used, pipes[pk], names)
-            result[pk] = _figures([row for row in rows if row.usage > 0], jobs[pk])
-        return result
-
-    def _from_prepared(
-        self, catalogs: PreparedCatalogs, pks: list[int], months: list[str]
-    ) -> dict[int, OrgAutomations]:
-        with self._db.read() as conn:
-            jobs = many.monthly_jobs(conn, pks, months)
-            prepared = catalogs.get_many(conn, pks, EntryKind.AUTOMATIONS)
+            prepared = self._catalogs.get_many(conn, pks, EntryKind.AUTOMATIONS)
         return {pk: _prepared_figures(prepared[pk], jobs[pk]) for pk in pks}
 
     def combined(
@@ -215,33 +195,9 @@ class AutomationStatistics:
         return CombinedAutomations(window, rows, scope.partial, tuple(pipes), tuple(best))
 
 
-def _figures(rows: list[EntryRow], jobs: Mapping[str, tuple[int, int]]) -> OrgAutomations:
-    by_pipe: dict[str, list[Any]] = {}
-    for row in rows:
-        pipe = row.event_pipe
-        if pipe is None:
-            continue
-        found = by_pipe.setdefault(pipe.uuid, [pipe, 0, 0])
-        found[1] += row.usage
-        found[2] = max(found[2], jobs[row.id][1])
-    pipes = top(
-        (PipeUsage(p, usage, last) for p, usage, last in by_pipe.values()),
-        TOP_PIPES,
-        metric=lambda p: p.usage,
-        labels=lambda p: (p.pipe.uuid,),
-    )
-    best = top(rows, TOP_AUTOMATIONS, metric=lambda r: r.usage, labels=lambda r: (r.id,))
-    return OrgAutomations(
-        usage=sum(total for total, _ in jobs.values()),
-        last_job_at=max((last for _, last in jobs.values()), default=None),
-        pipes=tuple(pipes),
-        top=tuple(best),
-    )
-
-
 def _prepared_figures(prepared: Prepared, jobs: Mapping[str, tuple[int, int]]) -> OrgAutomations:
-    """``_figures(used_rows(prepared, used), jobs)`` without a row per automation that
-    ran: a large organization has thousands, and only its top 10 are listed, so the
+    """The figures of every automation that ran, without a row for each: a large
+    organization has thousands, and only its top 10 are listed, so the
     pipes are summed from the prepared rows' event pipes and the top 10 picked by
     (usage descending, id) before their rows are built."""
     index, rows = prepared.index, prepared.rows

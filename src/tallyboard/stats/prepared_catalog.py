@@ -67,7 +67,7 @@ class Prepared:
 
 def merged(prepared: Prepared, used: Mapping[str, int]) -> list[EntryRow]:
     """The listing's rows: every entry with its usage, a deleted one only when it has
-    usage, and an entry known only from usage by its id (as ``entry_rows`` does)."""
+    usage, and an entry known only from usage by its id (``entry_row`` builds each)."""
     get = used.get
     last = prepared.last_rows
     rows: list[EntryRow] = []

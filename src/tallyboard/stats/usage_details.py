@@ -71,7 +71,6 @@ __all__ = [
     "UsageDetailsStatistics",
     "UsagePage",
     "entry_row",
-    "entry_rows",
     "prepare",
 ]
 
@@ -211,23 +210,6 @@ def _pipe(pipes: _Pipes, pipe_id: str | None) -> Pipe | None:
     return None if found is None else Pipe(*found)
 
 
-def entry_rows(
-    kind: EntryKind,
-    entries: Mapping[str, Mapping[str, Any]],
-    used: Mapping[str, int],
-    pipes: _Pipes,
-    names: Mapping[str, str],
-) -> list[EntryRow]:
-    rows = []
-    for entry_id in sorted(set(entries) | set(used)):
-        entry = entries.get(entry_id, {})
-        usage = used.get(entry_id, 0)
-        if bool(entry.get("deleted")) and usage <= 0:
-            continue
-        rows.append(entry_row(kind, entry_id, entry, usage, pipes, names))
-    return rows
-
-
 def entry_row(
     kind: EntryKind,
     entry_id: str,
@@ -236,7 +218,7 @@ def entry_row(
     pipes: _Pipes,
     names: Mapping[str, str],
 ) -> EntryRow:
-    """One entry as the listing shows it (whether it is listed at all: ``entry_rows``)."""
+    """One entry as the listing shows it (whether it is listed at all: ``merged``)."""
     name = entry.get("name") or entry_id
     if entry.get("deleted") and kind is EntryKind.AGENTS:
         name = None

@@ -1,11 +1,11 @@
-"""SQL of ``automationsUsageDetailsCombined`` on a cache miss: every organization's jobs,
-automations and pipes in one statement per table (spec §9).
+"""SQL of ``automationsUsageDetailsCombined`` on a cache miss: every missing
+organization's jobs in one statement (spec §9).
 
-Up to 25 organizations miss the per-organization cache at once; one statement per
-organization and table made 100 round trips. Each statement here reads all of them
-(``org_pk IN (...)``), and the catalog only the automations with jobs in the months
-(the combined lists hold only automations with usage), so the rows read are at most
-months x automations with jobs, whatever the number of jobs (decision 0003).
+Up to 25 organizations miss the per-organization cache at once; one statement each
+made 25 round trips. The statement here reads all of them (``org_pk IN (...)``) from
+the monthly rollup, so the rows read are at most months x automations with jobs,
+whatever the number of jobs (decision 0003). Their catalogs come prepared
+(``stats/prepared_catalog.py``).
 """
 
 from __future__ import annotations
@@ -15,26 +15,21 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    BindParameter,
     Integer,
     Select,
     bindparam,
     cast,
-    exists,
     func,
     select,
 )
 from sqlalchemy.engine import Connection
 
 from tallyboard.storage.driver_rows import fetch_rows
-from tallyboard.storage.tables_automation import automation_jobs_monthly, automations, pipes
-from tallyboard.storage.usage_entry_reader import CATALOG_COLUMNS
+from tallyboard.storage.tables_automation import automation_jobs_monthly
 
-__all__ = ["catalogs_with_jobs", "monthly_jobs", "pipes_of"]
+__all__ = ["monthly_jobs"]
 
 _m = automation_jobs_monthly
-_ORGS: BindParameter[Any] = bindparam("orgs", expanding=True)
-_MONTHS: BindParameter[Any] = bindparam("months", expanding=True)
 
 
 def _jobs_query(orgs: int) -> Select[Any]:
@@ -62,23 +57,6 @@ _ORG_SLOTS = 8
 _JOBS_BY_SLOTS: dict[int, Select[Any]] = {}
 
 
-_WITH_JOBS = exists().where(
-    _m.c.org_pk == automations.c.org_pk,
-    _m.c.automation_id == automations.c.automation_id,
-    _m.c.month.in_(_MONTHS),
-)
-_CATALOG = select(
-    automations.c.org_pk,
-    automations.c.automation_id.label("id"),
-    *(automations.c[c] for c in CATALOG_COLUMNS),
-).where(automations.c.org_pk.in_(_ORGS), _WITH_JOBS)
-_PIPES = select(
-    pipes.c.org_pk, pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes.c.color
-).where(pipes.c.org_pk.in_(_ORGS))
-
-Pipes = dict[str, tuple[str, str, str | None, str | None]]
-
-
 def monthly_jobs(
     conn: Connection, org_pks: Sequence[int], months: Sequence[str]
 ) -> dict[int, dict[str, tuple[int, int]]]:
@@ -95,27 +73,4 @@ def monthly_jobs(
         params.update(first_month=min(months), last_month=max(months))
         for org_pk, entry, jobs, last in fetch_rows(conn, statement, params):
             found[org_pk][entry] = (jobs, last)
-    return found
-
-
-def catalogs_with_jobs(
-    conn: Connection, org_pks: Sequence[int], months: Sequence[str]
-) -> dict[int, dict[str, dict[str, Any]]]:
-    """org pk -> the catalog entries (as ``usage_entry_reader.catalog`` gives them) of
-    the automations with a jobs row in the months."""
-    found: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk in org_pks}
-    if org_pks and months:
-        result = conn.execute(_CATALOG, {"orgs": list(org_pks), "months": list(months)})
-        names = tuple(result.keys())[1:]
-        for row in result:
-            found[row[0]][row[1]] = dict(zip(names, row[1:], strict=True))
-    return found
-
-
-def pipes_of(conn: Connection, org_pks: Sequence[int]) -> dict[int, Pipes]:
-    """org pk -> pipe id -> (uuid, name, icon, color)."""
-    found: dict[int, Pipes] = {pk: {} for pk in org_pks}
-    if org_pks:
-        for org_pk, pipe_id, u, name, icon, color in conn.execute(_PIPES, {"orgs": list(org_pks)}):
-            found[org_pk][pipe_id] = (u, name, icon, color)
     return found

@@ -44,7 +44,6 @@ __all__ = [
     "EntryKind",
     "catalog",
     "creator_names",
-    "monthly_jobs",
     "pipes_of",
     "split_range",
     "usage",
@@ -170,28 +169,6 @@ def split_range(first: date, last: date) -> tuple[list[tuple[date, date]], list[
             spans.append((start, end))
         start = end + timedelta(days=1)
     return spans, months
-
-
-_MONTHLY_JOBS = (
-    select(
-        automation_jobs_monthly.c.automation_id,
-        func.sum(automation_jobs_monthly.c.jobs),
-        func.max(automation_jobs_monthly.c.last_job_at),
-    )
-    .where(
-        automation_jobs_monthly.c.org_pk == _org(),
-        automation_jobs_monthly.c.month.in_(bindparam("months", expanding=True)),
-    )
-    .group_by(automation_jobs_monthly.c.automation_id)
-)
-
-
-def monthly_jobs(conn: Connection, org_pk: int, months: list[str]) -> dict[str, tuple[int, int]]:
-    """automation id -> (jobs, latest job's epoch ms) over whole months (periods)."""
-    if not months:
-        return {}
-    rows = conn.execute(_MONTHLY_JOBS, {"org_pk": org_pk, "months": list(months)})
-    return {entry: (int(jobs), int(last)) for entry, jobs, last in rows}
 
 
 _PIPES = select(pipes.c.pipe_id, pipes.c.uuid, pipes.c.name, pipes.c.icon, pipes.c.color).where(

@@ -1,15 +1,25 @@
 """An organization's automation figures from its prepared catalog (the combined miss's
-fast path, ``automation_combined._prepared_figures``) are exactly the figures of every
-row that ran (``_figures`` of ``used_rows``): same usage, latest job, pipes (top 50,
-with ties) and top 10 automations -- deleted entries, entries without a pipe or known
+path, ``automation_combined._prepared_figures``) are exactly the figures of every row
+that ran (the reference ``_figures`` of ``used_rows`` below): same usage, latest job,
+pipes (top 50, with ties) and top 10 automations -- deleted entries, entries without a pipe or known
 only from their jobs, and usage of 0 or below included."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tallyboard.stats.automation_combined import _figures, _prepared_figures
+from tallyboard.domain.ranking import top
+from tallyboard.stats.automation_combined import (
+    TOP_AUTOMATIONS,
+    TOP_PIPES,
+    OrgAutomations,
+    PipeUsage,
+    _prepared_figures,
+)
 from tallyboard.stats.entry_listing import EntryRow, Pipe
 from tallyboard.stats.prepared_catalog import Prepared, used_rows
 from tallyboard.stats.usage_details import AvailableFilters
@@ -36,6 +46,31 @@ def _prepared(catalog: dict[str, tuple[int | None, bool]]) -> Prepared:
     deleted = tuple(catalog[i][1] for i in ids)
     index = {entry: at for at, entry in enumerate(ids)}
     return Prepared(rows, deleted, index, AvailableFilters((), (), (), (), ()))
+
+
+def _figures(rows: list[EntryRow], jobs: Mapping[str, tuple[int, int]]) -> OrgAutomations:
+    """The reference: the figures of the rows that ran, one row per automation."""
+    by_pipe: dict[str, list[Any]] = {}
+    for row in rows:
+        pipe = row.event_pipe
+        if pipe is None:
+            continue
+        found = by_pipe.setdefault(pipe.uuid, [pipe, 0, 0])
+        found[1] += row.usage
+        found[2] = max(found[2], jobs[row.id][1])
+    pipes = top(
+        (PipeUsage(p, usage, last) for p, usage, last in by_pipe.values()),
+        TOP_PIPES,
+        metric=lambda p: p.usage,
+        labels=lambda p: (p.pipe.uuid,),
+    )
+    best = top(rows, TOP_AUTOMATIONS, metric=lambda r: r.usage, labels=lambda r: (r.id,))
+    return OrgAutomations(
+        usage=sum(total for total, _ in jobs.values()),
+        last_job_at=max((last for _, last in jobs.values()), default=None),
+        pipes=tuple(pipes),
+        top=tuple(best),
+    )
 
 
 @settings(max_examples=300, deadline=None)
